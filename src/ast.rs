@@ -1,0 +1,211 @@
+//! The rule AST: what a rule says, with the source span of every node.
+
+use crate::condition::Cond;
+use crate::modifier::Modifier;
+use crate::span::{Span, Spanned};
+
+/// A scalar value written in a detection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueNode {
+    pub value: Value,
+    /// The scalar's source text (numbers keep their spelling, e.g. `0x10`).
+    pub raw: String,
+    pub span: Span,
+}
+
+impl ValueNode {
+    /// Textual form used for string matching of non-string values.
+    pub fn text(&self) -> String {
+        match &self.value {
+            Value::Str(s) => s.clone(),
+            Value::Null => String::new(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(_) => self.raw.clone(),
+        }
+    }
+}
+
+/// One `field|modifiers: value(s)` entry of a detection map. `field` is `None` for `'|all': [...]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldItem {
+    pub field: Option<Spanned<String>>,
+    pub modifiers: Vec<Spanned<Modifier>>,
+    pub values: Vec<ValueNode>,
+    /// The value was written as a YAML list.
+    pub is_list: bool,
+    pub key_span: Span,
+    pub span: Span,
+}
+
+impl FieldItem {
+    pub fn has(&self, m: Modifier) -> bool {
+        self.modifiers.iter().any(|x| x.value == m)
+    }
+}
+
+/// The body of a search identifier.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SearchExpr {
+    /// A map: all items must match (AND).
+    Map(Vec<FieldItem>, Span),
+    /// A list: any element must match (OR).
+    List(Vec<SearchExpr>, Span),
+    /// A field-less keyword, matched anywhere in the event.
+    Keyword(ValueNode),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Search {
+    pub name: Spanned<String>,
+    pub expr: SearchExpr,
+}
+
+/// A condition as written, and its parse.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionSrc {
+    pub text: String,
+    pub span: Span,
+    /// Offset of the text's first character from `span.start` (1 for quoted scalars).
+    pub text_offset: usize,
+    pub single_line: bool,
+    pub parsed: Option<Cond>,
+}
+
+impl ConditionSrc {
+    /// The span of characters `off..off+len` of the condition text.
+    pub fn span_of(&self, off: usize, len: usize) -> Span {
+        if self.single_line { self.span.sub(self.text_offset + off, len.max(1)) } else { self.span }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    pub searches: Vec<Search>,
+    /// Several conditions (a YAML list) are ORed.
+    pub conditions: Vec<ConditionSrc>,
+    pub span: Span,
+}
+
+impl Detection {
+    pub fn search(&self, name: &str) -> Option<&Search> {
+        self.searches.iter().find(|s| s.name.value == name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Logsource {
+    pub product: Option<Spanned<String>>,
+    pub category: Option<Spanned<String>>,
+    pub service: Option<Spanned<String>>,
+    pub definition: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Related {
+    pub id: Spanned<String>,
+    pub kind: Spanned<String>,
+}
+
+/// Metadata shared by every document kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Meta {
+    pub title: Option<Spanned<String>>,
+    pub id: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+    pub taxonomy: Option<Spanned<String>>,
+    pub status: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
+    pub license: Option<Spanned<String>>,
+    pub author: Option<Spanned<String>>,
+    pub date: Option<Spanned<String>>,
+    pub modified: Option<Spanned<String>>,
+    pub level: Option<Spanned<String>>,
+    pub references: Vec<Spanned<String>>,
+    pub tags: Vec<Spanned<String>>,
+    pub falsepositives: Vec<Spanned<String>>,
+    pub fields: Vec<Spanned<String>>,
+    pub scope: Vec<Spanned<String>>,
+    pub related: Vec<Related>,
+    pub logsource: Option<Logsource>,
+}
+
+/// A Sigma correlation (parsed and checked; evaluation comes later).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Correlation {
+    pub kind: Spanned<String>,
+    pub rules: Vec<Spanned<String>>,
+    pub group_by: Vec<Spanned<String>>,
+    pub timespan: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// A Sigma meta filter (parsed and checked; applying it comes later).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    /// Referenced rules; empty means every rule of the logsource.
+    pub rules: Vec<Spanned<String>>,
+    pub detection: Detection,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Detection(Detection),
+    Correlation(Correlation),
+    Filter(Filter),
+}
+
+/// One event of an in-rule test and the verdict it expects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestCase {
+    pub expect_match: bool,
+    pub event: serde_json::Value,
+    pub span: Span,
+}
+
+/// One YAML document: a detection rule, a correlation or a filter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Doc {
+    pub meta: Meta,
+    pub body: Option<Body>,
+    pub tests: Option<Vec<TestCase>>,
+    pub span: Span,
+}
+
+impl Doc {
+    pub fn detection(&self) -> Option<&Detection> {
+        match &self.body {
+            Some(Body::Detection(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match &self.body {
+            Some(Body::Correlation(_)) => "correlation",
+            Some(Body::Filter(_)) => "filter",
+            _ => "rule",
+        }
+    }
+
+    /// The best short label for messages: the title, else the id, else "rule".
+    pub fn label(&self) -> String {
+        self.meta
+            .title
+            .as_ref()
+            .map(|t| t.value.clone())
+            .or_else(|| self.meta.id.as_ref().map(|i| i.value.clone()))
+            .unwrap_or_else(|| "untitled rule".into())
+    }
+}

@@ -1,0 +1,142 @@
+//! Embedded MITRE ATLAS 5.6.0 and OWASP catalogs, and validation of `atlas.*` / `owasp.*` tags.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+const ATLAS_TACTICS: &str = include_str!("../data/catalogs/atlas-tactics.tsv");
+const ATLAS_TECHNIQUES: &str = include_str!("../data/catalogs/atlas-techniques.tsv");
+const OWASP: &str = include_str!("../data/catalogs/owasp-llm-top10.tsv");
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: String,
+    pub name: String,
+    /// Parent technique for sub-techniques, tactic ids for techniques.
+    pub removed: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// ATLAS techniques and sub-techniques by upper-case id (`AML.T0051.000`).
+    pub techniques: BTreeMap<String, Entry>,
+    /// ATLAS tactics by id (`AML.TA0005`).
+    pub tactics: BTreeMap<String, Entry>,
+    /// OWASP entries by tag suffix (`llm01`, `asi03`, `ml05`).
+    pub owasp: BTreeMap<String, Entry>,
+}
+
+fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
+    let mut lines = tsv.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let _header = lines.next();
+    lines.map(|l| l.split('\t').collect())
+}
+
+impl Catalog {
+    pub fn get() -> &'static Catalog {
+        static C: OnceLock<Catalog> = OnceLock::new();
+        C.get_or_init(Catalog::load)
+    }
+
+    fn load() -> Catalog {
+        let mut c = Catalog::default();
+        for r in rows(ATLAS_TACTICS) {
+            c.tactics.insert(r[0].to_string(), Entry { id: r[0].to_string(), name: r[1].to_string(), removed: false });
+        }
+        for r in rows(ATLAS_TECHNIQUES) {
+            let removed = r.get(12).is_some_and(|d| *d == "removed");
+            c.techniques.insert(r[0].to_string(), Entry { id: r[0].to_string(), name: r[1].to_string(), removed });
+        }
+        for r in rows(OWASP) {
+            let (list, version, id, name) = (r[0], r[1], r[2], r[3]);
+            // The current editions only: LLM Top 10 2025, Agentic Top 10 2026, ML Top 10 2023.
+            let current = matches!((list, version), ("owasp-llm", "2025") | ("owasp-agentic", "2026") | ("owasp-ml", "2023"));
+            if current {
+                let key = id.to_lowercase();
+                c.owasp.insert(key, Entry { id: id.to_string(), name: name.to_string(), removed: false });
+            }
+        }
+        c
+    }
+
+    fn tactic_by_slug(&self, slug: &str) -> Option<&Entry> {
+        self.tactics.values().find(|t| t.name.to_lowercase().replace(' ', "-") == slug)
+    }
+
+    /// Validate an `atlas.*` or `owasp.*` tag. `Ok(None)` for other namespaces.
+    pub fn check_tag(&self, tag: &str) -> Result<Option<&Entry>, TagError> {
+        if let Some(rest) = tag.strip_prefix("atlas.") {
+            let upper = rest.to_uppercase();
+            if upper.starts_with("AML.TA") {
+                return self.tactics.get(&upper).map(Some).ok_or_else(|| TagError::unknown_atlas(self, &upper));
+            }
+            if upper.starts_with("AML.T") {
+                return match self.techniques.get(&upper) {
+                    Some(e) if e.removed => Err(TagError { message: format!("ATLAS technique {upper} was removed from ATLAS before 5.6.0"), help: None }),
+                    Some(e) => Ok(Some(e)),
+                    None => Err(TagError::unknown_atlas(self, &upper)),
+                };
+            }
+            return self.tactic_by_slug(rest).map(Some).ok_or_else(|| TagError {
+                message: format!("`{tag}` names no ATLAS technique or tactic"),
+                help: Some("write techniques as `atlas.aml.t0051` or `atlas.aml.t0051.000`, tactics as `atlas.aml.ta0005` or `atlas.execution`".into()),
+            });
+        }
+        if let Some(rest) = tag.strip_prefix("owasp.") {
+            return self.owasp.get(rest).map(Some).ok_or_else(|| TagError {
+                message: format!("`{tag}` names no entry of the OWASP LLM Top 10 (2025), Agentic Top 10 (2026) or ML Top 10"),
+                help: Some("use `owasp.llm01`..`owasp.llm10`, `owasp.asi01`..`owasp.asi10` or `owasp.ml01`..`owasp.ml10`".into()),
+            });
+        }
+        Ok(None)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagError {
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl TagError {
+    fn unknown_atlas(c: &Catalog, id: &str) -> TagError {
+        // Suggest the parent technique of an unknown sub-technique, else the closest ids.
+        let parent = id.rsplit_once('.').map(|(p, _)| p).filter(|p| p.matches('.').count() == 1);
+        let help = match parent.and_then(|p| c.techniques.get(p)) {
+            Some(p) => {
+                let subs: Vec<&str> = c.techniques.keys().filter(|k| k.starts_with(&format!("{}.", p.id))).map(String::as_str).collect();
+                Some(if subs.is_empty() {
+                    format!("{} ({}) has no sub-techniques; tag the technique itself", p.id, p.name)
+                } else {
+                    format!("sub-techniques of {} ({}): {}", p.id, p.name, subs.join(", ").to_lowercase())
+                })
+            }
+            None => {
+                let pool = c.techniques.keys().chain(c.tactics.keys()).map(String::as_str);
+                crate::diagnostic::did_you_mean(&crate::diagnostic::suggest(id, pool, 3)).map(|h| h.to_lowercase())
+            }
+        };
+        TagError { message: format!("unknown ATLAS id {id} (ATLAS 5.6.0)"), help }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atlas_and_owasp_tags() {
+        let c = Catalog::get();
+        assert_eq!(c.check_tag("atlas.aml.t0051").unwrap().unwrap().name, "LLM Prompt Injection");
+        assert!(c.check_tag("atlas.aml.t0051.000").unwrap().is_some());
+        assert!(c.check_tag("atlas.aml.ta0005").unwrap().is_some());
+        assert!(c.check_tag("atlas.execution").unwrap().is_some());
+        assert!(c.check_tag("atlas.aml.t9999").is_err());
+        assert!(c.check_tag("atlas.aml.t0051.009").unwrap_err().help.unwrap().contains("aml.t0051.000"));
+        assert!(c.check_tag("atlas.aml.t0045").unwrap_err().message.contains("removed"));
+        assert_eq!(c.check_tag("owasp.llm01").unwrap().unwrap().name, "Prompt Injection");
+        assert!(c.check_tag("owasp.asi10").unwrap().is_some());
+        assert!(c.check_tag("owasp.llm11").is_err());
+        assert!(c.check_tag("attack.t1059").unwrap().is_none());
+        assert_eq!(c.techniques.values().filter(|e| !e.removed).count(), 170);
+    }
+}

@@ -1,0 +1,193 @@
+//! The check pipeline over many files: load, parse, type-check, lower, then repo-wide checks.
+//! Files are processed in parallel; results come back in path order.
+
+use crate::ast::{Body, Doc};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+use crate::ir::Expr;
+use crate::load;
+use crate::lower;
+use crate::metadata;
+use crate::schema::Schema;
+use crate::source::SourceFile;
+use crate::typecheck::Scope;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub max_file_size: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_file_size: load::DEFAULT_MAX_FILE_SIZE }
+    }
+}
+
+/// A document after checking, with its lowered detection if it has one without errors.
+#[derive(Debug)]
+pub struct CheckedDoc {
+    pub doc: Doc,
+    pub expr: Option<Expr>,
+}
+
+#[derive(Debug)]
+pub struct FileResult {
+    pub path: String,
+    pub source: Option<Arc<SourceFile>>,
+    pub docs: Vec<CheckedDoc>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl FileResult {
+    pub fn count(&self, sev: Severity) -> usize {
+        self.diags.iter().filter(|d| d.severity == sev).count()
+    }
+}
+
+/// Check one already-loaded source.
+pub fn check_source(src: Arc<SourceFile>, schema: &Schema) -> FileResult {
+    let mut diags = Diagnostics::default();
+    let docs = load::parse_source(&src, &mut diags);
+    // Names and ids that correlations in this file reference: such documents are inputs,
+    // not standalone rules, and need less metadata.
+    let referenced: HashSet<String> = docs
+        .iter()
+        .filter_map(|d| match &d.body {
+            Some(Body::Correlation(c)) => Some(c.rules.iter().map(|r| r.value.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut checked = Vec::new();
+    for doc in docs {
+        let standalone = !(doc.meta.name.as_ref().is_some_and(|n| referenced.contains(&n.value))
+            || doc.meta.id.as_ref().is_some_and(|i| referenced.contains(&i.value)));
+        metadata::check(&doc, standalone, &mut diags);
+        let expr = check_body(&doc, schema, &mut diags);
+        checked.push(CheckedDoc { doc, expr });
+    }
+    let mut items = diags.items;
+    sort_diags(&mut items);
+    FileResult { path: src.path.clone(), source: Some(src), docs: checked, diags: items }
+}
+
+fn check_body(doc: &Doc, schema: &Schema, diags: &mut Diagnostics) -> Option<Expr> {
+    let scope = doc.meta.logsource.as_ref().and_then(|ls| Scope::of(schema, ls, diags));
+    if scope.is_some() && doc.detection().is_some() {
+        metadata::check_ai_mapping(doc, diags);
+    }
+    match &doc.body {
+        Some(Body::Detection(det)) => {
+            if let Some(s) = &scope {
+                crate::typecheck::check_detection(det, s, diags);
+            }
+            let type_of = |f: &str| scope.as_ref().and_then(|s| s.type_of(f));
+            lower::lower_detection(det, &type_of, diags)
+        }
+        Some(Body::Filter(f)) => {
+            if let Some(s) = &scope {
+                crate::typecheck::check_detection(&f.detection, s, diags);
+            }
+            let type_of = |fld: &str| scope.as_ref().and_then(|s| s.type_of(fld));
+            let _ = lower::lower_detection(&f.detection, &type_of, diags);
+            diags.push(
+                Diagnostic::new(Code::NotYetSupported, doc.meta.title.as_ref().map(|t| t.span).unwrap_or(f.span), "meta filters are checked, but not yet applied by `test` or compiled")
+                    .with_help("support for applying filters is planned together with correlation rules"),
+            );
+            None
+        }
+        Some(Body::Correlation(c)) => {
+            diags.push(
+                Diagnostic::new(Code::NotYetSupported, c.kind.span, format!("`{}` correlation rules are checked, but not yet evaluated or compiled", c.kind.value))
+                    .with_help("correlation evaluation and compilation are planned; the referenced rules work on their own"),
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+pub fn sort_diags(items: &mut [Diagnostic]) {
+    items.sort_by(|a, b| {
+        (a.span.start, a.span.end, a.code, &a.message).partial_cmp(&(b.span.start, b.span.end, b.code, &b.message)).unwrap_or(std::cmp::Ordering::Equal)
+    });
+}
+
+/// Check every file, in parallel, then run the repository-wide checks.
+pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<FileResult> {
+    let mut results: Vec<FileResult> = files
+        .par_iter()
+        .map(|p| match load::read_source(p, opts.max_file_size) {
+            Ok(src) => check_source(src, schema),
+            Err(d) => FileResult { path: load::display_path(p), source: None, docs: Vec::new(), diags: vec![d] },
+        })
+        .collect();
+    repo_checks(&mut results);
+    results
+}
+
+/// Checks across files: duplicate ids and names, and references of correlations and filters.
+pub fn repo_checks(results: &mut [FileResult]) {
+    let mut ids: BTreeMap<String, Vec<(usize, crate::span::Span)>> = BTreeMap::new();
+    let mut names: BTreeMap<String, Vec<(usize, crate::span::Span)>> = BTreeMap::new();
+    for (fi, r) in results.iter().enumerate() {
+        for d in &r.docs {
+            if let Some(id) = &d.doc.meta.id {
+                ids.entry(id.value.to_lowercase()).or_default().push((fi, id.span));
+            }
+            if let Some(n) = &d.doc.meta.name {
+                names.entry(n.value.clone()).or_default().push((fi, n.span));
+            }
+        }
+    }
+    let mut extra: Vec<(usize, Diagnostic)> = Vec::new();
+    for (table, code, what) in [(&ids, Code::DuplicateId, "id"), (&names, Code::DuplicateName, "name")] {
+        for (key, places) in table {
+            if places.len() < 2 {
+                continue;
+            }
+            let (first_file, first_span) = places[0];
+            for &(fi, span) in &places[1..] {
+                let msg = format!(
+                    "rule {what} `{key}` is already used at {}:{}:{}",
+                    results[first_file].path, first_span.start.line, first_span.start.col
+                );
+                let help = if what == "id" { "give this rule a new random UUID (e.g. from `uuidgen`)".to_string() } else { "rule names must be unique".into() };
+                extra.push((fi, Diagnostic::new(code, span, msg).with_help(help)));
+            }
+        }
+    }
+    for (fi, r) in results.iter().enumerate() {
+        for d in &r.docs {
+            let refs = match &d.doc.body {
+                Some(Body::Correlation(c)) => &c.rules,
+                Some(Body::Filter(f)) => &f.rules,
+                _ => continue,
+            };
+            for rf in refs {
+                let key = rf.value.as_str();
+                if !ids.contains_key(&key.to_lowercase()) && !names.contains_key(key) {
+                    extra.push((
+                        fi,
+                        Diagnostic::new(Code::UnknownRuleReference, rf.span, format!("`{key}` matches the id or name of no loaded rule"))
+                            .with_help("check the spelling, or pass the file that defines the rule to the same command"),
+                    ));
+                }
+            }
+        }
+    }
+    for (fi, d) in extra {
+        results[fi].diags.push(d);
+    }
+    for r in results.iter_mut() {
+        sort_diags(&mut r.diags);
+    }
+}
+
+/// Totals over results: (errors, warnings, notes).
+pub fn totals(results: &[FileResult]) -> (usize, usize, usize) {
+    results.iter().fold((0, 0, 0), |(e, w, n), r| (e + r.count(Severity::Error), w + r.count(Severity::Warning), n + r.count(Severity::Note)))
+}

@@ -1,0 +1,169 @@
+//! The detection IR: a boolean tree of typed predicates over fields.
+//!
+//! This is what the engine evaluates and what backends render. Every Sigma construct is
+//! lowered to it with one meaning, documented in `docs/semantics.md`; modifiers that only
+//! transform values (`contains`, `base64offset`, `windash`, `wide`, ...) are already applied.
+
+use crate::sigma_string::SigmaString;
+use crate::span::Span;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    /// At least `n` of the items (`N of pattern`).
+    AtLeast(usize, Vec<Expr>),
+    Pred(Pred),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+impl CmpOp {
+    pub fn apply(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Lt => a < b,
+            CmpOp::Lte => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Gte => a >= b,
+        }
+    }
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Lt => "<",
+            CmpOp::Lte => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Gte => ">=",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ReFlags {
+    pub ignore_case: bool,
+    pub multi_line: bool,
+    pub dot_all: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    Exact,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimePart {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+/// What a predicate tests about a field's value(s).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Test {
+    /// Whole-value match of a wildcard pattern (`contains` etc. already added `*`).
+    Str { pattern: SigmaString, cased: bool },
+    /// Unanchored regular expression.
+    Regex { pattern: String, flags: ReFlags },
+    /// Numeric comparison; `raw` is the value as written.
+    Num { op: CmpOp, value: f64, raw: String },
+    Bool(bool),
+    /// The field is absent or JSON null.
+    Null,
+    /// The field is present with a non-null value (`true`), or not (`false`).
+    Exists(bool),
+    Cidr(ipnet::IpNet),
+    /// Compare with the value of another field.
+    FieldRef { other: String, position: Position, cased: bool },
+    /// A date part of a timestamp field equals `value` (UTC).
+    TimePart { part: TimePart, value: i64 },
+    /// A `%placeholder%` that no value was given for.
+    Placeholder { name: String },
+}
+
+/// One predicate. `field` is `None` for keyword searches (any value anywhere in the event).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pred {
+    pub field: Option<String>,
+    pub test: Test,
+    pub span: Span,
+}
+
+impl Expr {
+    pub fn and(mut items: Vec<Expr>) -> Expr {
+        if items.len() == 1 { items.pop().expect("one") } else { Expr::And(items) }
+    }
+    pub fn or(mut items: Vec<Expr>) -> Expr {
+        if items.len() == 1 { items.pop().expect("one") } else { Expr::Or(items) }
+    }
+
+    /// Visit every predicate.
+    pub fn preds<'a>(&'a self, f: &mut impl FnMut(&'a Pred)) {
+        match self {
+            Expr::And(v) | Expr::Or(v) | Expr::AtLeast(_, v) => v.iter().for_each(|e| e.preds(f)),
+            Expr::Not(e) => e.preds(f),
+            Expr::Pred(p) => f(p),
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    /// A compact, unambiguous rendering used in snapshots and `--explain` output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, op: &str, v: &[Expr]| -> fmt::Result {
+            write!(f, "(")?;
+            for (i, e) in v.iter().enumerate() {
+                if i > 0 {
+                    write!(f, " {op} ")?;
+                }
+                write!(f, "{e}")?;
+            }
+            write!(f, ")")
+        };
+        match self {
+            Expr::And(v) => list(f, "and", v),
+            Expr::Or(v) => list(f, "or", v),
+            Expr::AtLeast(n, v) => {
+                write!(f, "atleast{n}")?;
+                list(f, ",", v)
+            }
+            Expr::Not(e) => write!(f, "not {e}"),
+            Expr::Pred(p) => {
+                let field = p.field.as_deref().unwrap_or("<keyword>");
+                match &p.test {
+                    Test::Str { pattern, cased } => write!(f, "{field} {} {:?}", if *cased { "=~cased" } else { "=~" }, pattern.to_sigma()),
+                    Test::Regex { pattern, flags } => write!(
+                        f,
+                        "{field} re{}{}{} {pattern:?}",
+                        if flags.ignore_case { "i" } else { "" },
+                        if flags.multi_line { "m" } else { "" },
+                        if flags.dot_all { "s" } else { "" }
+                    ),
+                    Test::Num { op, raw, .. } => write!(f, "{field} {} {raw}", op.symbol()),
+                    Test::Bool(b) => write!(f, "{field} == {b}"),
+                    Test::Null => write!(f, "{field} is null"),
+                    Test::Exists(b) => write!(f, "{field} exists {b}"),
+                    Test::Cidr(n) => write!(f, "{field} in {n}"),
+                    Test::FieldRef { other, position, cased } => write!(f, "{field} {position:?}{} field({other})", if *cased { " cased" } else { "" }),
+                    Test::TimePart { part, value } => write!(f, "{part:?}({field}) == {value}"),
+                    Test::Placeholder { name } => write!(f, "{field} in %{name}%"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! aisigma: a detection-rule compiler for AI systems.
+//!
+//! Pipeline: [`load`] (files → positioned YAML) → [`rule_parser`] (YAML → AST) →
+//! [`condition`] (condition grammar) → [`typecheck`] (schema) → [`lower`] (AST → [`ir`]) →
+//! [`engine`] (evaluation). [`check`] runs the pipeline over many files; [`report`] renders
+//! diagnostics.
+
+pub mod ast;
+pub mod catalog;
+pub mod check;
+pub mod condition;
+pub mod correlation;
+pub mod diagnostic;
+pub mod engine;
+pub mod ir;
+pub mod load;
+pub mod lower;
+pub mod metadata;
+pub mod modifier;
+pub mod output;
+pub mod report;
+pub mod rule_parser;
+pub mod ruletest;
+pub mod schema;
+pub mod schema_doc;
+pub mod sigma_string;
+pub mod source;
+pub mod span;
+pub mod time;
+pub mod typecheck;
+pub mod yaml;

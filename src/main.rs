@@ -1,0 +1,242 @@
+//! The `aisigma` command line.
+
+use aisigma::check::{self, Options};
+use aisigma::report::{self, Format};
+use aisigma::ruletest::{self, Outcome};
+use aisigma::schema::Schema;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code: success, nothing to report.
+const EXIT_OK: u8 = 0;
+/// Exit code: errors found (or warnings with --deny-warnings), or tests failed.
+const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage or I/O problem.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "aisigma", version, about = "Detection-rule compiler for AI systems: check, test and compile Sigma-superset rules", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Extra schema file(s) to merge into the built-in AI telemetry schema
+    #[arg(long = "schema", value_name = "FILE")]
+    schemas: Vec<PathBuf>,
+    /// Largest rule file to read, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = aisigma::load::DEFAULT_MAX_FILE_SIZE)]
+    max_file_size: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check rules: YAML, structure, metadata, tags, condition, schema types
+    Check {
+        /// Rule files or directories (directories are searched for *.yml and *.yaml)
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Exit with 1 on warnings too
+        #[arg(long)]
+        deny_warnings: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run the in-rule tests (`tests: {match: [...], no_match: [...]}`) of every rule
+    Test {
+        /// Rule files or directories
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Also write a JUnit XML report to FILE
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Fail rules that have no tests
+        #[arg(long)]
+        require_tests: bool,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+        format: TestFormat,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the AI telemetry schema (fields, types and enums per category)
+    Schema {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Table)]
+        format: SchemaFormat,
+        /// Only this category
+        #[arg(long)]
+        category: Option<String>,
+        /// Extra schema file(s) to merge in
+        #[arg(long = "schema", value_name = "FILE")]
+        schemas: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TestFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaFormat {
+    Table,
+    Json,
+}
+
+fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
+    let mut schema = Schema::builtin();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read schema {}: {e}", f.display()))?;
+        schema.add_source(&text).map_err(|d| {
+            let src = aisigma::source::SourceFile::new(aisigma::load::display_path(f), text.clone());
+            let mut out = String::new();
+            report::human_one(&mut out, &src.path, Some(&src), &d);
+            out
+        })?;
+    }
+    Ok(schema)
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("aisigma: {}", msg.trim_end());
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn print(s: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (e.g. `| head`) is not an error worth a panic.
+    if out.write_all(s.as_bytes()).and_then(|_| out.flush()).is_err() {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    ExitCode::from(EXIT_OK)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { paths, format, deny_warnings, common } => run_check(&paths, format, deny_warnings, &common),
+        Command::Test { paths, junit, require_tests, format, common } => run_test(&paths, junit, require_tests, format, &common),
+        Command::Schema { format, category, schemas } => run_schema(format, category, &schemas),
+    }
+}
+
+fn prepare(paths: &[PathBuf], common: &Common) -> Result<(Vec<check::FileResult>, bool), String> {
+    let schema = load_schema(&common.schemas)?;
+    let files = aisigma::load::collect_files(paths)?;
+    let results = check::check_files(&files, &schema, &Options { max_file_size: common.max_file_size });
+    let io_failed = results.iter().any(|r| r.diags.iter().any(|d| d.code == aisigma::diagnostic::Code::IoError));
+    Ok((results, io_failed))
+}
+
+fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, common: &Common) -> ExitCode {
+    let (results, io_failed) = match prepare(paths, common) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let rendered = report::render(format, &results);
+    let printed = print(&rendered);
+    let (errors, warnings, _) = check::totals(&results);
+    let rules: usize = results.iter().map(|r| r.docs.len()).sum();
+    if format == Format::Human {
+        eprintln!("checked {} files ({rules} documents): {errors} errors, {warnings} warnings", results.len());
+    }
+    if io_failed || printed != ExitCode::from(EXIT_OK) {
+        ExitCode::from(EXIT_USAGE)
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+fn run_test(paths: &[PathBuf], junit: Option<PathBuf>, require_tests: bool, format: TestFormat, common: &Common) -> ExitCode {
+    let (results, io_failed) = match prepare(paths, common) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let outcomes = ruletest::run(&results);
+    let count = |o: Outcome| outcomes.iter().filter(|r| r.outcome == o).count();
+    let (passed, failed, errored, untested) = (count(Outcome::Passed), count(Outcome::Failed), count(Outcome::Error), count(Outcome::NoTests));
+    let mut out = String::new();
+    match format {
+        TestFormat::Human => {
+            for o in &outcomes {
+                let label = match o.outcome {
+                    Outcome::Passed => "PASS",
+                    Outcome::Failed => "FAIL",
+                    Outcome::Error => "ERROR",
+                    Outcome::NoTests if require_tests => "FAIL",
+                    Outcome::NoTests => "SKIP",
+                };
+                let detail = match o.outcome {
+                    Outcome::Passed => format!("{} cases", o.cases),
+                    Outcome::Failed => format!("{} of {} cases failed", o.failed_cases, o.cases),
+                    Outcome::Error => "cannot be evaluated".into(),
+                    Outcome::NoTests => "no tests".into(),
+                };
+                out.push_str(&format!("{label:5} {}  {} ({detail})\n", o.file, o.title));
+                let src = results.iter().find(|r| r.path == o.file).and_then(|r| r.source.as_deref());
+                for d in &o.diags {
+                    let mut s = String::new();
+                    report::human_one(&mut s, &o.file, src, d);
+                    for l in s.lines() {
+                        out.push_str("      ");
+                        out.push_str(l);
+                        out.push('\n');
+                    }
+                }
+            }
+            out.push_str(&format!("\n{} rules: {passed} passed, {failed} failed, {errored} errors, {untested} without tests\n", outcomes.len()));
+        }
+        TestFormat::Json => {
+            for o in &outcomes {
+                let v = serde_json::json!({
+                    "file": o.file, "title": o.title, "id": o.id,
+                    "outcome": match o.outcome { Outcome::Passed => "passed", Outcome::Failed => "failed", Outcome::Error => "error", Outcome::NoTests => "no_tests" },
+                    "cases": o.cases, "failed_cases": o.failed_cases,
+                    "diagnostics": o.diags.iter().map(|d| serde_json::json!({
+                        "line": d.span.start.line, "column": d.span.start.col, "code": d.code.as_str(), "severity": d.severity.as_str(), "message": d.message,
+                    })).collect::<Vec<_>>(),
+                });
+                out.push_str(&v.to_string());
+                out.push('\n');
+            }
+        }
+    }
+    if let Some(path) = junit
+        && let Err(e) = aisigma::output::write_atomic(&path, ruletest::junit(&outcomes).as_bytes())
+    {
+        return usage_error(&format!("cannot write {}: {e}", path.display()));
+    }
+    if print(&out) != ExitCode::from(EXIT_OK) || io_failed {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if failed + errored > 0 || (require_tests && untested > 0) { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::from(EXIT_OK) }
+}
+
+fn run_schema(format: SchemaFormat, category: Option<String>, schemas: &[PathBuf]) -> ExitCode {
+    let schema = match load_schema(schemas) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    if let Some(c) = &category
+        && !schema.products.values().any(|p| p.categories.contains_key(c))
+    {
+        let all: Vec<&str> = schema.products.values().flat_map(|p| p.categories.keys().map(String::as_str)).collect();
+        return usage_error(&format!("no category `{c}`; categories: {}", all.join(", ")));
+    }
+    let out = match format {
+        SchemaFormat::Json => aisigma::schema_doc::json(&schema, category.as_deref()),
+        SchemaFormat::Table => aisigma::schema_doc::table(&schema, category.as_deref()),
+    };
+    print(&out)
+}

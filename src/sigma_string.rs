@@ -1,0 +1,214 @@
+//! Sigma string values: wildcards `*` and `?`, and backslash escapes exactly as the spec says.
+//!
+//! `\*`, `\?` and `\\` are escapes; a backslash before any other character (or at the end) is
+//! literal, so Windows paths need no doubling. Placeholders `%name%` are recognised only
+//! when the `expand` modifier asks for them (`\%` escapes a percent sign there).
+
+use std::fmt::Write;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    Lit(String),
+    /// `*`: any run of characters, possibly empty.
+    AnyRun,
+    /// `?`: exactly one character.
+    AnyOne,
+    /// `%name%` (only with `expand`).
+    Placeholder(String),
+}
+
+/// A parsed Sigma string: literal text and wildcards.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct SigmaString {
+    pub parts: Vec<Part>,
+}
+
+impl SigmaString {
+    pub fn literal(s: &str) -> Self {
+        let mut out = SigmaString::default();
+        out.push_lit(s);
+        out
+    }
+
+    /// Parse a rule value. With `placeholders`, `%name%` becomes a placeholder.
+    pub fn parse(s: &str, placeholders: bool) -> Self {
+        let mut out = SigmaString::default();
+        let mut lit = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.peek() {
+                    Some(&n @ ('*' | '?' | '\\')) => {
+                        lit.push(n);
+                        chars.next();
+                    }
+                    Some('%') if placeholders => {
+                        lit.push('%');
+                        chars.next();
+                    }
+                    _ => lit.push('\\'),
+                },
+                '*' | '?' => {
+                    if !lit.is_empty() {
+                        out.parts.push(Part::Lit(std::mem::take(&mut lit)));
+                    }
+                    out.parts.push(if c == '*' { Part::AnyRun } else { Part::AnyOne });
+                }
+                '%' if placeholders => {
+                    let rest: String = chars.clone().collect();
+                    if let Some(end) = rest.find('%')
+                        && end > 0
+                    {
+                        if !lit.is_empty() {
+                            out.parts.push(Part::Lit(std::mem::take(&mut lit)));
+                        }
+                        out.parts.push(Part::Placeholder(rest[..end].to_string()));
+                        for _ in 0..=rest[..end].chars().count() {
+                            chars.next();
+                        }
+                    } else {
+                        lit.push('%');
+                    }
+                }
+                _ => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            out.parts.push(Part::Lit(lit));
+        }
+        out
+    }
+
+    fn push_lit(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if let Some(Part::Lit(l)) = self.parts.last_mut() {
+            l.push_str(s);
+        } else {
+            self.parts.push(Part::Lit(s.to_string()));
+        }
+    }
+
+    pub fn has_wildcards(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::AnyRun | Part::AnyOne))
+    }
+
+    pub fn placeholders(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Placeholder(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The value as plain text if it holds no wildcard or placeholder.
+    pub fn as_plain(&self) -> Option<String> {
+        let mut s = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => s.push_str(l),
+                _ => return None,
+            }
+        }
+        Some(s)
+    }
+
+    pub fn prepend_any(&mut self) {
+        if self.parts.first() != Some(&Part::AnyRun) {
+            self.parts.insert(0, Part::AnyRun);
+        }
+    }
+
+    pub fn append_any(&mut self) {
+        if self.parts.last() != Some(&Part::AnyRun) {
+            self.parts.push(Part::AnyRun);
+        }
+    }
+
+    /// Apply a function to every literal part (used by encodings and windash).
+    pub fn map_literals(&self, f: impl Fn(&str) -> String) -> SigmaString {
+        let mut out = SigmaString::default();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => out.push_lit(&f(l)),
+                other => out.parts.push(other.clone()),
+            }
+        }
+        out
+    }
+
+    /// An anchored regex (`^...$`) equivalent to this pattern; `?` is one Unicode scalar.
+    pub fn to_regex(&self, case_insensitive: bool) -> String {
+        let mut r = String::from(if case_insensitive { "(?is)^" } else { "(?s)^" });
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => r.push_str(&regex::escape(l)),
+                Part::AnyRun => r.push_str(".*"),
+                Part::AnyOne => r.push('.'),
+                Part::Placeholder(n) => {
+                    let _ = write!(r, "%{n}%");
+                }
+            }
+        }
+        r.push('$');
+        r
+    }
+
+    /// Sigma source form, re-escaped (for messages and round trips).
+    pub fn to_sigma(&self) -> String {
+        let mut s = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => {
+                    for c in l.chars() {
+                        if matches!(c, '*' | '?') {
+                            s.push('\\');
+                        }
+                        s.push(c);
+                    }
+                }
+                Part::AnyRun => s.push('*'),
+                Part::AnyOne => s.push('?'),
+                Part::Placeholder(n) => {
+                    let _ = write!(s, "%{n}%");
+                }
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Part::*;
+
+    fn lit(s: &str) -> Part {
+        Lit(s.to_string())
+    }
+
+    #[test]
+    fn escapes_follow_the_spec() {
+        assert_eq!(SigmaString::parse(r"a\*b", false).parts, vec![lit("a*b")]);
+        assert_eq!(SigmaString::parse(r"a\?b", false).parts, vec![lit("a?b")]);
+        assert_eq!(SigmaString::parse(r"a\\*", false).parts, vec![lit("a\\"), AnyRun]);
+        assert_eq!(SigmaString::parse(r"a\\\*", false).parts, vec![lit("a\\*")]);
+        // A lone backslash is literal: Windows paths stay as written.
+        assert_eq!(SigmaString::parse(r"C:\Windows\System32", false).parts, vec![lit(r"C:\Windows\System32")]);
+        assert_eq!(SigmaString::parse(r"trailing\", false).parts, vec![lit("trailing\\")]);
+        assert_eq!(SigmaString::parse("a*b?c", false).parts, vec![lit("a"), AnyRun, lit("b"), AnyOne, lit("c")]);
+    }
+
+    #[test]
+    fn placeholders_only_with_expand() {
+        assert_eq!(SigmaString::parse("%Admins%", false).parts, vec![lit("%Admins%")]);
+        assert_eq!(SigmaString::parse("x%Admins%y", true).parts, vec![lit("x"), Placeholder("Admins".into()), lit("y")]);
+        assert_eq!(SigmaString::parse(r"100\%", true).parts, vec![lit("100%")]);
+    }
+
+    #[test]
+    fn regex_translation_escapes_metacharacters() {
+        let s = SigmaString::parse("a.b*c?(d)", false);
+        assert_eq!(s.to_regex(true), r"(?is)^a\.b.*c.\(d\)$");
+    }
+}
