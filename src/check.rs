@@ -116,6 +116,11 @@ pub fn sort_diags(items: &mut [Diagnostic]) {
     });
 }
 
+/// Check rule text held in memory (used by tests and tools).
+pub fn check_str(path: &str, text: &str, schema: &Schema) -> FileResult {
+    check_source(SourceFile::new(path, text.to_string()), schema)
+}
+
 /// Check every file, in parallel, then run the repository-wide checks.
 pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<FileResult> {
     let mut results: Vec<FileResult> = files

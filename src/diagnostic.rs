@@ -54,6 +54,7 @@ codes! {
     EmptyFile = "AIS008", "empty-file", Error, "The file holds no YAML document.";
     DuplicateKey = "AIS009", "duplicate-key", Error, "A YAML mapping repeats a key; the later value would silently replace the earlier one.";
     NotAMapping = "AIS010", "document-not-mapping", Error, "A rule document must be a YAML mapping.";
+    NotARule = "AIS011", "not-a-rule", Warning, "A YAML document has none of the keys of a Sigma rule, correlation or filter; it is skipped.";
     // 1xx: rule structure and metadata
     MissingField = "AIS101", "missing-required-field", Error, "A required field is missing.";
     WrongType = "AIS102", "wrong-field-type", Error, "A field has the wrong YAML type.";

@@ -92,7 +92,7 @@ pub fn parse_source(src: &SourceFile, diags: &mut Diagnostics) -> Vec<Doc> {
         }
     };
     let parsed: Vec<Doc> = docs.iter().filter_map(|d| rule_parser::parse_doc(&d.root, diags)).collect();
-    if parsed.is_empty() && !diags.has_errors() {
+    if parsed.is_empty() && diags.items.is_empty() {
         diags.push(Diagnostic::new(Code::EmptyFile, Span::file_start(), "file holds no YAML document with content"));
     }
     parsed

@@ -57,6 +57,14 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
         );
         return None;
     }
+    const RULE_KEYS: &[&str] = &["title", "detection", "logsource", "correlation", "filter"];
+    if !map.iter().any(|(k, _)| RULE_KEYS.contains(&k.raw.as_str())) {
+        diags.push(
+            Diagnostic::new(Code::NotARule, root.span, "this YAML document is not a Sigma rule (it has no `title`, `logsource`, `detection`, `correlation` or `filter`); skipped")
+                .with_help("keep non-rule YAML out of rule directories, or pass rule files explicitly"),
+        );
+        return None;
+    }
     let mut meta = Meta::default();
     let mut body = None;
     let mut tests = None;
