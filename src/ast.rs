@@ -84,7 +84,11 @@ pub struct ConditionSrc {
 impl ConditionSrc {
     /// The span of characters `off..off+len` of the condition text.
     pub fn span_of(&self, off: usize, len: usize) -> Span {
-        if self.single_line { self.span.sub(self.text_offset + off, len.max(1)) } else { self.span }
+        if self.single_line {
+            self.span.sub(self.text_offset + off, len.max(1))
+        } else {
+            self.span
+        }
     }
 }
 

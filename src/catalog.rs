@@ -26,7 +26,9 @@ pub struct Catalog {
 }
 
 fn rows(tsv: &str) -> impl Iterator<Item = Vec<&str>> {
-    let mut lines = tsv.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let mut lines = tsv
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
     let _header = lines.next();
     lines.map(|l| l.split('\t').collect())
 }
@@ -40,26 +42,52 @@ impl Catalog {
     fn load() -> Catalog {
         let mut c = Catalog::default();
         for r in rows(ATLAS_TACTICS) {
-            c.tactics.insert(r[0].to_string(), Entry { id: r[0].to_string(), name: r[1].to_string(), removed: false });
+            c.tactics.insert(
+                r[0].to_string(),
+                Entry {
+                    id: r[0].to_string(),
+                    name: r[1].to_string(),
+                    removed: false,
+                },
+            );
         }
         for r in rows(ATLAS_TECHNIQUES) {
             let removed = r.get(12).is_some_and(|d| *d == "removed");
-            c.techniques.insert(r[0].to_string(), Entry { id: r[0].to_string(), name: r[1].to_string(), removed });
+            c.techniques.insert(
+                r[0].to_string(),
+                Entry {
+                    id: r[0].to_string(),
+                    name: r[1].to_string(),
+                    removed,
+                },
+            );
         }
         for r in rows(OWASP) {
             let (list, version, id, name) = (r[0], r[1], r[2], r[3]);
             // The current editions only: LLM Top 10 2025, Agentic Top 10 2026, ML Top 10 2023.
-            let current = matches!((list, version), ("owasp-llm", "2025") | ("owasp-agentic", "2026") | ("owasp-ml", "2023"));
+            let current = matches!(
+                (list, version),
+                ("owasp-llm", "2025") | ("owasp-agentic", "2026") | ("owasp-ml", "2023")
+            );
             if current {
                 let key = id.to_lowercase();
-                c.owasp.insert(key, Entry { id: id.to_string(), name: name.to_string(), removed: false });
+                c.owasp.insert(
+                    key,
+                    Entry {
+                        id: id.to_string(),
+                        name: name.to_string(),
+                        removed: false,
+                    },
+                );
             }
         }
         c
     }
 
     fn tactic_by_slug(&self, slug: &str) -> Option<&Entry> {
-        self.tactics.values().find(|t| t.name.to_lowercase().replace(' ', "-") == slug)
+        self.tactics
+            .values()
+            .find(|t| t.name.to_lowercase().replace(' ', "-") == slug)
     }
 
     /// Validate an `atlas.*` or `owasp.*` tag. `Ok(None)` for other namespaces.
@@ -67,11 +95,20 @@ impl Catalog {
         if let Some(rest) = tag.strip_prefix("atlas.") {
             let upper = rest.to_uppercase();
             if upper.starts_with("AML.TA") {
-                return self.tactics.get(&upper).map(Some).ok_or_else(|| TagError::unknown_atlas(self, &upper));
+                return self
+                    .tactics
+                    .get(&upper)
+                    .map(Some)
+                    .ok_or_else(|| TagError::unknown_atlas(self, &upper));
             }
             if upper.starts_with("AML.T") {
                 return match self.techniques.get(&upper) {
-                    Some(e) if e.removed => Err(TagError { message: format!("ATLAS technique {upper} was removed from ATLAS before 5.6.0"), help: None }),
+                    Some(e) if e.removed => Err(TagError {
+                        message: format!(
+                            "ATLAS technique {upper} was removed from ATLAS before 5.6.0"
+                        ),
+                        help: None,
+                    }),
                     Some(e) => Ok(Some(e)),
                     None => Err(TagError::unknown_atlas(self, &upper)),
                 };
@@ -100,22 +137,54 @@ pub struct TagError {
 impl TagError {
     fn unknown_atlas(c: &Catalog, id: &str) -> TagError {
         // Suggest the parent technique of an unknown sub-technique, else the closest ids.
-        let parent = id.rsplit_once('.').map(|(p, _)| p).filter(|p| p.matches('.').count() == 1);
+        let parent = id
+            .rsplit_once('.')
+            .map(|(p, _)| p)
+            .filter(|p| p.matches('.').count() == 1);
         let help = match parent.and_then(|p| c.techniques.get(p)) {
             Some(p) => {
-                let subs: Vec<&str> = c.techniques.keys().filter(|k| k.starts_with(&format!("{}.", p.id))).map(String::as_str).collect();
+                let subs: Vec<&str> = c
+                    .techniques
+                    .keys()
+                    .filter(|k| k.starts_with(&format!("{}.", p.id)))
+                    .map(String::as_str)
+                    .collect();
                 Some(if subs.is_empty() {
-                    format!("{} ({}) has no sub-techniques; tag the technique itself", p.id, p.name)
+                    format!(
+                        "{} ({}) has no sub-techniques; tag the technique itself",
+                        p.id, p.name
+                    )
                 } else {
-                    format!("sub-techniques of {} ({}): {}", p.id, p.name, subs.join(", ").to_lowercase())
+                    format!(
+                        "sub-techniques of {} ({}): {}",
+                        p.id,
+                        p.name,
+                        subs.iter()
+                            .map(|s| format!("atlas.{}", s.to_lowercase()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 })
             }
             None => {
-                let pool = c.techniques.keys().chain(c.tactics.keys()).map(String::as_str);
-                crate::diagnostic::did_you_mean(&crate::diagnostic::suggest(id, pool, 3)).map(|h| h.to_lowercase())
+                let pool = c
+                    .techniques
+                    .keys()
+                    .chain(c.tactics.keys())
+                    .map(String::as_str);
+                let tags: Vec<String> = crate::diagnostic::suggest(id, pool, 3)
+                    .iter()
+                    .map(|s| format!("atlas.{}", s.to_lowercase()))
+                    .collect();
+                crate::diagnostic::did_you_mean(
+                    &tags.iter().map(String::as_str).collect::<Vec<_>>(),
+                )
             }
         };
-        TagError { message: format!("unknown ATLAS id {id} (ATLAS 5.6.0)"), help }
+        TagError {
+            message: format!("unknown ATLAS id {id} (ATLAS 5.6.0)"),
+            help,
+        }
     }
 }
 
@@ -126,14 +195,31 @@ mod tests {
     #[test]
     fn atlas_and_owasp_tags() {
         let c = Catalog::get();
-        assert_eq!(c.check_tag("atlas.aml.t0051").unwrap().unwrap().name, "LLM Prompt Injection");
+        assert_eq!(
+            c.check_tag("atlas.aml.t0051").unwrap().unwrap().name,
+            "LLM Prompt Injection"
+        );
         assert!(c.check_tag("atlas.aml.t0051.000").unwrap().is_some());
         assert!(c.check_tag("atlas.aml.ta0005").unwrap().is_some());
         assert!(c.check_tag("atlas.execution").unwrap().is_some());
         assert!(c.check_tag("atlas.aml.t9999").is_err());
-        assert!(c.check_tag("atlas.aml.t0051.009").unwrap_err().help.unwrap().contains("aml.t0051.000"));
-        assert!(c.check_tag("atlas.aml.t0045").unwrap_err().message.contains("removed"));
-        assert_eq!(c.check_tag("owasp.llm01").unwrap().unwrap().name, "Prompt Injection");
+        assert!(
+            c.check_tag("atlas.aml.t0051.009")
+                .unwrap_err()
+                .help
+                .unwrap()
+                .contains("atlas.aml.t0051.000")
+        );
+        assert!(
+            c.check_tag("atlas.aml.t0045")
+                .unwrap_err()
+                .message
+                .contains("removed")
+        );
+        assert_eq!(
+            c.check_tag("owasp.llm01").unwrap().unwrap().name,
+            "Prompt Injection"
+        );
         assert!(c.check_tag("owasp.asi10").unwrap().is_some());
         assert!(c.check_tag("owasp.llm11").is_err());
         assert!(c.check_tag("attack.t1059").unwrap().is_none());

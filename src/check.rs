@@ -22,7 +22,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_file_size: load::DEFAULT_MAX_FILE_SIZE }
+        Options {
+            max_file_size: load::DEFAULT_MAX_FILE_SIZE,
+        }
     }
 }
 
@@ -63,19 +65,36 @@ pub fn check_source(src: Arc<SourceFile>, schema: &Schema) -> FileResult {
         .collect();
     let mut checked = Vec::new();
     for doc in docs {
-        let standalone = !(doc.meta.name.as_ref().is_some_and(|n| referenced.contains(&n.value))
-            || doc.meta.id.as_ref().is_some_and(|i| referenced.contains(&i.value)));
+        let standalone = !(doc
+            .meta
+            .name
+            .as_ref()
+            .is_some_and(|n| referenced.contains(&n.value))
+            || doc
+                .meta
+                .id
+                .as_ref()
+                .is_some_and(|i| referenced.contains(&i.value)));
         metadata::check(&doc, standalone, &mut diags);
         let expr = check_body(&doc, schema, &mut diags);
         checked.push(CheckedDoc { doc, expr });
     }
     let mut items = diags.items;
     sort_diags(&mut items);
-    FileResult { path: src.path.clone(), source: Some(src), docs: checked, diags: items }
+    FileResult {
+        path: src.path.clone(),
+        source: Some(src),
+        docs: checked,
+        diags: items,
+    }
 }
 
 fn check_body(doc: &Doc, schema: &Schema, diags: &mut Diagnostics) -> Option<Expr> {
-    let scope = doc.meta.logsource.as_ref().and_then(|ls| Scope::of(schema, ls, diags));
+    let scope = doc
+        .meta
+        .logsource
+        .as_ref()
+        .and_then(|ls| Scope::of(schema, ls, diags));
     if scope.is_some() && doc.detection().is_some() {
         metadata::check_ai_mapping(doc, diags);
     }
@@ -94,8 +113,14 @@ fn check_body(doc: &Doc, schema: &Schema, diags: &mut Diagnostics) -> Option<Exp
             let type_of = |fld: &str| scope.as_ref().and_then(|s| s.type_of(fld));
             let _ = lower::lower_detection(&f.detection, &type_of, diags);
             diags.push(
-                Diagnostic::new(Code::NotYetSupported, doc.meta.title.as_ref().map(|t| t.span).unwrap_or(f.span), "meta filters are checked, but not yet applied by `test` or compiled")
-                    .with_help("support for applying filters is planned together with correlation rules"),
+                Diagnostic::new(
+                    Code::NotYetSupported,
+                    doc.meta.title.as_ref().map(|t| t.span).unwrap_or(f.span),
+                    "meta filters are checked, but not yet applied by `test` or compiled",
+                )
+                .with_help(
+                    "support for applying filters is planned together with correlation rules",
+                ),
             );
             None
         }
@@ -112,7 +137,9 @@ fn check_body(doc: &Doc, schema: &Schema, diags: &mut Diagnostics) -> Option<Exp
 
 pub fn sort_diags(items: &mut [Diagnostic]) {
     items.sort_by(|a, b| {
-        (a.span.start, a.span.end, a.code, &a.message).partial_cmp(&(b.span.start, b.span.end, b.code, &b.message)).unwrap_or(std::cmp::Ordering::Equal)
+        (a.span.start, a.span.end, a.code, &a.message)
+            .partial_cmp(&(b.span.start, b.span.end, b.code, &b.message))
+            .unwrap_or(std::cmp::Ordering::Equal)
     });
 }
 
@@ -127,7 +154,12 @@ pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<Fi
         .par_iter()
         .map(|p| match load::read_source(p, opts.max_file_size) {
             Ok(src) => check_source(src, schema),
-            Err(d) => FileResult { path: load::display_path(p), source: None, docs: Vec::new(), diags: vec![d] },
+            Err(d) => FileResult {
+                path: load::display_path(p),
+                source: None,
+                docs: Vec::new(),
+                diags: vec![d],
+            },
         })
         .collect();
     repo_checks(&mut results);
@@ -141,7 +173,9 @@ pub fn repo_checks(results: &mut [FileResult]) {
     for (fi, r) in results.iter().enumerate() {
         for d in &r.docs {
             if let Some(id) = &d.doc.meta.id {
-                ids.entry(id.value.to_lowercase()).or_default().push((fi, id.span));
+                ids.entry(id.value.to_lowercase())
+                    .or_default()
+                    .push((fi, id.span));
             }
             if let Some(n) = &d.doc.meta.name {
                 names.entry(n.value.clone()).or_default().push((fi, n.span));
@@ -149,7 +183,10 @@ pub fn repo_checks(results: &mut [FileResult]) {
         }
     }
     let mut extra: Vec<(usize, Diagnostic)> = Vec::new();
-    for (table, code, what) in [(&ids, Code::DuplicateId, "id"), (&names, Code::DuplicateName, "name")] {
+    for (table, code, what) in [
+        (&ids, Code::DuplicateId, "id"),
+        (&names, Code::DuplicateName, "name"),
+    ] {
         for (key, places) in table {
             if places.len() < 2 {
                 continue;
@@ -160,7 +197,11 @@ pub fn repo_checks(results: &mut [FileResult]) {
                     "rule {what} `{key}` is already used at {}:{}:{}",
                     results[first_file].path, first_span.start.line, first_span.start.col
                 );
-                let help = if what == "id" { "give this rule a new random UUID (e.g. from `uuidgen`)".to_string() } else { "rule names must be unique".into() };
+                let help = if what == "id" {
+                    "give this rule a new random UUID (e.g. from `uuidgen`)".to_string()
+                } else {
+                    "rule names must be unique".into()
+                };
                 extra.push((fi, Diagnostic::new(code, span, msg).with_help(help)));
             }
         }
@@ -194,5 +235,11 @@ pub fn repo_checks(results: &mut [FileResult]) {
 
 /// Totals over results: (errors, warnings, notes).
 pub fn totals(results: &[FileResult]) -> (usize, usize, usize) {
-    results.iter().fold((0, 0, 0), |(e, w, n), r| (e + r.count(Severity::Error), w + r.count(Severity::Warning), n + r.count(Severity::Note)))
+    results.iter().fold((0, 0, 0), |(e, w, n), r| {
+        (
+            e + r.count(Severity::Error),
+            w + r.count(Severity::Warning),
+            n + r.count(Severity::Note),
+        )
+    })
 }

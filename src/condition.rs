@@ -44,8 +44,17 @@ pub enum Cond {
     Or(Vec<Cond>),
     And(Vec<Cond>),
     Not(Box<Cond>),
-    Ident { name: String, off: usize, len: usize },
-    Of { quant: Quant, target: OfTarget, off: usize, len: usize },
+    Ident {
+        name: String,
+        off: usize,
+        len: usize,
+    },
+    Of {
+        quant: Quant,
+        target: OfTarget,
+        off: usize,
+        len: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +75,9 @@ fn is_pattern_char(c: char) -> bool {
 }
 
 /// A keyword that is not the prefix of a longer identifier.
-fn kw<'a>(k: &'static str) -> impl Parser<In<'a>, Output = In<'a>, Error = nom::error::Error<In<'a>>> {
+fn kw<'a>(
+    k: &'static str,
+) -> impl Parser<In<'a>, Output = In<'a>, Error = nom::error::Error<In<'a>>> {
     terminated(tag_no_case(k), not(peek(take_while1(is_pattern_char))))
 }
 
@@ -96,7 +107,14 @@ fn expr<'a>(cx: &Ctx<'_>, i: In<'a>) -> IResult<In<'a>, Cond> {
         items.push(next);
         i = rest;
     }
-    Ok((i, if items.len() == 1 { items.pop().expect("one item") } else { Cond::Or(items) }))
+    Ok((
+        i,
+        if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Cond::Or(items)
+        },
+    ))
 }
 
 fn and_expr<'a>(cx: &Ctx<'_>, i: In<'a>) -> IResult<In<'a>, Cond> {
@@ -107,7 +125,14 @@ fn and_expr<'a>(cx: &Ctx<'_>, i: In<'a>) -> IResult<In<'a>, Cond> {
         items.push(next);
         i = rest;
     }
-    Ok((i, if items.len() == 1 { items.pop().expect("one item") } else { Cond::And(items) }))
+    Ok((
+        i,
+        if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Cond::And(items)
+        },
+    ))
 }
 
 fn not_expr<'a>(cx: &Ctx<'_>, i: In<'a>) -> IResult<In<'a>, Cond> {
@@ -129,13 +154,24 @@ fn primary<'a>(cx: &Ctx<'_>, i: In<'a>) -> IResult<In<'a>, Cond> {
     let quant = alt((
         map(kw("any"), |_| Quant::Any),
         map(kw("all"), |_| Quant::All),
-        map(terminated(digit1, peek(multispace1)), |d: &str| match d.parse::<u32>() {
-            Ok(1) => Quant::Any,
-            Ok(n) => Quant::Count(n),
-            Err(_) => Quant::Count(u32::MAX),
+        map(terminated(digit1, peek(multispace1)), |d: &str| {
+            match d.parse::<u32>() {
+                Ok(1) => Quant::Any,
+                Ok(n) => Quant::Count(n),
+                Err(_) => Quant::Count(u32::MAX),
+            }
         }),
     ));
-    if let Ok((rest, (q, target))) = (quant, preceded(ws(kw("of")), alt((map(kw("them"), |_| None), map(take_while1(is_pattern_char), Some)))))
+    if let Ok((rest, (q, target))) = (
+        quant,
+        preceded(
+            ws(kw("of")),
+            alt((
+                map(kw("them"), |_| None),
+                map(take_while1(is_pattern_char), Some),
+            )),
+        ),
+    )
         .parse(i)
     {
         let target = match target {
@@ -144,22 +180,44 @@ fn primary<'a>(cx: &Ctx<'_>, i: In<'a>) -> IResult<In<'a>, Cond> {
         };
         let off = cx.off(start);
         let len = cx.off(rest) - off;
-        return Ok((rest, Cond::Of { quant: q, target, off, len }));
+        return Ok((
+            rest,
+            Cond::Of {
+                quant: q,
+                target,
+                off,
+                len,
+            },
+        ));
     }
     let (rest, name) = recognize(take_while1(is_pattern_char)).parse(i)?;
     for k in ["and", "or", "not", "of", "them"] {
         if name.eq_ignore_ascii_case(k) {
-            return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Tag)));
+            return Err(nom::Err::Error(nom::error::Error::new(
+                i,
+                nom::error::ErrorKind::Tag,
+            )));
         }
     }
     let off = cx.off(i);
-    Ok((rest, Cond::Ident { name: name.to_string(), off, len: name.chars().count() }))
+    Ok((
+        rest,
+        Cond::Ident {
+            name: name.to_string(),
+            off,
+            len: name.chars().count(),
+        },
+    ))
 }
 
 /// Parse a condition string.
 pub fn parse(text: &str) -> Result<Cond, CondError> {
     if text.chars().count() > MAX_LEN {
-        return Err(CondError { message: format!("condition is longer than {MAX_LEN} characters"), off: 0, help: None });
+        return Err(CondError {
+            message: format!("condition is longer than {MAX_LEN} characters"),
+            off: 0,
+            help: None,
+        });
     }
     if let Some(p) = text.find('|') {
         let off = text[..p].chars().count();
@@ -179,12 +237,23 @@ pub fn parse(text: &str) -> Result<Cond, CondError> {
         }
         max_depth = max_depth.max(depth);
     }
-    let nots = text.split(|c: char| !is_pattern_char(c)).filter(|w| w.eq_ignore_ascii_case("not")).count();
+    let nots = text
+        .split(|c: char| !is_pattern_char(c))
+        .filter(|w| w.eq_ignore_ascii_case("not"))
+        .count();
     if max_depth > MAX_NESTING || nots > MAX_NESTING {
-        return Err(CondError { message: format!("condition nests deeper than {MAX_NESTING} levels"), off: 0, help: None });
+        return Err(CondError {
+            message: format!("condition nests deeper than {MAX_NESTING} levels"),
+            off: 0,
+            help: None,
+        });
     }
     if text.trim().is_empty() {
-        return Err(CondError { message: "condition is empty".into(), off: 0, help: None });
+        return Err(CondError {
+            message: "condition is empty".into(),
+            off: 0,
+            help: None,
+        });
     }
     let cx = Ctx { full: text };
     match all_consuming(ws(|i| expr(&cx, i))).parse(text) {
@@ -200,7 +269,11 @@ pub fn parse(text: &str) -> Result<Cond, CondError> {
             };
             Err(CondError { message, off, help: Some("conditions use search identifiers, `and`, `or`, `not`, parentheses and `1 of`/`any of`/`all of`/`N of` with a pattern or `them`".into()) })
         }
-        Err(nom::Err::Incomplete(_)) => Err(CondError { message: "condition ends unexpectedly".into(), off: text.chars().count(), help: None }),
+        Err(nom::Err::Incomplete(_)) => Err(CondError {
+            message: "condition ends unexpectedly".into(),
+            off: text.chars().count(),
+            help: None,
+        }),
     }
 }
 
@@ -253,44 +326,85 @@ mod tests {
     use super::*;
 
     fn id(n: &str, off: usize) -> Cond {
-        Cond::Ident { name: n.into(), off, len: n.len() }
+        Cond::Ident {
+            name: n.into(),
+            off,
+            len: n.len(),
+        }
     }
 
     #[test]
     fn precedence_not_and_or() {
         let c = parse("a or b and not c").unwrap();
-        assert_eq!(c, Cond::Or(vec![id("a", 0), Cond::And(vec![id("b", 5), Cond::Not(Box::new(id("c", 15)))])]));
+        assert_eq!(
+            c,
+            Cond::Or(vec![
+                id("a", 0),
+                Cond::And(vec![id("b", 5), Cond::Not(Box::new(id("c", 15)))])
+            ])
+        );
     }
 
     #[test]
     fn keywords_are_case_insensitive() {
-        assert_eq!(parse("a AND NOT b").unwrap(), Cond::And(vec![id("a", 0), Cond::Not(Box::new(id("b", 10)))]));
-        assert!(matches!(parse("1 OF sel*").unwrap(), Cond::Of { quant: Quant::Any, .. }));
+        assert_eq!(
+            parse("a AND NOT b").unwrap(),
+            Cond::And(vec![id("a", 0), Cond::Not(Box::new(id("b", 10)))])
+        );
+        assert!(matches!(
+            parse("1 OF sel*").unwrap(),
+            Cond::Of {
+                quant: Quant::Any,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn quantifiers() {
         let c = parse("all of selection_* and not 1 of filter_* or 2 of them").unwrap();
         let Cond::Or(items) = c else { panic!() };
-        assert!(matches!(&items[1], Cond::Of { quant: Quant::Count(2), target: OfTarget::Them, .. }));
-        assert!(matches!(parse("any of sel*").unwrap(), Cond::Of { quant: Quant::Any, .. }));
+        assert!(matches!(
+            &items[1],
+            Cond::Of {
+                quant: Quant::Count(2),
+                target: OfTarget::Them,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse("any of sel*").unwrap(),
+            Cond::Of {
+                quant: Quant::Any,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn identifiers_may_start_with_keywords() {
-        assert_eq!(parse("notes or android").unwrap(), Cond::Or(vec![id("notes", 0), id("android", 9)]));
+        assert_eq!(
+            parse("notes or android").unwrap(),
+            Cond::Or(vec![id("notes", 0), id("android", 9)])
+        );
     }
 
     #[test]
     fn parentheses() {
         let c = parse("(a or b) and c").unwrap();
-        assert_eq!(c, Cond::And(vec![Cond::Or(vec![id("a", 1), id("b", 6)]), id("c", 13)]));
+        assert_eq!(
+            c,
+            Cond::And(vec![Cond::Or(vec![id("a", 1), id("b", 6)]), id("c", 13)])
+        );
     }
 
     #[test]
     fn errors_have_offsets() {
         let e = parse("a and (b or c").unwrap_err();
-        assert!(e.message.contains("unexpected") || e.message.contains("ends"), "{e:?}");
+        assert!(
+            e.message.contains("unexpected") || e.message.contains("ends"),
+            "{e:?}"
+        );
         let e = parse("selection | count() > 5").unwrap_err();
         assert_eq!(e.off, 10);
         assert!(parse("a and").is_err());

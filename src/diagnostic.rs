@@ -129,7 +129,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: code.default_severity(), message: message.into(), span, help: None }
+        Diagnostic {
+            code,
+            severity: code.default_severity(),
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -164,7 +170,11 @@ impl Diagnostics {
 }
 
 /// Closest candidates to `name` among `candidates`, best first (for "did you mean").
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, max: usize) -> Vec<&'a str> {
+pub fn suggest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    max: usize,
+) -> Vec<&'a str> {
     let lname = name.to_lowercase();
     let mut scored: Vec<(f64, &str)> = candidates
         .into_iter()
@@ -180,7 +190,14 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, ma
         .filter(|(s, _)| *s >= 0.8)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored.into_iter().take(max).map(|(_, c)| c).collect()
+    // Only candidates about as close as the best one: a near-certain fix stands alone.
+    let best = scored.first().map(|s| s.0).unwrap_or(0.0);
+    scored
+        .into_iter()
+        .take_while(|(s, _)| best - s <= 0.03)
+        .take(max)
+        .map(|(_, c)| c)
+        .collect()
 }
 
 /// Format suggestions as "did you mean `a`, `b`?".
@@ -190,7 +207,10 @@ pub fn did_you_mean(s: &[&str]) -> Option<String> {
         [one] => Some(format!("did you mean `{one}`?")),
         many => Some(format!(
             "did you mean one of {}?",
-            many.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }

@@ -16,15 +16,25 @@ pub enum EngineError {
     #[error("placeholder `%{name}%` has no value, so the rule cannot be evaluated")]
     Placeholder { name: String, span: Span },
     #[error("regex `{pattern}` uses {construct}, which the engine cannot evaluate")]
-    UnsupportedRegex { pattern: String, construct: String, span: Span },
+    UnsupportedRegex {
+        pattern: String,
+        construct: String,
+        span: Span,
+    },
     #[error("regex `{pattern}` does not compile: {message}")]
-    BadRegex { pattern: String, message: String, span: Span },
+    BadRegex {
+        pattern: String,
+        message: String,
+        span: Span,
+    },
 }
 
 impl EngineError {
     pub fn span(&self) -> Span {
         match self {
-            EngineError::Placeholder { span, .. } | EngineError::UnsupportedRegex { span, .. } | EngineError::BadRegex { span, .. } => *span,
+            EngineError::Placeholder { span, .. }
+            | EngineError::UnsupportedRegex { span, .. }
+            | EngineError::BadRegex { span, .. } => *span,
         }
     }
 }
@@ -39,7 +49,9 @@ struct FieldPath {
 impl FieldPath {
     fn new(name: &str) -> FieldPath {
         let parts: Vec<&str> = name.split('.').collect();
-        let keys = (0..parts.len()).map(|i| (i..parts.len()).map(|j| parts[i..=j].join(".")).collect()).collect();
+        let keys = (0..parts.len())
+            .map(|i| (i..parts.len()).map(|j| parts[i..=j].join(".")).collect())
+            .collect();
         FieldPath { keys }
     }
 
@@ -82,7 +94,11 @@ enum CTest {
     Null,
     Exists(bool),
     Cidr(ipnet::IpNet),
-    FieldRef { other: FieldPath, position: Position, cased: bool },
+    FieldRef {
+        other: FieldPath,
+        position: Position,
+        cased: bool,
+    },
     TimePart(TimePart, i64),
 }
 
@@ -92,7 +108,10 @@ enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     AtLeast(usize, Vec<Node>),
-    Pred { field: Option<FieldPath>, test: CTest },
+    Pred {
+        field: Option<FieldPath>,
+        test: CTest,
+    },
 }
 
 /// A rule detection compiled for evaluation.
@@ -104,7 +123,9 @@ pub struct Matcher {
 fn compile_str(pattern: &SigmaString, cased: bool) -> StrMatch {
     match pattern.as_plain() {
         Some(p) if cased => StrMatch::Exact(p),
-        _ => StrMatch::Pattern(Regex::new(&pattern.to_regex(!cased)).expect("escaped pattern is a valid regex")),
+        _ => StrMatch::Pattern(
+            Regex::new(&pattern.to_regex(!cased)).expect("escaped pattern is a valid regex"),
+        ),
     }
 }
 
@@ -113,13 +134,20 @@ fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
         Test::Str { pattern, cased } => CTest::Str(compile_str(pattern, *cased)),
         Test::Regex { pattern, flags } => {
             if let Some(c) = pcre_only_constructs(pattern).first() {
-                return Err(EngineError::UnsupportedRegex { pattern: pattern.clone(), construct: c.to_string(), span: p.span });
+                return Err(EngineError::UnsupportedRegex {
+                    pattern: pattern.clone(),
+                    construct: c.to_string(),
+                    span: p.span,
+                });
             }
-            let re = regex::RegexBuilder::new(&regex_source(pattern, *flags)).size_limit(1 << 22).build().map_err(|e| EngineError::BadRegex {
-                pattern: pattern.clone(),
-                message: e.to_string(),
-                span: p.span,
-            })?;
+            let re = regex::RegexBuilder::new(&regex_source(pattern, *flags))
+                .size_limit(1 << 22)
+                .build()
+                .map_err(|e| EngineError::BadRegex {
+                    pattern: pattern.clone(),
+                    message: e.to_string(),
+                    span: p.span,
+                })?;
             CTest::Regex(re)
         }
         Test::Num { op, value, .. } => CTest::Num(*op, *value),
@@ -127,11 +155,27 @@ fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
         Test::Null => CTest::Null,
         Test::Exists(b) => CTest::Exists(*b),
         Test::Cidr(n) => CTest::Cidr(*n),
-        Test::FieldRef { other, position, cased } => CTest::FieldRef { other: FieldPath::new(other), position: *position, cased: *cased },
+        Test::FieldRef {
+            other,
+            position,
+            cased,
+        } => CTest::FieldRef {
+            other: FieldPath::new(other),
+            position: *position,
+            cased: *cased,
+        },
         Test::TimePart { part, value } => CTest::TimePart(*part, *value),
-        Test::Placeholder { name } => return Err(EngineError::Placeholder { name: name.clone(), span: p.span }),
+        Test::Placeholder { name } => {
+            return Err(EngineError::Placeholder {
+                name: name.clone(),
+                span: p.span,
+            });
+        }
     };
-    Ok(Node::Pred { field: p.field.as_deref().map(FieldPath::new), test })
+    Ok(Node::Pred {
+        field: p.field.as_deref().map(FieldPath::new),
+        test,
+    })
 }
 
 fn compile_expr(e: &Expr) -> Result<Node, EngineError> {
@@ -147,7 +191,9 @@ fn compile_expr(e: &Expr) -> Result<Node, EngineError> {
 
 impl Matcher {
     pub fn new(expr: &Expr) -> Result<Matcher, EngineError> {
-        Ok(Matcher { root: compile_expr(expr)? })
+        Ok(Matcher {
+            root: compile_expr(expr)?,
+        })
     }
 
     pub fn matches(&self, event: &Value) -> bool {
@@ -166,7 +212,10 @@ fn eval(n: &Node, event: &Value) -> bool {
             each_scalar(event, &mut |v| found = found || test_scalar(test, v, event));
             found
         }
-        Node::Pred { field: Some(path), test } => {
+        Node::Pred {
+            field: Some(path),
+            test,
+        } => {
             let mut vals = Vec::new();
             path.lookup(event, &mut vals);
             match test {
@@ -233,9 +282,14 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
             Value::String(s) => s.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
             _ => false,
         },
-        CTest::Cidr(net) => v.as_str().and_then(|s| s.trim().parse::<std::net::IpAddr>().ok()).is_some_and(|ip| net.contains(&ip)),
+        CTest::Cidr(net) => v
+            .as_str()
+            .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| net.contains(&ip)),
         CTest::TimePart(part, want) => {
-            let Some(epoch) = text_of(v).and_then(|s| crate::time::parse_timestamp(&s)) else { return false };
+            let Some(epoch) = text_of(v).and_then(|s| crate::time::parse_timestamp(&s)) else {
+                return false;
+            };
             let (y, mo, d, h, mi, w) = crate::time::parts(epoch);
             *want
                 == match part {
@@ -247,7 +301,11 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
                     TimePart::Week => w,
                 }
         }
-        CTest::FieldRef { other, position, cased } => {
+        CTest::FieldRef {
+            other,
+            position,
+            cased,
+        } => {
             let Some(a) = text_of(v) else { return false };
             let mut others = Vec::new();
             other.lookup(event, &mut others);
@@ -266,7 +324,11 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
 }
 
 fn compare_text(a: &str, b: &str, pos: Position, cased: bool) -> bool {
-    let (a, b) = if cased { (a.to_string(), b.to_string()) } else { (a.to_lowercase(), b.to_lowercase()) };
+    let (a, b) = if cased {
+        (a.to_string(), b.to_string())
+    } else {
+        (a.to_lowercase(), b.to_lowercase())
+    };
     match pos {
         Position::Exact => a == b,
         Position::Contains => a.contains(&b),
@@ -291,10 +353,19 @@ mod tests {
     #[test]
     fn flat_nested_and_mixed_lookup() {
         let ev = json!({"gen_ai.request.model": "a", "gen_ai": {"request": {"model": "b"}, "usage.input_tokens": 5}});
-        assert_eq!(field_values("gen_ai.request.model", &ev), vec![json!("a"), json!("b")]);
-        assert_eq!(field_values("gen_ai.usage.input_tokens", &ev), vec![json!(5)]);
+        assert_eq!(
+            field_values("gen_ai.request.model", &ev),
+            vec![json!("a"), json!("b")]
+        );
+        assert_eq!(
+            field_values("gen_ai.usage.input_tokens", &ev),
+            vec![json!(5)]
+        );
         assert!(field_values("gen_ai.missing", &ev).is_empty());
         let ev = json!({"tools": [{"name": "x"}, {"name": "y"}]});
-        assert_eq!(field_values("tools.name", &ev), vec![json!("x"), json!("y")]);
+        assert_eq!(
+            field_values("tools.name", &ev),
+            vec![json!("x"), json!("y")]
+        );
     }
 }

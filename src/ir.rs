@@ -77,11 +77,21 @@ pub enum TimePart {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Test {
     /// Whole-value match of a wildcard pattern (`contains` etc. already added `*`).
-    Str { pattern: SigmaString, cased: bool },
+    Str {
+        pattern: SigmaString,
+        cased: bool,
+    },
     /// Unanchored regular expression.
-    Regex { pattern: String, flags: ReFlags },
+    Regex {
+        pattern: String,
+        flags: ReFlags,
+    },
     /// Numeric comparison; `raw` is the value as written.
-    Num { op: CmpOp, value: f64, raw: String },
+    Num {
+        op: CmpOp,
+        value: f64,
+        raw: String,
+    },
     Bool(bool),
     /// The field is absent or JSON null.
     Null,
@@ -89,11 +99,20 @@ pub enum Test {
     Exists(bool),
     Cidr(ipnet::IpNet),
     /// Compare with the value of another field.
-    FieldRef { other: String, position: Position, cased: bool },
+    FieldRef {
+        other: String,
+        position: Position,
+        cased: bool,
+    },
     /// A date part of a timestamp field equals `value` (UTC).
-    TimePart { part: TimePart, value: i64 },
+    TimePart {
+        part: TimePart,
+        value: i64,
+    },
     /// A `%placeholder%` that no value was given for.
-    Placeholder { name: String },
+    Placeholder {
+        name: String,
+    },
 }
 
 /// One predicate. `field` is `None` for keyword searches (any value anywhere in the event).
@@ -106,10 +125,18 @@ pub struct Pred {
 
 impl Expr {
     pub fn and(mut items: Vec<Expr>) -> Expr {
-        if items.len() == 1 { items.pop().expect("one") } else { Expr::And(items) }
+        if items.len() == 1 {
+            items.pop().expect("one")
+        } else {
+            Expr::And(items)
+        }
     }
     pub fn or(mut items: Vec<Expr>) -> Expr {
-        if items.len() == 1 { items.pop().expect("one") } else { Expr::Or(items) }
+        if items.len() == 1 {
+            items.pop().expect("one")
+        } else {
+            Expr::Or(items)
+        }
     }
 
     /// Visit every predicate.
@@ -146,7 +173,12 @@ impl fmt::Display for Expr {
             Expr::Pred(p) => {
                 let field = p.field.as_deref().unwrap_or("<keyword>");
                 match &p.test {
-                    Test::Str { pattern, cased } => write!(f, "{field} {} {:?}", if *cased { "=~cased" } else { "=~" }, pattern.to_sigma()),
+                    Test::Str { pattern, cased } => write!(
+                        f,
+                        "{field} {} {:?}",
+                        if *cased { "=~cased" } else { "=~" },
+                        pattern.to_sigma()
+                    ),
                     Test::Regex { pattern, flags } => write!(
                         f,
                         "{field} re{}{}{} {pattern:?}",
@@ -159,7 +191,15 @@ impl fmt::Display for Expr {
                     Test::Null => write!(f, "{field} is null"),
                     Test::Exists(b) => write!(f, "{field} exists {b}"),
                     Test::Cidr(n) => write!(f, "{field} in {n}"),
-                    Test::FieldRef { other, position, cased } => write!(f, "{field} {position:?}{} field({other})", if *cased { " cased" } else { "" }),
+                    Test::FieldRef {
+                        other,
+                        position,
+                        cased,
+                    } => write!(
+                        f,
+                        "{field} {position:?}{} field({other})",
+                        if *cased { " cased" } else { "" }
+                    ),
                     Test::TimePart { part, value } => write!(f, "{part:?}({field}) == {value}"),
                     Test::Placeholder { name } => write!(f, "{field} in %{name}%"),
                 }

@@ -19,12 +19,20 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         if meta.is_dir() {
-            let walker = walkdir::WalkDir::new(p).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
-                e.depth() == 0 || !e.file_name().to_str().is_some_and(|n| n.starts_with('.'))
-            });
+            let walker = walkdir::WalkDir::new(p)
+                .follow_links(true)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_str().is_some_and(|n| n.starts_with('.'))
+                });
             for entry in walker {
                 let entry = entry.map_err(|e| format!("{}: {e}", p.display()))?;
-                let is_yaml = entry.path().extension().and_then(|x| x.to_str()).is_some_and(|x| x == "yml" || x == "yaml");
+                let is_yaml = entry
+                    .path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| x == "yml" || x == "yaml");
                 if entry.file_type().is_file() && is_yaml {
                     out.push(entry.into_path());
                 }
@@ -47,33 +55,76 @@ pub fn display_path(p: &Path) -> String {
 fn position_of_byte(bytes: &[u8], idx: usize) -> Span {
     let before = &bytes[..idx.min(bytes.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
-    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     Span::point(line as u32, col as u32)
 }
 
 /// Read a file as UTF-8 text, refusing oversized, binary and non-UTF-8 input.
 pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagnostic> {
     let shown = display_path(path);
-    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::new(Code::IoError, Span::file_start(), format!("cannot read {shown}: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Diagnostic::new(
+            Code::IoError,
+            Span::file_start(),
+            format!("cannot read {shown}: {e}"),
+        )
+    })?;
     if meta.len() > max_size {
-        return Err(Diagnostic::new(Code::FileTooLarge, Span::file_start(), format!("file is {} bytes, more than the {max_size}-byte limit for a rule file", meta.len()))
-            .with_help("rule files are small; if this one is genuine, raise the limit with `--max-file-size`"));
+        return Err(Diagnostic::new(
+            Code::FileTooLarge,
+            Span::file_start(),
+            format!(
+                "file is {} bytes, more than the {max_size}-byte limit for a rule file",
+                meta.len()
+            ),
+        )
+        .with_help(
+            "rule files are small; if this one is genuine, raise the limit with `--max-file-size`",
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Diagnostic::new(Code::IoError, Span::file_start(), format!("cannot read {shown}: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::new(
+            Code::IoError,
+            Span::file_start(),
+            format!("cannot read {shown}: {e}"),
+        )
+    })?;
     if bytes.len() as u64 > max_size {
-        return Err(Diagnostic::new(Code::FileTooLarge, Span::file_start(), format!("file is more than the {max_size}-byte limit for a rule file")));
+        return Err(Diagnostic::new(
+            Code::FileTooLarge,
+            Span::file_start(),
+            format!("file is more than the {max_size}-byte limit for a rule file"),
+        ));
     }
     if let Some(nul) = bytes.iter().position(|b| *b == 0) {
-        return Err(Diagnostic::new(Code::BinaryFile, position_of_byte(&bytes, nul), "file contains a NUL byte: it is binary, not a YAML rule"));
+        return Err(Diagnostic::new(
+            Code::BinaryFile,
+            position_of_byte(&bytes, nul),
+            "file contains a NUL byte: it is binary, not a YAML rule",
+        ));
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").map(<[u8]>::to_vec).unwrap_or(bytes);
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .map(<[u8]>::to_vec)
+        .unwrap_or(bytes);
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(shown, text)),
         Err(e) => {
             let idx = e.utf8_error().valid_up_to();
-            Err(Diagnostic::new(Code::NotUtf8, position_of_byte(e.as_bytes(), idx), format!("invalid UTF-8 at byte {idx}"))
-                .with_help("save the file as UTF-8"))
+            Err(Diagnostic::new(
+                Code::NotUtf8,
+                position_of_byte(e.as_bytes(), idx),
+                format!("invalid UTF-8 at byte {idx}"),
+            )
+            .with_help("save the file as UTF-8"))
         }
     }
 }
@@ -81,7 +132,11 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagno
 /// Parse a source into documents (empty documents are skipped).
 pub fn parse_source(src: &SourceFile, diags: &mut Diagnostics) -> Vec<Doc> {
     if src.text.trim().is_empty() {
-        diags.push(Diagnostic::new(Code::EmptyFile, Span::file_start(), "file is empty: it holds no rule"));
+        diags.push(Diagnostic::new(
+            Code::EmptyFile,
+            Span::file_start(),
+            "file is empty: it holds no rule",
+        ));
         return Vec::new();
     }
     let docs = match yaml::parse(&src.text) {
@@ -91,9 +146,25 @@ pub fn parse_source(src: &SourceFile, diags: &mut Diagnostics) -> Vec<Doc> {
             return Vec::new();
         }
     };
-    let parsed: Vec<Doc> = docs.iter().filter_map(|d| rule_parser::parse_doc(&d.root, diags)).collect();
+    // A legacy collection (`action: global` ...) gives its documents no standalone meaning:
+    // report it once and read nothing else from the file.
+    if let Some(action) = docs.iter().find_map(|d| d.root.get("action")) {
+        diags.push(
+            Diagnostic::new(Code::LegacyCollection, action.span, format!("legacy `action: {}` collections are not supported", action.raw))
+                .with_help("split the collection into standalone rule documents (SigmaHQ converted all of its rules this way)"),
+        );
+        return Vec::new();
+    }
+    let parsed: Vec<Doc> = docs
+        .iter()
+        .filter_map(|d| rule_parser::parse_doc(&d.root, diags))
+        .collect();
     if parsed.is_empty() && diags.items.is_empty() {
-        diags.push(Diagnostic::new(Code::EmptyFile, Span::file_start(), "file holds no YAML document with content"));
+        diags.push(Diagnostic::new(
+            Code::EmptyFile,
+            Span::file_start(),
+            "file holds no YAML document with content",
+        ));
     }
     parsed
 }

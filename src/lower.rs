@@ -25,60 +25,107 @@ const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 pub type TypeOf<'a> = &'a dyn Fn(&str) -> Option<FieldType>;
 
 /// Lower a detection. Returns `None` if errors make the meaning unknowable.
-pub fn lower_detection(det: &Detection, type_of: TypeOf<'_>, diags: &mut Diagnostics) -> Option<Expr> {
+///
+/// Every search identifier is lowered once, whether the condition uses it or not, so that
+/// all of its problems are reported; the condition then combines the lowered searches.
+pub fn lower_detection(
+    det: &Detection,
+    type_of: TypeOf<'_>,
+    diags: &mut Diagnostics,
+) -> Option<Expr> {
     let before = diags.items.len();
-    let mut used: HashSet<&str> = HashSet::new();
+    let searches: Vec<Option<Expr>> = det
+        .searches
+        .iter()
+        .map(|s| lower_search(&s.expr, type_of, diags))
+        .collect();
+    let mut used = vec![false; det.searches.len()];
     let mut exprs = Vec::new();
+    let mut cond_ok = true;
     for c in &det.conditions {
-        let Some(parsed) = &c.parsed else { continue };
-        if let Some(e) = lower_cond(parsed, c, det, type_of, &mut used, diags) {
-            exprs.push(e);
+        let Some(parsed) = &c.parsed else {
+            cond_ok = false;
+            continue;
+        };
+        match lower_cond(parsed, c, det, &searches, &mut used, diags) {
+            Some(e) => exprs.push(e),
+            None => cond_ok = false,
         }
     }
-    for s in &det.searches {
-        if !used.contains(s.name.value.as_str()) && det.conditions.iter().all(|c| c.parsed.is_some()) {
-            diags.push(
-                Diagnostic::new(Code::UnusedSearch, s.name.span, format!("search identifier `{}` is not used by the condition", s.name.value))
-                    .with_help("use it in the condition or remove it; an unused filter usually means a missing `and not`"),
-            );
+    if cond_ok && !det.conditions.is_empty() {
+        for (s, used) in det.searches.iter().zip(&used) {
+            if !used {
+                diags.push(
+                    Diagnostic::new(Code::UnusedSearch, s.name.span, format!("search identifier `{}` is not used by the condition", s.name.value))
+                        .with_help("use it in the condition or remove it; an unused filter usually means a missing `and not`"),
+                );
+            }
         }
     }
-    let failed = diags.items[before..].iter().any(|d| d.severity == crate::diagnostic::Severity::Error);
-    if failed || exprs.is_empty() || det.conditions.iter().any(|c| c.parsed.is_none()) {
+    let failed = diags.items[before..]
+        .iter()
+        .any(|d| d.severity == crate::diagnostic::Severity::Error);
+    if failed || !cond_ok || exprs.is_empty() {
         return None;
     }
     Some(Expr::or(exprs))
 }
 
-fn lower_cond<'d>(
+/// Collect every item's result (so every problem is reported), then fail if any failed.
+fn all_or_none<T>(items: impl Iterator<Item = Option<T>>) -> Option<Vec<T>> {
+    let v: Vec<Option<T>> = items.collect();
+    v.into_iter().collect()
+}
+
+fn lower_cond(
     c: &Cond,
     src: &ConditionSrc,
-    det: &'d Detection,
-    type_of: TypeOf<'_>,
-    used: &mut HashSet<&'d str>,
+    det: &Detection,
+    searches: &[Option<Expr>],
+    used: &mut [bool],
     diags: &mut Diagnostics,
 ) -> Option<Expr> {
     match c {
-        Cond::Or(items) => Some(Expr::Or(items.iter().map(|i| lower_cond(i, src, det, type_of, used, diags)).collect::<Option<_>>()?)),
-        Cond::And(items) => Some(Expr::And(items.iter().map(|i| lower_cond(i, src, det, type_of, used, diags)).collect::<Option<_>>()?)),
-        Cond::Not(inner) => Some(Expr::Not(Box::new(lower_cond(inner, src, det, type_of, used, diags)?))),
+        Cond::Or(items) => Some(Expr::Or(all_or_none(
+            items
+                .iter()
+                .map(|i| lower_cond(i, src, det, searches, used, diags)),
+        )?)),
+        Cond::And(items) => Some(Expr::And(all_or_none(
+            items
+                .iter()
+                .map(|i| lower_cond(i, src, det, searches, used, diags)),
+        )?)),
+        Cond::Not(inner) => Some(Expr::Not(Box::new(lower_cond(
+            inner, src, det, searches, used, diags,
+        )?))),
         Cond::Ident { name, off, len } => {
             let span = src.span_of(*off, *len);
             if name.contains('*') {
                 diags.push(
-                    Diagnostic::new(Code::ConditionSyntax, span, format!("`{name}` has a wildcard but no quantifier"))
-                        .with_help(format!("write `1 of {name}` or `all of {name}`")),
+                    Diagnostic::new(
+                        Code::ConditionSyntax,
+                        span,
+                        format!("`{name}` has a wildcard but no quantifier"),
+                    )
+                    .with_help(format!("write `1 of {name}` or `all of {name}`")),
                 );
                 return None;
             }
-            match det.searches.iter().find(|s| s.name.value == *name) {
-                Some(s) => {
-                    used.insert(s.name.value.as_str());
-                    lower_search(&s.expr, type_of, diags)
+            match det.searches.iter().position(|s| s.name.value == *name) {
+                Some(i) => {
+                    used[i] = true;
+                    searches[i].clone()
                 }
                 None => {
                     let sugg = suggest(name, det.searches.iter().map(|s| s.name.value.as_str()), 2);
-                    let mut d = Diagnostic::new(Code::UndefinedSearch, span, format!("the condition names `{name}`, which is not defined in `detection`"));
+                    let mut d = Diagnostic::new(
+                        Code::UndefinedSearch,
+                        span,
+                        format!(
+                            "the condition names `{name}`, which is not defined in `detection`"
+                        ),
+                    );
                     if let Some(h) = did_you_mean(&sugg) {
                         d = d.with_help(h);
                     }
@@ -87,14 +134,20 @@ fn lower_cond<'d>(
                 }
             }
         }
-        Cond::Of { quant, target, off, len } => {
+        Cond::Of {
+            quant,
+            target,
+            off,
+            len,
+        } => {
             let span = src.span_of(*off, *len);
-            let matched: Vec<_> = det
-                .searches
-                .iter()
-                .filter(|s| match target {
-                    OfTarget::Them => !s.name.value.starts_with('_'),
-                    OfTarget::Pattern(p) => pattern_matches(p, &s.name.value),
+            let matched: Vec<usize> = (0..det.searches.len())
+                .filter(|&i| {
+                    let name = &det.searches[i].name.value;
+                    match target {
+                        OfTarget::Them => !name.starts_with('_'),
+                        OfTarget::Pattern(p) => pattern_matches(p, name),
+                    }
                 })
                 .collect();
             if matched.is_empty() {
@@ -102,13 +155,17 @@ fn lower_cond<'d>(
                     OfTarget::Them => "`them` matches no search identifier".to_string(),
                     OfTarget::Pattern(p) => format!("pattern `{p}` matches no search identifier"),
                 };
-                diags.push(Diagnostic::new(Code::PatternMatchesNothing, span, what));
+                let names: Vec<&str> = det.searches.iter().map(|s| s.name.value.as_str()).collect();
+                diags.push(
+                    Diagnostic::new(Code::PatternMatchesNothing, span, what)
+                        .with_help(format!("defined: {}", names.join(", "))),
+                );
                 return None;
             }
-            for s in &matched {
-                used.insert(s.name.value.as_str());
+            for &i in &matched {
+                used[i] = true;
             }
-            let items: Vec<Expr> = matched.iter().map(|s| lower_search(&s.expr, type_of, diags)).collect::<Option<_>>()?;
+            let items: Vec<Expr> = all_or_none(matched.iter().map(|&i| searches[i].clone()))?;
             match quant {
                 Quant::Any => Some(Expr::or(items)),
                 Quant::All => Some(Expr::and(items)),
@@ -118,11 +175,18 @@ fn lower_cond<'d>(
                         diags.push(Diagnostic::new(
                             Code::PatternMatchesNothing,
                             span,
-                            format!("`{n} of` needs at least {n} search identifiers, but only {} match", items.len()),
+                            format!(
+                                "`{n} of` needs at least {n} search identifiers, but only {} match",
+                                items.len()
+                            ),
                         ));
                         return None;
                     }
-                    Some(if n == items.len() { Expr::and(items) } else { Expr::AtLeast(n, items) })
+                    Some(if n == items.len() {
+                        Expr::and(items)
+                    } else {
+                        Expr::AtLeast(n, items)
+                    })
                 }
             }
         }
@@ -131,21 +195,12 @@ fn lower_cond<'d>(
 
 fn lower_search(e: &SearchExpr, type_of: TypeOf<'_>, diags: &mut Diagnostics) -> Option<Expr> {
     match e {
-        SearchExpr::Map(items, _) => {
-            let mut out = Vec::new();
-            let mut ok = true;
-            for it in items {
-                match lower_item(it, type_of, diags) {
-                    Some(x) => out.push(x),
-                    None => ok = false,
-                }
-            }
-            ok.then(|| Expr::and(out))
-        }
-        SearchExpr::List(items, _) => {
-            let lowered: Vec<Option<Expr>> = items.iter().map(|i| lower_search(i, type_of, diags)).collect();
-            Some(Expr::or(lowered.into_iter().collect::<Option<Vec<_>>>()?))
-        }
+        SearchExpr::Map(items, _) => Some(Expr::and(all_or_none(
+            items.iter().map(|it| lower_item(it, type_of, diags)),
+        )?)),
+        SearchExpr::List(items, _) => Some(Expr::or(all_or_none(
+            items.iter().map(|i| lower_search(i, type_of, diags)),
+        )?)),
         SearchExpr::Keyword(v) => keyword_pred(v, &[], diags),
     }
 }
@@ -162,7 +217,11 @@ fn keyword_pred(v: &ValueNode, mods: &[Modifier], diags: &mut Diagnostics) -> Op
     let mut pattern = SigmaString::parse(&text, false);
     pattern.prepend_any();
     pattern.append_any();
-    Some(Expr::Pred(Pred { field: None, test: Test::Str { pattern, cased }, span: v.span }))
+    Some(Expr::Pred(Pred {
+        field: None,
+        test: Test::Str { pattern, cased },
+        span: v.span,
+    }))
 }
 
 fn err(diags: &mut Diagnostics, code: Code, span: Span, msg: impl Into<String>) -> Option<Expr> {
@@ -173,7 +232,13 @@ fn err(diags: &mut Diagnostics, code: Code, span: Span, msg: impl Into<String>) 
 /// Check that the combination of modifiers on one item means something.
 fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     let mods: Vec<Modifier> = item.modifiers.iter().map(|m| m.value).collect();
-    let span_of = |m: Modifier| item.modifiers.iter().find(|x| x.value == m).map(|x| x.span).unwrap_or(item.key_span);
+    let span_of = |m: Modifier| {
+        item.modifiers
+            .iter()
+            .find(|x| x.value == m)
+            .map(|x| x.span)
+            .unwrap_or(item.key_span)
+    };
     let mut ok = true;
     let mut conflict = |diags: &mut Diagnostics, m: Modifier, msg: String, help: Option<&str>| {
         let mut d = Diagnostic::new(Code::ModifierConflict, span_of(m), msg);
@@ -191,14 +256,24 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     }
     let count = |pred: fn(Modifier) -> bool| mods.iter().filter(|m| pred(**m)).count();
     if count(Modifier::is_string_position) > 1 {
-        conflict(diags, Modifier::EndsWith, "`contains`, `startswith` and `endswith` exclude each other".into(), None);
+        conflict(
+            diags,
+            Modifier::EndsWith,
+            "`contains`, `startswith` and `endswith` exclude each other".into(),
+            None,
+        );
     }
     let has = |m: Modifier| mods.contains(&m);
     let is_re = has(Modifier::Re);
     if !is_re {
         for f in [Modifier::ReI, Modifier::ReM, Modifier::ReS] {
             if has(f) {
-                conflict(diags, f, format!("regex flag `{f}` without `re`"), Some("write `field|re|i: ...`"));
+                conflict(
+                    diags,
+                    f,
+                    format!("regex flag `{f}` without `re`"),
+                    Some("write `field|re|i: ...`"),
+                );
             }
         }
     }
@@ -206,50 +281,114 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     let kinds: Vec<Modifier> = mods
         .iter()
         .copied()
-        .filter(|m| matches!(m, Modifier::Re | Modifier::Cidr | Modifier::Exists | Modifier::Fieldref) || m.is_compare() || m.is_time_part())
+        .filter(|m| {
+            matches!(
+                m,
+                Modifier::Re | Modifier::Cidr | Modifier::Exists | Modifier::Fieldref
+            ) || m.is_compare()
+                || m.is_time_part()
+        })
         .collect();
     if kinds.len() > 1 {
-        conflict(diags, kinds[1], format!("`{}` cannot be combined with `{}`", kinds[1], kinds[0]), None);
+        conflict(
+            diags,
+            kinds[1],
+            format!("`{}` cannot be combined with `{}`", kinds[1], kinds[0]),
+            None,
+        );
         return false;
     }
     if let Some(&k) = kinds.first() {
         let allowed: &[Modifier] = match k {
-            Modifier::Re => &[Modifier::ReI, Modifier::ReM, Modifier::ReS, Modifier::All, Modifier::Neq],
+            Modifier::Re => &[
+                Modifier::ReI,
+                Modifier::ReM,
+                Modifier::ReS,
+                Modifier::All,
+                Modifier::Neq,
+            ],
             Modifier::Cidr => &[Modifier::Neq],
             Modifier::Exists => &[],
-            Modifier::Fieldref => &[Modifier::Contains, Modifier::StartsWith, Modifier::EndsWith, Modifier::Cased, Modifier::Neq],
+            Modifier::Fieldref => &[
+                Modifier::Contains,
+                Modifier::StartsWith,
+                Modifier::EndsWith,
+                Modifier::Cased,
+                Modifier::Neq,
+            ],
             _ => &[Modifier::Neq], // comparisons and time parts
         };
         for m in &mods {
             if *m != k && !allowed.contains(m) {
                 let help = match (k, m) {
-                    (Modifier::Re, Modifier::Cased) => Some("`re` is already case-sensitive; drop `cased`"),
-                    (Modifier::Re, Modifier::Contains) => Some("`re` matches anywhere in the value already; drop `contains`"),
+                    (Modifier::Re, Modifier::Cased) => {
+                        Some("`re` is already case-sensitive; drop `cased`")
+                    }
+                    (Modifier::Re, Modifier::Contains) => {
+                        Some("`re` matches anywhere in the value already; drop `contains`")
+                    }
                     _ => None,
                 };
-                conflict(diags, *m, format!("`{m}` cannot be combined with `{k}`"), help);
+                conflict(
+                    diags,
+                    *m,
+                    format!("`{m}` cannot be combined with `{k}`"),
+                    help,
+                );
             }
         }
     }
     if has(Modifier::Neq) && has(Modifier::All) {
-        conflict(diags, Modifier::All, "`neq` with `all` is ambiguous".into(), Some("use `not` in the condition instead"));
+        conflict(
+            diags,
+            Modifier::All,
+            "`neq` with `all` is ambiguous".into(),
+            Some("use `not` in the condition instead"),
+        );
     }
     // Encodings: at most one UTF-16 form and one base64 form; positions after the encoding.
-    let utf16 = [Modifier::Wide, Modifier::Utf16, Modifier::Utf16Le, Modifier::Utf16Be];
+    let utf16 = [
+        Modifier::Wide,
+        Modifier::Utf16,
+        Modifier::Utf16Le,
+        Modifier::Utf16Be,
+    ];
     if mods.iter().filter(|m| utf16.contains(m)).count() > 1 {
-        conflict(diags, Modifier::Utf16, "only one UTF-16 encoding may be applied".into(), None);
+        conflict(
+            diags,
+            Modifier::Utf16,
+            "only one UTF-16 encoding may be applied".into(),
+            None,
+        );
     }
     if has(Modifier::Base64) && has(Modifier::Base64Offset) {
-        conflict(diags, Modifier::Base64Offset, "`base64` and `base64offset` exclude each other".into(), None);
+        conflict(
+            diags,
+            Modifier::Base64Offset,
+            "`base64` and `base64offset` exclude each other".into(),
+            None,
+        );
     }
     let pos_of = |pred: &dyn Fn(Modifier) -> bool| mods.iter().position(|m| pred(*m));
-    if let (Some(u), Some(b)) = (pos_of(&|m| utf16.contains(&m)), pos_of(&|m| matches!(m, Modifier::Base64 | Modifier::Base64Offset)))
-        && u > b
+    if let (Some(u), Some(b)) = (
+        pos_of(&|m| utf16.contains(&m)),
+        pos_of(&|m| matches!(m, Modifier::Base64 | Modifier::Base64Offset)),
+    ) && u > b
     {
-        conflict(diags, mods[u], format!("`{}` must come before `{}`: encodings apply left to right", mods[u], mods[b]), None);
+        conflict(
+            diags,
+            mods[u],
+            format!(
+                "`{}` must come before `{}`: encodings apply left to right",
+                mods[u], mods[b]
+            ),
+            None,
+        );
     }
-    if let (Some(p), Some(e)) = (pos_of(&Modifier::is_string_position), pos_of(&Modifier::is_encoding))
-        && p < e
+    if let (Some(p), Some(e)) = (
+        pos_of(&Modifier::is_string_position),
+        pos_of(&Modifier::is_encoding),
+    ) && p < e
     {
         conflict(
             diags,
@@ -260,8 +399,12 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     }
     if has(Modifier::All) && !item.is_list && item.values.len() == 1 && item.field.is_some() {
         diags.push(
-            Diagnostic::new(Code::AllOnSingleValue, span_of(Modifier::All), "`all` on a single value has no effect")
-                .with_help("remove `all`, or give a list of values"),
+            Diagnostic::new(
+                Code::AllOnSingleValue,
+                span_of(Modifier::All),
+                "`all` on a single value has no effect",
+            )
+            .with_help("remove `all`, or give a list of values"),
         );
     }
     ok
@@ -277,47 +420,108 @@ fn lower_item(item: &FieldItem, type_of: TypeOf<'_>, diags: &mut Diagnostics) ->
         // `'|all': [...]` or `'|cased': ...`: keywords
         for m in &mods {
             if !matches!(m, Modifier::All | Modifier::Cased) {
-                return err(diags, Code::ModifierConflict, item.key_span, format!("keyword searches only take `all` and `cased`, not `{m}`"));
+                return err(
+                    diags,
+                    Code::ModifierConflict,
+                    item.key_span,
+                    format!("keyword searches only take `all` and `cased`, not `{m}`"),
+                );
             }
         }
-        let preds: Vec<Expr> = item.values.iter().map(|v| keyword_pred(v, &mods, diags)).collect::<Option<_>>()?;
-        return Some(if has(Modifier::All) { Expr::and(preds) } else { Expr::or(preds) });
+        let preds: Vec<Expr> =
+            all_or_none(item.values.iter().map(|v| keyword_pred(v, &mods, diags)))?;
+        return Some(if has(Modifier::All) {
+            Expr::and(preds)
+        } else {
+            Expr::or(preds)
+        });
     };
     let ty = type_of(&field);
-    let nulls = item.values.iter().filter(|v| v.value == Value::Null).count();
+    let nulls = item
+        .values
+        .iter()
+        .filter(|v| v.value == Value::Null)
+        .count();
     if nulls > 0 && item.values.len() > 1 {
         diags.push(
-            Diagnostic::new(Code::NullInList, item.values.iter().find(|v| v.value == Value::Null).map(|v| v.span).unwrap_or(item.span), "`null` mixed into a value list")
-                .with_help("Sigma treats null as its own type: put `field: null` in a separate selection"),
+            Diagnostic::new(
+                Code::NullInList,
+                item.values
+                    .iter()
+                    .find(|v| v.value == Value::Null)
+                    .map(|v| v.span)
+                    .unwrap_or(item.span),
+                "`null` mixed into a value list",
+            )
+            .with_help(
+                "Sigma treats null as its own type: put `field: null` in a separate selection",
+            ),
         );
     }
-    let mut preds = Vec::new();
-    for v in &item.values {
-        let mut p = lower_value(&field, item, v, &mods, ty, diags)?;
-        preds.append(&mut p);
-    }
-    let linked = if has(Modifier::All) { Expr::and(preds) } else { Expr::or(preds) };
-    Some(if has(Modifier::Neq) { Expr::Not(Box::new(linked)) } else { linked })
+    let preds: Vec<Expr> = all_or_none(
+        item.values
+            .iter()
+            .map(|v| lower_value(&field, item, v, &mods, ty, diags)),
+    )?
+    .into_iter()
+    .flatten()
+    .collect();
+    let linked = if has(Modifier::All) {
+        Expr::and(preds)
+    } else {
+        Expr::or(preds)
+    };
+    Some(if has(Modifier::Neq) {
+        Expr::Not(Box::new(linked))
+    } else {
+        linked
+    })
 }
 
 fn pred(field: &str, test: Test, span: Span) -> Expr {
-    Expr::Pred(Pred { field: Some(field.to_string()), test, span })
+    Expr::Pred(Pred {
+        field: Some(field.to_string()),
+        test,
+        span,
+    })
 }
 
 /// Lower one value of an item to one or more alternative predicates (ORed by the caller
 /// unless `all`; alternatives of one value from encodings are ORed here).
-fn lower_value(field: &str, item: &FieldItem, v: &ValueNode, mods: &[Modifier], ty: Option<FieldType>, diags: &mut Diagnostics) -> Option<Vec<Expr>> {
+fn lower_value(
+    field: &str,
+    item: &FieldItem,
+    v: &ValueNode,
+    mods: &[Modifier],
+    ty: Option<FieldType>,
+    diags: &mut Diagnostics,
+) -> Option<Vec<Expr>> {
     let has = |m: Modifier| mods.contains(&m);
     let one = |e: Expr| Some(vec![e]);
     if has(Modifier::Exists) {
         return match v.value {
             Value::Bool(b) => one(pred(field, Test::Exists(b), v.span)),
-            _ => err(diags, Code::InvalidModifierValue, v.span, format!("`exists` takes true or false, found `{}`", v.raw)).map(|e| vec![e]),
+            _ => err(
+                diags,
+                Code::InvalidModifierValue,
+                v.span,
+                format!("`exists` takes true or false, found `{}`", v.raw),
+            )
+            .map(|e| vec![e]),
         };
     }
     if v.value == Value::Null {
-        if mods.iter().any(|m| *m != Modifier::Neq && *m != Modifier::All) {
-            return err(diags, Code::InvalidModifierValue, v.span, "`null` cannot be combined with value modifiers").map(|e| vec![e]);
+        if mods
+            .iter()
+            .any(|m| *m != Modifier::Neq && *m != Modifier::All)
+        {
+            return err(
+                diags,
+                Code::InvalidModifierValue,
+                v.span,
+                "`null` cannot be combined with value modifiers",
+            )
+            .map(|e| vec![e]);
         }
         return one(pred(field, Test::Null, v.span));
     }
@@ -329,8 +533,22 @@ fn lower_value(field: &str, item: &FieldItem, v: &ValueNode, mods: &[Modifier], 
             _ => CmpOp::Gte,
         };
         return match number_of(v) {
-            Some(n) => one(pred(field, Test::Num { op, value: n, raw: v.raw.clone() }, v.span)),
-            None => err(diags, Code::InvalidModifierValue, v.span, format!("`{cmp}` needs a number, found `{}`", v.raw)).map(|e| vec![e]),
+            Some(n) => one(pred(
+                field,
+                Test::Num {
+                    op,
+                    value: n,
+                    raw: v.raw.clone(),
+                },
+                v.span,
+            )),
+            None => err(
+                diags,
+                Code::InvalidModifierValue,
+                v.span,
+                format!("`{cmp}` needs a number, found `{}`", v.raw),
+            )
+            .map(|e| vec![e]),
         };
     }
     if let Some(tp) = mods.iter().find(|m| m.is_time_part()) {
@@ -343,19 +561,36 @@ fn lower_value(field: &str, item: &FieldItem, v: &ValueNode, mods: &[Modifier], 
             _ => (TimePart::Year, i64::MIN, i64::MAX),
         };
         return match v.value {
-            Value::Int(i) if (lo..=hi).contains(&i) => one(pred(field, Test::TimePart { part, value: i }, v.span)),
-            _ => err(diags, Code::InvalidModifierValue, v.span, format!("`{tp}` needs an integer between {lo} and {hi}, found `{}`", v.raw)).map(|e| vec![e]),
+            Value::Int(i) if (lo..=hi).contains(&i) => {
+                one(pred(field, Test::TimePart { part, value: i }, v.span))
+            }
+            _ => err(
+                diags,
+                Code::InvalidModifierValue,
+                v.span,
+                format!(
+                    "`{tp}` needs an integer between {lo} and {hi}, found `{}`",
+                    v.raw
+                ),
+            )
+            .map(|e| vec![e]),
         };
     }
     if has(Modifier::Cidr) {
         let text = v.text();
-        let parsed = text.parse::<ipnet::IpNet>().or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        let parsed = text
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
         return match parsed {
             Ok(net) => one(pred(field, Test::Cidr(net.trunc()), v.span)),
             Err(_) => {
                 diags.push(
-                    Diagnostic::new(Code::InvalidCidr, v.span, format!("`{text}` is not a valid IPv4 or IPv6 CIDR range"))
-                        .with_help("write e.g. `10.0.0.0/8` or `fe80::/10`"),
+                    Diagnostic::new(
+                        Code::InvalidCidr,
+                        v.span,
+                        format!("`{text}` is not a valid IPv4 or IPv6 CIDR range"),
+                    )
+                    .with_help("write e.g. `10.0.0.0/8` or `fe80::/10`"),
                 );
                 None
             }
@@ -363,7 +598,13 @@ fn lower_value(field: &str, item: &FieldItem, v: &ValueNode, mods: &[Modifier], 
     }
     if has(Modifier::Fieldref) {
         let Value::Str(other) = &v.value else {
-            return err(diags, Code::InvalidModifierValue, v.span, "`fieldref` needs a field name").map(|e| vec![e]);
+            return err(
+                diags,
+                Code::InvalidModifierValue,
+                v.span,
+                "`fieldref` needs a field name",
+            )
+            .map(|e| vec![e]);
         };
         let position = if has(Modifier::Contains) {
             Position::Contains
@@ -374,38 +615,93 @@ fn lower_value(field: &str, item: &FieldItem, v: &ValueNode, mods: &[Modifier], 
         } else {
             Position::Exact
         };
-        return one(pred(field, Test::FieldRef { other: other.clone(), position, cased: has(Modifier::Cased) }, v.span));
+        return one(pred(
+            field,
+            Test::FieldRef {
+                other: other.clone(),
+                position,
+                cased: has(Modifier::Cased),
+            },
+            v.span,
+        ));
     }
     if has(Modifier::Re) {
         let Value::Str(pattern) = &v.value else {
-            return err(diags, Code::InvalidModifierValue, v.span, "`re` needs a string pattern").map(|e| vec![e]);
+            return err(
+                diags,
+                Code::InvalidModifierValue,
+                v.span,
+                "`re` needs a string pattern",
+            )
+            .map(|e| vec![e]);
         };
-        let flags = ReFlags { ignore_case: has(Modifier::ReI), multi_line: has(Modifier::ReM), dot_all: has(Modifier::ReS) };
+        let flags = ReFlags {
+            ignore_case: has(Modifier::ReI),
+            multi_line: has(Modifier::ReM),
+            dot_all: has(Modifier::ReS),
+        };
         check_regex(pattern, flags, v.span, diags)?;
-        return one(pred(field, Test::Regex { pattern: pattern.clone(), flags }, v.span));
+        return one(pred(
+            field,
+            Test::Regex {
+                pattern: pattern.clone(),
+                flags,
+            },
+            v.span,
+        ));
     }
     // Plain equality, by type.
     let string_mods = mods.iter().any(|m| m.needs_string());
     let base = ty.map(|t| t.base);
     if !string_mods {
         match (&v.value, base) {
-            (Value::Bool(b), None | Some(BaseType::Bool)) => return one(pred(field, Test::Bool(*b), v.span)),
-            (Value::Str(s), Some(BaseType::Bool)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
-                return one(pred(field, Test::Bool(s.eq_ignore_ascii_case("true")), v.span));
+            (Value::Bool(b), None | Some(BaseType::Bool)) => {
+                return one(pred(field, Test::Bool(*b), v.span));
+            }
+            (Value::Str(s), Some(BaseType::Bool))
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
+                return one(pred(
+                    field,
+                    Test::Bool(s.eq_ignore_ascii_case("true")),
+                    v.span,
+                ));
             }
             (Value::Int(_) | Value::Float(_), None | Some(BaseType::Int | BaseType::Float)) => {
                 let n = number_of(v).unwrap_or(f64::NAN);
-                return one(pred(field, Test::Num { op: CmpOp::Eq, value: n, raw: v.raw.clone() }, v.span));
+                return one(pred(
+                    field,
+                    Test::Num {
+                        op: CmpOp::Eq,
+                        value: n,
+                        raw: v.raw.clone(),
+                    },
+                    v.span,
+                ));
             }
             (Value::Str(_), Some(BaseType::Int | BaseType::Float)) if number_of(v).is_some() => {
                 let n = number_of(v).unwrap_or(f64::NAN);
-                return one(pred(field, Test::Num { op: CmpOp::Eq, value: n, raw: v.raw.clone() }, v.span));
+                return one(pred(
+                    field,
+                    Test::Num {
+                        op: CmpOp::Eq,
+                        value: n,
+                        raw: v.raw.clone(),
+                    },
+                    v.span,
+                ));
             }
             _ => {}
         }
     }
     if matches!(v.value, Value::Bool(_)) && string_mods {
-        return err(diags, Code::InvalidModifierValue, v.span, "string modifiers cannot apply to a boolean").map(|e| vec![e]);
+        return err(
+            diags,
+            Code::InvalidModifierValue,
+            v.span,
+            "string modifiers cannot apply to a boolean",
+        )
+        .map(|e| vec![e]);
     }
     // Strings (and numbers written on string fields or with string modifiers).
     let text = v.text();
@@ -414,24 +710,54 @@ fn lower_value(field: &str, item: &FieldItem, v: &ValueNode, mods: &[Modifier], 
     if has(Modifier::Windash) {
         alternatives = windash(&alternatives[0], v.span, diags)?;
     }
-    let utf16 = mods.iter().find(|m| matches!(m, Modifier::Wide | Modifier::Utf16 | Modifier::Utf16Le | Modifier::Utf16Be)).copied();
-    let b64 = mods.iter().find(|m| matches!(m, Modifier::Base64 | Modifier::Base64Offset)).copied();
+    let utf16 = mods
+        .iter()
+        .find(|m| {
+            matches!(
+                m,
+                Modifier::Wide | Modifier::Utf16 | Modifier::Utf16Le | Modifier::Utf16Be
+            )
+        })
+        .copied();
+    let b64 = mods
+        .iter()
+        .find(|m| matches!(m, Modifier::Base64 | Modifier::Base64Offset))
+        .copied();
     if utf16.is_some() || b64.is_some() {
         let mut encoded = Vec::new();
         for alt in &alternatives {
             let Some(plain) = alt.as_plain() else {
-                return err(diags, Code::InvalidModifierValue, v.span, "encoding modifiers cannot encode wildcards or placeholders").map(|e| vec![e]);
+                return err(
+                    diags,
+                    Code::InvalidModifierValue,
+                    v.span,
+                    "encoding modifiers cannot encode wildcards or placeholders",
+                )
+                .map(|e| vec![e]);
             };
             let bytes: Vec<u8> = match utf16 {
-                Some(Modifier::Utf16Be) => plain.encode_utf16().flat_map(u16::to_be_bytes).collect(),
-                Some(Modifier::Utf16) => [0xFF, 0xFE].into_iter().chain(plain.encode_utf16().flat_map(u16::to_le_bytes)).collect(),
+                Some(Modifier::Utf16Be) => {
+                    plain.encode_utf16().flat_map(u16::to_be_bytes).collect()
+                }
+                Some(Modifier::Utf16) => [0xFF, 0xFE]
+                    .into_iter()
+                    .chain(plain.encode_utf16().flat_map(u16::to_le_bytes))
+                    .collect(),
                 Some(_) => plain.encode_utf16().flat_map(u16::to_le_bytes).collect(),
                 None => plain.into_bytes(),
             };
             match b64 {
-                Some(Modifier::Base64) => encoded.push(SigmaString::literal(&base64::engine::general_purpose::STANDARD.encode(&bytes))),
-                Some(_) => encoded.extend(base64_offsets(&bytes).into_iter().map(|s| SigmaString::literal(&s))),
-                None => encoded.push(SigmaString::literal(&bytes.iter().map(|b| char::from(*b)).collect::<String>())),
+                Some(Modifier::Base64) => encoded.push(SigmaString::literal(
+                    &base64::engine::general_purpose::STANDARD.encode(&bytes),
+                )),
+                Some(_) => encoded.extend(
+                    base64_offsets(&bytes)
+                        .into_iter()
+                        .map(|s| SigmaString::literal(&s)),
+                ),
+                None => encoded.push(SigmaString::literal(
+                    &bytes.iter().map(|b| char::from(*b)).collect::<String>(),
+                )),
             }
         }
         alternatives = encoded;
@@ -495,8 +821,13 @@ fn windash(s: &SigmaString, span: Span, diags: &mut Diagnostics) -> Option<Vec<S
             let chars: Vec<char> = l.chars().collect();
             for (ci, c) in chars.iter().enumerate() {
                 if matches!(c, '-' | '/') {
-                    let prev_word = ci.checked_sub(1).map(|j| chars[j].is_alphanumeric() || chars[j] == '_').unwrap_or(false);
-                    let next_word = chars.get(ci + 1).is_some_and(|n| n.is_alphanumeric() || *n == '_');
+                    let prev_word = ci
+                        .checked_sub(1)
+                        .map(|j| chars[j].is_alphanumeric() || chars[j] == '_')
+                        .unwrap_or(false);
+                    let next_word = chars
+                        .get(ci + 1)
+                        .is_some_and(|n| n.is_alphanumeric() || *n == '_');
                     if !prev_word && next_word {
                         positions.push((pi, ci));
                     }
@@ -506,8 +837,18 @@ fn windash(s: &SigmaString, span: Span, diags: &mut Diagnostics) -> Option<Vec<S
     }
     if positions.len() > MAX_WINDASH_POSITIONS {
         diags.push(
-            Diagnostic::new(Code::InvalidModifierValue, span, format!("`windash` on {} dash positions would create {} variants", positions.len(), 5usize.pow(positions.len() as u32)))
-                .with_help(format!("split the value; at most {MAX_WINDASH_POSITIONS} dashes per value are expanded")),
+            Diagnostic::new(
+                Code::InvalidModifierValue,
+                span,
+                format!(
+                    "`windash` on {} dash positions would create {} variants",
+                    positions.len(),
+                    5usize.pow(positions.len() as u32)
+                ),
+            )
+            .with_help(format!(
+                "split the value; at most {MAX_WINDASH_POSITIONS} dashes per value are expanded"
+            )),
         );
         return None;
     }
@@ -518,7 +859,11 @@ fn windash(s: &SigmaString, span: Span, diags: &mut Diagnostics) -> Option<Vec<S
             for d in DASHES {
                 let mut w = v.clone();
                 if let Part::Lit(l) = &mut w.parts[pi] {
-                    *l = l.chars().enumerate().map(|(i, c)| if i == ci { d } else { c }).collect();
+                    *l = l
+                        .chars()
+                        .enumerate()
+                        .map(|(i, c)| if i == ci { d } else { c })
+                        .collect();
                 }
                 next.push(w);
             }
@@ -561,7 +906,11 @@ pub fn pcre_only_constructs(pattern: &str) -> Vec<&'static str> {
                     found.push("atomic group");
                 }
             }
-            b'+' if !in_class && i > 0 && matches!(b[i - 1], b'*' | b'+' | b'?' | b'}') && (i < 2 || b[i - 2] != b'\\') => {
+            b'+' if !in_class
+                && i > 0
+                && matches!(b[i - 1], b'*' | b'+' | b'?' | b'}')
+                && (i < 2 || b[i - 2] != b'\\') =>
+            {
                 found.push("possessive quantifier")
             }
             _ => {}
@@ -585,7 +934,11 @@ pub fn regex_source(pattern: &str, flags: ReFlags) -> String {
     if flags.dot_all {
         f.push('s');
     }
-    if f.is_empty() { pattern.to_string() } else { format!("(?{f}){pattern}") }
+    if f.is_empty() {
+        pattern.to_string()
+    } else {
+        format!("(?{f}){pattern}")
+    }
 }
 
 fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostics) -> Option<()> {
@@ -597,12 +950,25 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
         );
         return Some(());
     }
-    match regex::RegexBuilder::new(&regex_source(pattern, flags)).size_limit(1 << 22).build() {
+    match regex::RegexBuilder::new(&regex_source(pattern, flags))
+        .size_limit(1 << 22)
+        .build()
+    {
         Ok(_) => Some(()),
         Err(e) => {
             let msg = e.to_string();
-            let short = msg.lines().last().unwrap_or(&msg).trim().trim_start_matches("error: ").to_string();
-            diags.push(Diagnostic::new(Code::InvalidRegex, span, format!("regex does not compile: {short}")));
+            let short = msg
+                .lines()
+                .last()
+                .unwrap_or(&msg)
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string();
+            diags.push(Diagnostic::new(
+                Code::InvalidRegex,
+                span,
+                format!("regex does not compile: {short}"),
+            ));
             None
         }
     }
@@ -621,7 +987,10 @@ mod tests {
             let mut data = b"xyz"[..i].to_vec();
             data.extend_from_slice(b"http://abc");
             let enc = base64::engine::general_purpose::STANDARD.encode(&data);
-            assert!(enc.contains(frag.as_str()), "offset {i}: {enc} lacks {frag}");
+            assert!(
+                enc.contains(frag.as_str()),
+                "offset {i}: {enc} lacks {frag}"
+            );
         }
     }
 

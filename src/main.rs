@@ -95,9 +95,11 @@ enum SchemaFormat {
 fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
     let mut schema = Schema::builtin();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read schema {}: {e}", f.display()))?;
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("cannot read schema {}: {e}", f.display()))?;
         schema.add_source(&text).map_err(|d| {
-            let src = aisigma::source::SourceFile::new(aisigma::load::display_path(f), text.clone());
+            let src =
+                aisigma::source::SourceFile::new(aisigma::load::display_path(f), text.clone());
             let mut out = String::new();
             report::human_one(&mut out, &src.path, Some(&src), &d);
             out
@@ -114,7 +116,11 @@ fn usage_error(msg: &str) -> ExitCode {
 fn print(s: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
     // A closed pipe (e.g. `| head`) is not an error worth a panic.
-    if out.write_all(s.as_bytes()).and_then(|_| out.flush()).is_err() {
+    if out
+        .write_all(s.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
         return ExitCode::from(EXIT_USAGE);
     }
     ExitCode::from(EXIT_OK)
@@ -123,17 +129,42 @@ fn print(s: &str) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { paths, format, deny_warnings, common } => run_check(&paths, format, deny_warnings, &common),
-        Command::Test { paths, junit, require_tests, format, common } => run_test(&paths, junit, require_tests, format, &common),
-        Command::Schema { format, category, schemas } => run_schema(format, category, &schemas),
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+            common,
+        } => run_check(&paths, format, deny_warnings, &common),
+        Command::Test {
+            paths,
+            junit,
+            require_tests,
+            format,
+            common,
+        } => run_test(&paths, junit, require_tests, format, &common),
+        Command::Schema {
+            format,
+            category,
+            schemas,
+        } => run_schema(format, category, &schemas),
     }
 }
 
 fn prepare(paths: &[PathBuf], common: &Common) -> Result<(Vec<check::FileResult>, bool), String> {
     let schema = load_schema(&common.schemas)?;
     let files = aisigma::load::collect_files(paths)?;
-    let results = check::check_files(&files, &schema, &Options { max_file_size: common.max_file_size });
-    let io_failed = results.iter().any(|r| r.diags.iter().any(|d| d.code == aisigma::diagnostic::Code::IoError));
+    let results = check::check_files(
+        &files,
+        &schema,
+        &Options {
+            max_file_size: common.max_file_size,
+        },
+    );
+    let io_failed = results.iter().any(|r| {
+        r.diags
+            .iter()
+            .any(|d| d.code == aisigma::diagnostic::Code::IoError)
+    });
     Ok((results, io_failed))
 }
 
@@ -147,7 +178,10 @@ fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, common: &Co
     let (errors, warnings, _) = check::totals(&results);
     let rules: usize = results.iter().map(|r| r.docs.len()).sum();
     if format == Format::Human {
-        eprintln!("checked {} files ({rules} documents): {errors} errors, {warnings} warnings", results.len());
+        eprintln!(
+            "checked {} files ({rules} documents): {errors} errors, {warnings} warnings",
+            results.len()
+        );
     }
     if io_failed || printed != ExitCode::from(EXIT_OK) {
         ExitCode::from(EXIT_USAGE)
@@ -158,14 +192,25 @@ fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, common: &Co
     }
 }
 
-fn run_test(paths: &[PathBuf], junit: Option<PathBuf>, require_tests: bool, format: TestFormat, common: &Common) -> ExitCode {
+fn run_test(
+    paths: &[PathBuf],
+    junit: Option<PathBuf>,
+    require_tests: bool,
+    format: TestFormat,
+    common: &Common,
+) -> ExitCode {
     let (results, io_failed) = match prepare(paths, common) {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
     let outcomes = ruletest::run(&results);
     let count = |o: Outcome| outcomes.iter().filter(|r| r.outcome == o).count();
-    let (passed, failed, errored, untested) = (count(Outcome::Passed), count(Outcome::Failed), count(Outcome::Error), count(Outcome::NoTests));
+    let (passed, failed, errored, untested) = (
+        count(Outcome::Passed),
+        count(Outcome::Failed),
+        count(Outcome::Error),
+        count(Outcome::NoTests),
+    );
     let mut out = String::new();
     match format {
         TestFormat::Human => {
@@ -184,13 +229,18 @@ fn run_test(paths: &[PathBuf], junit: Option<PathBuf>, require_tests: bool, form
                     Outcome::NoTests => "no tests".into(),
                 };
                 out.push_str(&format!("{label:5} {}  {} ({detail})\n", o.file, o.title));
-                let src = results.iter().find(|r| r.path == o.file).and_then(|r| r.source.as_deref());
+                let src = results
+                    .iter()
+                    .find(|r| r.path == o.file)
+                    .and_then(|r| r.source.as_deref());
                 for d in &o.diags {
                     let mut s = String::new();
                     report::human_one(&mut s, &o.file, src, d);
                     for l in s.lines() {
-                        out.push_str("      ");
-                        out.push_str(l);
+                        if !l.is_empty() {
+                            out.push_str("      ");
+                            out.push_str(l);
+                        }
                         out.push('\n');
                     }
                 }
@@ -220,7 +270,11 @@ fn run_test(paths: &[PathBuf], junit: Option<PathBuf>, require_tests: bool, form
     if print(&out) != ExitCode::from(EXIT_OK) || io_failed {
         return ExitCode::from(EXIT_USAGE);
     }
-    if failed + errored > 0 || (require_tests && untested > 0) { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::from(EXIT_OK) }
+    if failed + errored > 0 || (require_tests && untested > 0) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
 }
 
 fn run_schema(format: SchemaFormat, category: Option<String>, schemas: &[PathBuf]) -> ExitCode {
@@ -229,10 +283,20 @@ fn run_schema(format: SchemaFormat, category: Option<String>, schemas: &[PathBuf
         Err(e) => return usage_error(&e),
     };
     if let Some(c) = &category
-        && !schema.products.values().any(|p| p.categories.contains_key(c))
+        && !schema
+            .products
+            .values()
+            .any(|p| p.categories.contains_key(c))
     {
-        let all: Vec<&str> = schema.products.values().flat_map(|p| p.categories.keys().map(String::as_str)).collect();
-        return usage_error(&format!("no category `{c}`; categories: {}", all.join(", ")));
+        let all: Vec<&str> = schema
+            .products
+            .values()
+            .flat_map(|p| p.categories.keys().map(String::as_str))
+            .collect();
+        return usage_error(&format!(
+            "no category `{c}`; categories: {}",
+            all.join(", ")
+        ));
     }
     let out = match format {
         SchemaFormat::Json => aisigma::schema_doc::json(&schema, category.as_deref()),

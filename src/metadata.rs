@@ -5,19 +5,30 @@ use crate::catalog::Catalog;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
 use crate::span::Spanned;
 
-pub const STATUSES: &[&str] = &["stable", "test", "experimental", "deprecated", "unsupported"];
+pub const STATUSES: &[&str] = &[
+    "stable",
+    "test",
+    "experimental",
+    "deprecated",
+    "unsupported",
+];
 pub const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critical"];
 
 /// Is `s` a valid `YYYY-MM-DD` date?
 pub fn valid_date(s: &str) -> bool {
-    s.len() == 10 && crate::time::parse_timestamp(s).is_some() && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+    s.len() == 10
+        && crate::time::parse_timestamp(s).is_some()
+        && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
 }
 
 fn one_of(v: &Spanned<String>, allowed: &[&str], code: Code, what: &str, diags: &mut Diagnostics) {
     if !allowed.contains(&v.value.as_str()) {
         let sugg = suggest(&v.value, allowed.iter().copied(), 1);
-        let help = did_you_mean(&sugg).unwrap_or_else(|| format!("use one of {}", allowed.join(", ")));
-        diags.push(Diagnostic::new(code, v.span, format!("invalid {what} `{}`", v.value)).with_help(help));
+        let help =
+            did_you_mean(&sugg).unwrap_or_else(|| format!("use one of {}", allowed.join(", ")));
+        diags.push(
+            Diagnostic::new(code, v.span, format!("invalid {what} `{}`", v.value)).with_help(help),
+        );
     }
 }
 
@@ -30,51 +41,74 @@ pub fn check(doc: &Doc, standalone: bool, diags: &mut Diagnostics) {
         if t.value.trim().is_empty() {
             diags.error(Code::InvalidValue, t.span, "`title` is empty");
         } else if t.value.chars().count() > 256 {
-            diags.error(Code::InvalidValue, t.span, "`title` is longer than 256 characters");
+            diags.error(
+                Code::InvalidValue,
+                t.span,
+                "`title` is longer than 256 characters",
+            );
         }
     }
     if let Some(d) = &m.description
         && d.value.chars().count() > 65_535
     {
-        diags.error(Code::InvalidValue, d.span, "`description` is longer than 65,535 characters");
+        diags.error(
+            Code::InvalidValue,
+            d.span,
+            "`description` is longer than 65,535 characters",
+        );
     }
     match &m.id {
         Some(id) => {
             if uuid::Uuid::try_parse(&id.value).is_err() || id.value.len() != 36 {
                 diags.push(
-                    Diagnostic::new(Code::InvalidId, id.span, format!("rule id `{}` is not a UUID", id.value))
-                        .with_help("use a random UUID (v4), e.g. from `uuidgen`"),
+                    Diagnostic::new(
+                        Code::InvalidId,
+                        id.span,
+                        format!("rule id `{}` is not a UUID", id.value),
+                    )
+                    .with_help("use a random UUID (v4), e.g. from `uuidgen`"),
                 );
             }
         }
         None if standalone => diags.push(
-            Diagnostic::new(Code::MissingField, at, "missing required field `id`").with_help("add `id:` with a random UUID (v4), e.g. from `uuidgen`"),
+            Diagnostic::new(Code::MissingField, at, "missing required field `id`")
+                .with_help("add `id:` with a random UUID (v4), e.g. from `uuidgen`"),
         ),
         None => {}
     }
     for r in &m.related {
         if uuid::Uuid::try_parse(&r.id.value).is_err() {
-            diags.error(Code::InvalidId, r.id.span, format!("related id `{}` is not a UUID", r.id.value));
+            diags.error(
+                Code::InvalidId,
+                r.id.span,
+                format!("related id `{}` is not a UUID", r.id.value),
+            );
         }
     }
     let is_filter = doc.kind_name() == "filter";
     match &m.status {
         Some(s) => one_of(s, STATUSES, Code::InvalidStatus, "status", diags),
         None if standalone && !is_filter => diags.push(
-            Diagnostic::new(Code::MissingField, at, "missing required field `status`").with_help(format!("add e.g. `status: experimental` ({})", STATUSES.join(", "))),
+            Diagnostic::new(Code::MissingField, at, "missing required field `status`").with_help(
+                format!("add e.g. `status: experimental` ({})", STATUSES.join(", ")),
+            ),
         ),
         None => {}
     }
     match &m.level {
         Some(l) => one_of(l, LEVELS, Code::InvalidLevel, "level", diags),
         None if standalone && !is_filter => diags.push(
-            Diagnostic::new(Code::MissingField, at, "missing required field `level`").with_help(format!("add e.g. `level: medium` ({})", LEVELS.join(", "))),
+            Diagnostic::new(Code::MissingField, at, "missing required field `level`")
+                .with_help(format!("add e.g. `level: medium` ({})", LEVELS.join(", "))),
         ),
         None => {}
     }
     match &m.date {
         Some(d) => check_date(d, diags),
-        None if standalone => diags.push(Diagnostic::new(Code::MissingField, at, "missing required field `date`").with_help("add e.g. `date: 2026-01-31`")),
+        None if standalone => diags.push(
+            Diagnostic::new(Code::MissingField, at, "missing required field `date`")
+                .with_help("add e.g. `date: 2026-01-31`"),
+        ),
         None => {}
     }
     if let Some(d) = &m.modified {
@@ -84,7 +118,14 @@ pub fn check(doc: &Doc, standalone: bool, diags: &mut Diagnostics) {
             && valid_date(&d.value)
             && d.value < created.value
         {
-            diags.error(Code::InvalidDate, d.span, format!("`modified` ({}) is before `date` ({})", d.value, created.value));
+            diags.error(
+                Code::InvalidDate,
+                d.span,
+                format!(
+                    "`modified` ({}) is before `date` ({})",
+                    d.value, created.value
+                ),
+            );
         }
     }
     check_tags(doc, diags);
@@ -92,8 +133,19 @@ pub fn check(doc: &Doc, standalone: bool, diags: &mut Diagnostics) {
 
 fn check_date(d: &Spanned<String>, diags: &mut Diagnostics) {
     if !valid_date(&d.value) {
-        let help = if d.value.contains('/') { "Sigma 2 dates use dashes: `YYYY-MM-DD`" } else { "write the date as `YYYY-MM-DD`" };
-        diags.push(Diagnostic::new(Code::InvalidDate, d.span, format!("`{}` is not a valid YYYY-MM-DD date", d.value)).with_help(help));
+        let help = if d.value.contains('/') {
+            "Sigma 2 dates use dashes: `YYYY-MM-DD`"
+        } else {
+            "write the date as `YYYY-MM-DD`"
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidDate,
+                d.span,
+                format!("`{}` is not a valid YYYY-MM-DD date", d.value),
+            )
+            .with_help(help),
+        );
     }
 }
 
@@ -103,17 +155,35 @@ fn check_tags(doc: &Doc, diags: &mut Diagnostics) {
     for t in &doc.meta.tags {
         let tag = t.value.as_str();
         if !seen.insert(tag) {
-            diags.push(Diagnostic::new(Code::MalformedTag, t.span, format!("tag `{tag}` is repeated")));
+            diags.push(Diagnostic::new(
+                Code::MalformedTag,
+                t.span,
+                format!("tag `{tag}` is repeated"),
+            ));
         }
         let well_formed = tag.split_once('.').is_some_and(|(ns, v)| {
             !ns.is_empty()
                 && !v.is_empty()
-                && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-                && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-' || b == b'.')
+                && ns
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                && v.bytes().all(|b| {
+                    b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b == b'_'
+                        || b == b'-'
+                        || b == b'.'
+                })
         });
         if !well_formed {
             let lower = tag.to_lowercase();
-            let mut d = Diagnostic::new(Code::MalformedTag, t.span, format!("tag `{tag}` does not follow the Sigma format `namespace.value` (lowercase)"));
+            let mut d = Diagnostic::new(
+                Code::MalformedTag,
+                t.span,
+                format!(
+                    "tag `{tag}` does not follow the Sigma format `namespace.value` (lowercase)"
+                ),
+            );
             if lower != tag {
                 d = d.with_help(format!("write `{lower}`"));
             }
@@ -122,7 +192,11 @@ fn check_tags(doc: &Doc, diags: &mut Diagnostics) {
         match catalog.check_tag(&tag.to_lowercase()) {
             Ok(_) => {}
             Err(e) => {
-                let code = if tag.starts_with("atlas.") { Code::UnknownAtlas } else { Code::UnknownOwasp };
+                let code = if tag.starts_with("atlas.") {
+                    Code::UnknownAtlas
+                } else {
+                    Code::UnknownOwasp
+                };
                 let mut d = Diagnostic::new(code, t.span, e.message);
                 if let Some(h) = e.help {
                     d = d.with_help(h);
@@ -138,9 +212,20 @@ pub fn check_ai_mapping(doc: &Doc, diags: &mut Diagnostics) {
     let has = |p: &str| doc.meta.tags.iter().any(|t| t.value.starts_with(p));
     let at = doc.meta.title.as_ref().map(|t| t.span).unwrap_or(doc.span);
     if !has("atlas.aml.t") {
-        diags.push(Diagnostic::new(Code::MissingAiMapping, at, "AI rule has no ATLAS technique tag").with_help("add e.g. `atlas.aml.t0051` to `tags`"));
+        diags.push(
+            Diagnostic::new(
+                Code::MissingAiMapping,
+                at,
+                "AI rule has no ATLAS technique tag",
+            )
+            .with_help("add e.g. `atlas.aml.t0051` to `tags`"),
+        );
     }
     if !has("owasp.") {
-        diags.push(Diagnostic::new(Code::MissingAiMapping, at, "AI rule has no OWASP tag").with_help("add e.g. `owasp.llm01` (LLM Top 10) or `owasp.asi02` (Agentic Top 10) to `tags`"));
+        diags.push(
+            Diagnostic::new(Code::MissingAiMapping, at, "AI rule has no OWASP tag").with_help(
+                "add e.g. `owasp.llm01` (LLM Top 10) or `owasp.asi02` (Agentic Top 10) to `tags`",
+            ),
+        );
     }
 }

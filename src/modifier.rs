@@ -42,9 +42,37 @@ pub enum Modifier {
 
 impl Modifier {
     pub const ALL_NAMES: &'static [&'static str] = &[
-        "contains", "startswith", "endswith", "all", "base64", "base64offset", "utf16le", "utf16be", "utf16", "wide",
-        "windash", "re", "i", "m", "s", "cidr", "lt", "lte", "gt", "gte", "exists", "expand", "fieldref", "cased",
-        "neq", "minute", "hour", "day", "week", "month", "year",
+        "contains",
+        "startswith",
+        "endswith",
+        "all",
+        "base64",
+        "base64offset",
+        "utf16le",
+        "utf16be",
+        "utf16",
+        "wide",
+        "windash",
+        "re",
+        "i",
+        "m",
+        "s",
+        "cidr",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "exists",
+        "expand",
+        "fieldref",
+        "cased",
+        "neq",
+        "minute",
+        "hour",
+        "day",
+        "week",
+        "month",
+        "year",
     ];
 
     pub fn parse(s: &str) -> Option<Modifier> {
@@ -123,7 +151,10 @@ impl Modifier {
     }
 
     pub fn is_compare(self) -> bool {
-        matches!(self, Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte)
+        matches!(
+            self,
+            Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte
+        )
     }
 
     pub fn is_time_part(self) -> bool {
@@ -137,16 +168,28 @@ impl Modifier {
 
     pub fn is_encoding(self) -> bool {
         use Modifier::*;
-        matches!(self, Base64 | Base64Offset | Utf16Le | Utf16Be | Utf16 | Wide)
+        matches!(
+            self,
+            Base64 | Base64Offset | Utf16Le | Utf16Be | Utf16 | Wide
+        )
     }
 
     pub fn is_string_position(self) -> bool {
-        matches!(self, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith)
+        matches!(
+            self,
+            Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith
+        )
     }
 
     /// Modifiers that only make sense on string values.
     pub fn needs_string(self) -> bool {
-        self.is_string_position() || self.is_encoding() || matches!(self, Modifier::Windash | Modifier::Re | Modifier::Expand | Modifier::Cased) || self.is_re_flag()
+        self.is_string_position()
+            || self.is_encoding()
+            || matches!(
+                self,
+                Modifier::Windash | Modifier::Re | Modifier::Expand | Modifier::Cased
+            )
+            || self.is_re_flag()
     }
 }
 

@@ -16,19 +16,44 @@ pub enum Format {
     Github,
 }
 
+/// Longest snippet shown; longer lines are cut to a window around the span.
+const MAX_SNIPPET: usize = 160;
+
 /// The offending source line and a caret line under the span, or `None` without a source.
 pub fn snippet(src: &SourceFile, d: &Diagnostic) -> Option<(String, String)> {
-    let line = src.line(d.span.start.line)?;
-    let start = d.span.start.col.max(1) as usize - 1;
+    let full = src.line(d.span.start.line)?;
+    let mut start = d.span.start.col.max(1) as usize - 1;
+    let full_len = full.chars().count();
+    let mut end_col = d.span.end.col as usize;
+    let owned;
+    let line = if full_len > MAX_SNIPPET {
+        let from = start
+            .saturating_sub(40)
+            .min(full_len.saturating_sub(MAX_SNIPPET));
+        owned = full
+            .chars()
+            .skip(from)
+            .take(MAX_SNIPPET)
+            .collect::<String>();
+        start -= from;
+        end_col = end_col.saturating_sub(from);
+        owned.as_str()
+    } else {
+        full
+    };
     let line_len = line.chars().count();
-    let end = if d.span.end.line == d.span.start.line && d.span.end.col > d.span.start.col {
-        (d.span.end.col as usize - 1).min(line_len)
+    let end = if d.span.end.line == d.span.start.line && end_col > start + 1 {
+        (end_col - 1).min(line_len)
     } else {
         line_len
     };
     let width = end.saturating_sub(start).max(1);
     // Tabs keep their width in the caret line so the caret lands under the right character.
-    let pad: String = line.chars().take(start).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let pad: String = line
+        .chars()
+        .take(start)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
     Some((line.to_string(), format!("{pad}{}", "^".repeat(width))))
 }
 
@@ -43,18 +68,26 @@ pub fn human(results: &[FileResult]) -> String {
 }
 
 pub fn human_one(out: &mut String, path: &str, src: Option<&SourceFile>, d: &Diagnostic) {
+    let num = d.span.start.line.to_string();
+    let gutter = " ".repeat(num.len());
     let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
-    let _ = writeln!(out, "  --> {path}:{}:{}", d.span.start.line, d.span.start.col);
+    let _ = writeln!(
+        out,
+        "{gutter}--> {path}:{}:{}",
+        d.span.start.line, d.span.start.col
+    );
     if let Some((line, caret)) = src.and_then(|s| snippet(s, d)) {
-        let num = d.span.start.line.to_string();
-        let gutter = " ".repeat(num.len());
         let _ = writeln!(out, "{gutter} |");
         let _ = writeln!(out, "{num} | {line}");
         let _ = writeln!(out, "{gutter} | {caret}");
     }
     if let Some(h) = &d.help {
         for (i, l) in h.lines().enumerate() {
-            let _ = writeln!(out, "  {} {l}", if i == 0 { "= help:" } else { "       " });
+            let _ = writeln!(
+                out,
+                "{gutter} {} {l}",
+                if i == 0 { "= help:" } else { "       " }
+            );
         }
     }
     out.push('\n');
@@ -82,7 +115,14 @@ fn json_one(path: &str, src: Option<&SourceFile>, d: &Diagnostic) -> Value {
 }
 
 pub fn json(results: &[FileResult]) -> String {
-    let arr: Vec<Value> = results.iter().flat_map(|r| r.diags.iter().map(|d| json_one(&r.path, r.source.as_deref(), d))).collect();
+    let arr: Vec<Value> = results
+        .iter()
+        .flat_map(|r| {
+            r.diags
+                .iter()
+                .map(|d| json_one(&r.path, r.source.as_deref(), d))
+        })
+        .collect();
     let mut s = serde_json::to_string_pretty(&Value::Array(arr)).expect("JSON serializes");
     s.push('\n');
     s
@@ -125,7 +165,9 @@ pub fn sarif(results: &[FileResult]) -> String {
                 "startLine": d.span.start.line.max(1),
                 "startColumn": d.span.start.col.max(1),
             });
-            if d.span.end.line >= d.span.start.line && (d.span.end.line > d.span.start.line || d.span.end.col > d.span.start.col) {
+            if d.span.end.line >= d.span.start.line
+                && (d.span.end.line > d.span.start.line || d.span.end.col > d.span.start.col)
+            {
                 region["endLine"] = json!(d.span.end.line);
                 region["endColumn"] = json!(d.span.end.col);
             }
@@ -196,11 +238,22 @@ pub fn github(results: &[FileResult]) -> String {
                 msg.push_str("\nhelp: ");
                 msg.push_str(h);
             }
-            let _ = write!(out, "::{kind} file={},line={},col={}", gh_escape(&r.path, true), d.span.start.line, d.span.start.col);
+            let _ = write!(
+                out,
+                "::{kind} file={},line={},col={}",
+                gh_escape(&r.path, true),
+                d.span.start.line,
+                d.span.start.col
+            );
             if d.span.end.line == d.span.start.line && d.span.end.col > d.span.start.col {
                 let _ = write!(out, ",endColumn={}", d.span.end.col);
             }
-            let _ = writeln!(out, ",title={}::{}", gh_escape(&format!("{} {}", d.code, d.code.name()), true), gh_escape(&msg, false));
+            let _ = writeln!(
+                out,
+                ",title={}::{}",
+                gh_escape(&format!("{} {}", d.code, d.code.name()), true),
+                gh_escape(&msg, false)
+            );
         }
     }
     out

@@ -9,21 +9,47 @@ use crate::yaml::{Kind, Node};
 
 /// Top-level keys of a rule document that this tool understands.
 pub const KNOWN_KEYS: &[&str] = &[
-    "title", "id", "related", "name", "taxonomy", "status", "description", "license", "references", "author", "date",
-    "modified", "tags", "logsource", "detection", "fields", "falsepositives", "level", "scope", "tests", "correlation",
+    "title",
+    "id",
+    "related",
+    "name",
+    "taxonomy",
+    "status",
+    "description",
+    "license",
+    "references",
+    "author",
+    "date",
+    "modified",
+    "tags",
+    "logsource",
+    "detection",
+    "fields",
+    "falsepositives",
+    "level",
+    "scope",
+    "tests",
+    "correlation",
     "filter",
     // Custom attributes used by the SigmaHQ repository.
-    "regression_tests_path", "simulation",
+    "regression_tests_path",
+    "simulation",
 ];
 
 fn string_of(node: &Node, what: &str, diags: &mut Diagnostics) -> Option<Spanned<String>> {
     match &node.kind {
         Kind::Str(s) => Some(Spanned::new(s.clone(), node.span)),
         // Numbers and booleans are accepted as their source text (e.g. `date: 2024-01-01` is a string already).
-        Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => Some(Spanned::new(node.raw.clone(), node.span)),
+        Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => {
+            Some(Spanned::new(node.raw.clone(), node.span))
+        }
         Kind::Null => None,
         _ => {
-            diags.error(Code::WrongType, node.span, format!("`{what}` must be a string, found a {}", node.type_name()));
+            diags.error(
+                Code::WrongType,
+                node.span,
+                format!("`{what}` must be a string, found a {}", node.type_name()),
+            );
             None
         }
     }
@@ -31,11 +57,21 @@ fn string_of(node: &Node, what: &str, diags: &mut Diagnostics) -> Option<Spanned
 
 fn string_list(node: &Node, what: &str, diags: &mut Diagnostics) -> Vec<Spanned<String>> {
     match &node.kind {
-        Kind::Seq(items) => items.iter().filter_map(|i| string_of(i, what, diags)).collect(),
+        Kind::Seq(items) => items
+            .iter()
+            .filter_map(|i| string_of(i, what, diags))
+            .collect(),
         Kind::Null => Vec::new(),
         Kind::Str(_) => string_of(node, what, diags).into_iter().collect(),
         _ => {
-            diags.error(Code::WrongType, node.span, format!("`{what}` must be a list of strings, found a {}", node.type_name()));
+            diags.error(
+                Code::WrongType,
+                node.span,
+                format!(
+                    "`{what}` must be a list of strings, found a {}",
+                    node.type_name()
+                ),
+            );
             Vec::new()
         }
     }
@@ -47,7 +83,14 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
         if matches!(root.kind, Kind::Null) {
             return None;
         }
-        diags.push(Diagnostic::new(Code::NotAMapping, root.span, format!("a rule document must be a mapping, found a {}", root.type_name())));
+        diags.push(Diagnostic::new(
+            Code::NotAMapping,
+            root.span,
+            format!(
+                "a rule document must be a mapping, found a {}",
+                root.type_name()
+            ),
+        ));
         return None;
     };
     if let Some(action) = root.get("action") {
@@ -97,7 +140,11 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
             "regression_tests_path" | "simulation" => {}
             _ => {
                 let sugg = suggest(key, KNOWN_KEYS.iter().copied(), 1);
-                let mut d = Diagnostic::new(Code::UnknownKey, k.span, format!("unknown top-level key `{key}` is ignored"));
+                let mut d = Diagnostic::new(
+                    Code::UnknownKey,
+                    k.span,
+                    format!("unknown top-level key `{key}` is ignored"),
+                );
                 if let Some(h) = did_you_mean(&sugg) {
                     d = d.with_help(h);
                 }
@@ -107,49 +154,98 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
     }
     if let Some(det) = detection_node {
         if body.is_some() {
-            diags.error(Code::WrongType, det.span, "a document cannot hold both `detection` and a `correlation` or `filter`");
+            diags.error(
+                Code::WrongType,
+                det.span,
+                "a document cannot hold both `detection` and a `correlation` or `filter`",
+            );
         } else {
             body = parse_detection(det, diags).map(Body::Detection);
         }
     }
     if meta.title.is_none() {
-        diags.push(Diagnostic::new(Code::MissingField, first_line(root), "missing required field `title`"));
+        diags.push(Diagnostic::new(
+            Code::MissingField,
+            first_line(root),
+            "missing required field `title`",
+        ));
     }
     match &body {
-        None if detection_node.is_none() && !map.iter().any(|(k, _)| k.raw == "correlation" || k.raw == "filter") => {
+        None if detection_node.is_none()
+            && !map
+                .iter()
+                .any(|(k, _)| k.raw == "correlation" || k.raw == "filter") =>
+        {
             diags.push(
                 Diagnostic::new(Code::MissingField, first_line(root), "missing required field `detection`")
                     .with_help("a rule needs `detection` (or `correlation` for a correlation rule, `filter` for a meta filter)"),
             );
         }
         Some(Body::Detection(_)) | Some(Body::Filter(_)) if meta.logsource.is_none() => {
-            diags.push(Diagnostic::new(Code::MissingField, first_line(root), "missing required field `logsource`"));
+            diags.push(Diagnostic::new(
+                Code::MissingField,
+                first_line(root),
+                "missing required field `logsource`",
+            ));
         }
         _ => {}
     }
-    Some(Doc { meta, body, tests, span: root.span })
+    Some(Doc {
+        meta,
+        body,
+        tests,
+        span: root.span,
+    })
 }
 
 fn first_line(root: &Node) -> Span {
-    root.as_map().and_then(|m| m.first()).map(|(k, _)| k.span).unwrap_or(root.span)
+    root.as_map()
+        .and_then(|m| m.first())
+        .map(|(k, _)| k.span)
+        .unwrap_or(root.span)
 }
 
 fn parse_related(node: &Node, diags: &mut Diagnostics) -> Vec<Related> {
     let Some(items) = node.as_seq() else {
-        diags.error(Code::WrongType, node.span, "`related` must be a list of `{id, type}` entries");
+        diags.error(
+            Code::WrongType,
+            node.span,
+            "`related` must be a list of `{id, type}` entries",
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
     for it in items {
         let (Some(id), Some(kind)) = (it.get("id"), it.get("type")) else {
-            diags.error(Code::WrongType, it.span, "each `related` entry needs `id` and `type`");
+            diags.error(
+                Code::WrongType,
+                it.span,
+                "each `related` entry needs `id` and `type`",
+            );
             continue;
         };
-        if let (Some(id), Some(kind)) = (string_of(id, "related.id", diags), string_of(kind, "related.type", diags)) {
-            if !["derived", "obsolete", "obsoletes", "merged", "renamed", "similar", "correlation"].contains(&kind.value.as_str()) {
+        if let (Some(id), Some(kind)) = (
+            string_of(id, "related.id", diags),
+            string_of(kind, "related.type", diags),
+        ) {
+            if ![
+                "derived",
+                "obsolete",
+                "obsoletes",
+                "merged",
+                "renamed",
+                "similar",
+                "correlation",
+            ]
+            .contains(&kind.value.as_str())
+            {
                 diags.push(
-                    Diagnostic::new(Code::InvalidValue, kind.span, format!("unknown related type `{}`", kind.value))
-                        .with_help("use one of derived, obsolete, merged, renamed, similar"),
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        kind.span,
+                        format!("unknown related type `{}`", kind.value),
+                    )
+                    .with_help("use one of derived, obsolete, merged, renamed, similar"),
                 );
             }
             out.push(Related { id, kind });
@@ -160,10 +256,20 @@ fn parse_related(node: &Node, diags: &mut Diagnostics) -> Vec<Related> {
 
 fn parse_logsource(node: &Node, diags: &mut Diagnostics) -> Option<Logsource> {
     let Some(map) = node.as_map() else {
-        diags.error(Code::WrongType, node.span, format!("`logsource` must be a mapping, found a {}", node.type_name()));
+        diags.error(
+            Code::WrongType,
+            node.span,
+            format!(
+                "`logsource` must be a mapping, found a {}",
+                node.type_name()
+            ),
+        );
         return None;
     };
-    let mut ls = Logsource { span: node.span, ..Default::default() };
+    let mut ls = Logsource {
+        span: node.span,
+        ..Default::default()
+    };
     for (k, v) in map {
         let slot = match k.raw.as_str() {
             "product" => &mut ls.product,
@@ -175,7 +281,11 @@ fn parse_logsource(node: &Node, diags: &mut Diagnostics) -> Option<Logsource> {
         *slot = string_of(v, &format!("logsource.{}", k.raw), diags);
     }
     if ls.product.is_none() && ls.category.is_none() && ls.service.is_none() {
-        diags.error(Code::MissingField, node.span, "`logsource` needs at least one of `product`, `category` or `service`");
+        diags.error(
+            Code::MissingField,
+            node.span,
+            "`logsource` needs at least one of `product`, `category` or `service`",
+        );
     }
     Some(ls)
 }
@@ -183,8 +293,12 @@ fn parse_logsource(node: &Node, diags: &mut Diagnostics) -> Option<Logsource> {
 fn parse_tests(node: &Node, diags: &mut Diagnostics) -> Option<Vec<TestCase>> {
     let Some(map) = node.as_map() else {
         diags.push(
-            Diagnostic::new(Code::InvalidTests, node.span, "`tests` must be a mapping with `match` and/or `no_match` lists")
-                .with_help("tests:\n    match: [{field: value}]\n    no_match: [{field: other}]"),
+            Diagnostic::new(
+                Code::InvalidTests,
+                node.span,
+                "`tests` must be a mapping with `match` and/or `no_match` lists",
+            )
+            .with_help("tests:\n    match: [{field: value}]\n    no_match: [{field: other}]"),
         );
         return None;
     };
@@ -202,15 +316,30 @@ fn parse_tests(node: &Node, diags: &mut Diagnostics) -> Option<Vec<TestCase>> {
             }
         };
         let Some(events) = v.as_seq() else {
-            diags.error(Code::InvalidTests, v.span, format!("`tests.{}` must be a list of events", k.raw));
+            diags.error(
+                Code::InvalidTests,
+                v.span,
+                format!("`tests.{}` must be a list of events", k.raw),
+            );
             continue;
         };
         for ev in events {
             if ev.as_map().is_none() {
-                diags.error(Code::InvalidTests, ev.span, format!("a test event must be a mapping of fields, found a {}", ev.type_name()));
+                diags.error(
+                    Code::InvalidTests,
+                    ev.span,
+                    format!(
+                        "a test event must be a mapping of fields, found a {}",
+                        ev.type_name()
+                    ),
+                );
                 continue;
             }
-            cases.push(TestCase { expect_match, event: ev.to_json(), span: ev.span });
+            cases.push(TestCase {
+                expect_match,
+                event: ev.to_json(),
+                span: ev.span,
+            });
         }
     }
     Some(cases)
@@ -218,7 +347,11 @@ fn parse_tests(node: &Node, diags: &mut Diagnostics) -> Option<Vec<TestCase>> {
 
 fn parse_filter(node: &Node, diags: &mut Diagnostics) -> Option<Filter> {
     let Some(map) = node.as_map() else {
-        diags.error(Code::InvalidFilter, node.span, "`filter` must be a mapping with `rules`, selections and `condition`");
+        diags.error(
+            Code::InvalidFilter,
+            node.span,
+            "`filter` must be a mapping with `rules`, selections and `condition`",
+        );
         return None;
     };
     let mut rules = Vec::new();
@@ -229,16 +362,34 @@ fn parse_filter(node: &Node, diags: &mut Diagnostics) -> Option<Filter> {
             rules = string_list(r, "filter.rules", diags);
         }
     }
-    let rest: Vec<(Node, Node)> = map.iter().filter(|(k, _)| k.raw != "rules").cloned().collect();
-    let det_node = Node { kind: Kind::Map(rest), ..node.clone() };
+    let rest: Vec<(Node, Node)> = map
+        .iter()
+        .filter(|(k, _)| k.raw != "rules")
+        .cloned()
+        .collect();
+    let det_node = Node {
+        kind: Kind::Map(rest),
+        ..node.clone()
+    };
     let detection = parse_detection(&det_node, diags)?;
-    Some(Filter { rules, detection, span: node.span })
+    Some(Filter {
+        rules,
+        detection,
+        span: node.span,
+    })
 }
 
 /// Parse a `detection` mapping.
 pub fn parse_detection(node: &Node, diags: &mut Diagnostics) -> Option<Detection> {
     let Some(map) = node.as_map() else {
-        diags.error(Code::WrongType, node.span, format!("`detection` must be a mapping, found a {}", node.type_name()));
+        diags.error(
+            Code::WrongType,
+            node.span,
+            format!(
+                "`detection` must be a mapping, found a {}",
+                node.type_name()
+            ),
+        );
         return None;
     };
     let mut searches = Vec::new();
@@ -254,16 +405,34 @@ pub fn parse_detection(node: &Node, diags: &mut Diagnostics) -> Option<Detection
                 };
                 for c in nodes {
                     let Kind::Str(text) = &c.kind else {
-                        diags.error(Code::ConditionSyntax, c.span, format!("a condition must be a string, found a {}", c.type_name()));
+                        diags.error(
+                            Code::ConditionSyntax,
+                            c.span,
+                            format!("a condition must be a string, found a {}", c.type_name()),
+                        );
                         continue;
                     };
                     let single_line = c.span.start.line == c.span.end.line && !text.contains('\n');
-                    let text_offset = if c.quoted && c.raw.len() <= text.len() && single_line { 1 } else { 0 };
-                    let mut src = ConditionSrc { text: text.clone(), span: c.span, text_offset, single_line, parsed: None };
+                    let text_offset = if c.quoted && c.raw.len() <= text.len() && single_line {
+                        1
+                    } else {
+                        0
+                    };
+                    let mut src = ConditionSrc {
+                        text: text.clone(),
+                        span: c.span,
+                        text_offset,
+                        single_line,
+                        parsed: None,
+                    };
                     match condition::parse(text) {
                         Ok(p) => src.parsed = Some(p),
                         Err(e) => {
-                            let code = if e.message.starts_with("pipe") { Code::PipeAggregation } else { Code::ConditionSyntax };
+                            let code = if e.message.starts_with("pipe") {
+                                Code::PipeAggregation
+                            } else {
+                                Code::ConditionSyntax
+                            };
                             let mut d = Diagnostic::new(code, src.span_of(e.off, 1), e.message);
                             if let Some(h) = e.help {
                                 d = d.with_help(h);
@@ -275,21 +444,39 @@ pub fn parse_detection(node: &Node, diags: &mut Diagnostics) -> Option<Detection
                 }
             }
             "timeframe" => diags.push(
-                Diagnostic::new(Code::PipeAggregation, k.span, "`timeframe` belongs to the removed pipe-aggregation syntax")
-                    .with_help("use a correlation rule with `timespan`")
-                    .with_severity(crate::diagnostic::Severity::Warning),
+                Diagnostic::new(
+                    Code::PipeAggregation,
+                    k.span,
+                    "`timeframe` belongs to the removed pipe-aggregation syntax",
+                )
+                .with_help("use a correlation rule with `timespan`")
+                .with_severity(crate::diagnostic::Severity::Warning),
             ),
             name => {
                 if let Some(expr) = parse_search_expr(v, diags, 0) {
-                    searches.push(Search { name: Spanned::new(name.to_string(), k.span), expr });
+                    searches.push(Search {
+                        name: Spanned::new(name.to_string(), k.span),
+                        expr,
+                    });
                 }
             }
         }
     }
     if !saw_condition {
-        diags.push(Diagnostic::new(Code::MissingField, node.span, "`detection` has no `condition`").with_help("add e.g. `condition: selection`"));
+        diags.push(
+            Diagnostic::new(
+                Code::MissingField,
+                node.span,
+                "`detection` has no `condition`",
+            )
+            .with_help("add e.g. `condition: selection`"),
+        );
     }
-    Some(Detection { searches, conditions, span: node.span })
+    Some(Detection {
+        searches,
+        conditions,
+        span: node.span,
+    })
 }
 
 fn value_node(n: &Node) -> ValueNode {
@@ -301,38 +488,67 @@ fn value_node(n: &Node) -> ValueNode {
         Kind::Str(s) => Value::Str(s.clone()),
         _ => Value::Null,
     };
-    ValueNode { value, raw: n.raw.clone(), span: n.span }
+    ValueNode {
+        value,
+        raw: n.raw.clone(),
+        span: n.span,
+    }
 }
 
 fn parse_search_expr(node: &Node, diags: &mut Diagnostics, depth: usize) -> Option<SearchExpr> {
     match &node.kind {
         Kind::Map(entries) => {
             if entries.is_empty() {
-                diags.error(Code::EmptySearch, node.span, "empty search identifier: it would match nothing");
+                diags.error(
+                    Code::EmptySearch,
+                    node.span,
+                    "empty search identifier: it would match nothing",
+                );
                 return None;
             }
-            let items = entries.iter().filter_map(|(k, v)| parse_field_item(k, v, diags)).collect();
+            let items = entries
+                .iter()
+                .filter_map(|(k, v)| parse_field_item(k, v, diags))
+                .collect();
             Some(SearchExpr::Map(items, node.span))
         }
         Kind::Seq(items) => {
             if items.is_empty() {
-                diags.error(Code::EmptySearch, node.span, "empty search identifier: it would match nothing");
+                diags.error(
+                    Code::EmptySearch,
+                    node.span,
+                    "empty search identifier: it would match nothing",
+                );
                 return None;
             }
             let mut out = Vec::new();
             for it in items {
                 match &it.kind {
-                    Kind::Seq(_) if depth > 0 => diags.error(Code::InvalidSearch, it.span, "nested lists are not allowed in a search identifier"),
-                    Kind::Seq(_) => diags.error(Code::InvalidSearch, it.span, "a search list may hold maps or keywords, not lists"),
+                    Kind::Seq(_) if depth > 0 => diags.error(
+                        Code::InvalidSearch,
+                        it.span,
+                        "nested lists are not allowed in a search identifier",
+                    ),
+                    Kind::Seq(_) => diags.error(
+                        Code::InvalidSearch,
+                        it.span,
+                        "a search list may hold maps or keywords, not lists",
+                    ),
                     Kind::Map(_) => out.extend(parse_search_expr(it, diags, depth + 1)),
-                    Kind::Null => diags.error(Code::InvalidSearch, it.span, "a keyword cannot be null"),
+                    Kind::Null => {
+                        diags.error(Code::InvalidSearch, it.span, "a keyword cannot be null")
+                    }
                     _ => out.push(SearchExpr::Keyword(value_node(it))),
                 }
             }
             Some(SearchExpr::List(out, node.span))
         }
         Kind::Null => {
-            diags.error(Code::EmptySearch, node.span, "empty search identifier: it would match nothing");
+            diags.error(
+                Code::EmptySearch,
+                node.span,
+                "empty search identifier: it would match nothing",
+            );
             None
         }
         _ => Some(SearchExpr::Keyword(value_node(node))),
@@ -355,9 +571,15 @@ fn parse_field_item(k: &Node, v: &Node, diags: &mut Diagnostics) -> Option<Field
             None => {
                 ok = false;
                 let sugg = suggest(piece, Modifier::ALL_NAMES.iter().copied(), 2);
-                let msg = if piece.is_empty() { "empty modifier (`||`)".to_string() } else { format!("unknown modifier `{piece}`") };
+                let msg = if piece.is_empty() {
+                    "empty modifier (`||`)".to_string()
+                } else {
+                    format!("unknown modifier `{piece}`")
+                };
                 let mut d = Diagnostic::new(Code::UnknownModifier, span, msg);
-                d = d.with_help(did_you_mean(&sugg).unwrap_or_else(|| format!("known modifiers: {}", Modifier::ALL_NAMES.join(", "))));
+                d = d.with_help(did_you_mean(&sugg).unwrap_or_else(|| {
+                    format!("known modifiers: {}", Modifier::ALL_NAMES.join(", "))
+                }));
                 diags.push(d);
             }
         }
@@ -369,18 +591,29 @@ fn parse_field_item(k: &Node, v: &Node, diags: &mut Diagnostics) -> Option<Field
     let field = if field_name.is_empty() {
         None
     } else {
-        Some(Spanned::new(field_name.to_string(), k.span.sub(key_quoted_offset, field_name.chars().count())))
+        Some(Spanned::new(
+            field_name.to_string(),
+            k.span.sub(key_quoted_offset, field_name.chars().count()),
+        ))
     };
     let (values, is_list) = match &v.kind {
         Kind::Seq(items) => {
             if items.is_empty() {
-                diags.error(Code::EmptySearch, v.span, "empty value list: this item would never match");
+                diags.error(
+                    Code::EmptySearch,
+                    v.span,
+                    "empty value list: this item would never match",
+                );
                 return None;
             }
             let mut vals = Vec::new();
             for it in items {
                 if matches!(it.kind, Kind::Seq(_) | Kind::Map(_)) {
-                    diags.error(Code::InvalidSearch, it.span, format!("a field value must be a scalar, found a {}", it.type_name()));
+                    diags.error(
+                        Code::InvalidSearch,
+                        it.span,
+                        format!("a field value must be a scalar, found a {}", it.type_name()),
+                    );
                     return None;
                 }
                 vals.push(value_node(it));
@@ -388,13 +621,24 @@ fn parse_field_item(k: &Node, v: &Node, diags: &mut Diagnostics) -> Option<Field
             (vals, true)
         }
         Kind::Map(_) => {
-            diags.error(Code::InvalidSearch, v.span, "a field value must be a scalar or a list of scalars, found a mapping");
+            diags.error(
+                Code::InvalidSearch,
+                v.span,
+                "a field value must be a scalar or a list of scalars, found a mapping",
+            );
             return None;
         }
         _ => (vec![value_node(v)], false),
     };
     let span = Span::new(k.span.start, v.span.end.max(k.span.end));
-    Some(FieldItem { field, modifiers, values, is_list, key_span: k.span, span })
+    Some(FieldItem {
+        field,
+        modifiers,
+        values,
+        is_list,
+        key_span: k.span,
+        span,
+    })
 }
 
 #[cfg(test)]
@@ -410,10 +654,15 @@ mod tests {
 
     #[test]
     fn modifier_span_points_at_the_modifier() {
-        let (_, d) = doc("title: t\nlogsource: {product: x}\ndetection:\n  sel:\n    field|contians: a\n  condition: sel\n");
+        let (_, d) = doc(
+            "title: t\nlogsource: {product: x}\ndetection:\n  sel:\n    field|contians: a\n  condition: sel\n",
+        );
         assert_eq!(d.items.len(), 1);
         assert_eq!(d.items[0].code, Code::UnknownModifier);
-        assert_eq!((d.items[0].span.start.line, d.items[0].span.start.col), (5, 11));
+        assert_eq!(
+            (d.items[0].span.start.line, d.items[0].span.start.col),
+            (5, 11)
+        );
         assert!(d.items[0].help.as_deref().unwrap().contains("contains"));
     }
 
@@ -426,8 +675,12 @@ mod tests {
         let det = doc.unwrap().detection().cloned().unwrap();
         assert!(matches!(det.searches[0].expr, SearchExpr::Map(..)));
         assert!(matches!(&det.searches[1].expr, SearchExpr::List(v, _) if v.len() == 2));
-        assert!(matches!(&det.searches[2].expr, SearchExpr::List(v, _) if matches!(v[0], SearchExpr::Keyword(_))));
-        let SearchExpr::Map(items, _) = &det.searches[3].expr else { panic!() };
+        assert!(
+            matches!(&det.searches[2].expr, SearchExpr::List(v, _) if matches!(v[0], SearchExpr::Keyword(_)))
+        );
+        let SearchExpr::Map(items, _) = &det.searches[3].expr else {
+            panic!()
+        };
         assert!(items[0].field.is_none() && items[0].has(Modifier::All));
     }
 

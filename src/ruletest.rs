@@ -40,7 +40,12 @@ pub fn run(results: &[FileResult]) -> Vec<RuleOutcome> {
                 outcome: Outcome::Error,
                 cases: 0,
                 failed_cases: 0,
-                diags: r.diags.iter().filter(|d| d.severity == Severity::Error).cloned().collect(),
+                diags: r
+                    .diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .cloned()
+                    .collect(),
             });
             continue;
         }
@@ -61,23 +66,52 @@ pub fn run(results: &[FileResult]) -> Vec<RuleOutcome> {
                 ro.outcome = Outcome::NoTests;
                 if has_errors {
                     ro.outcome = Outcome::Error;
-                    ro.diags = r.diags.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+                    ro.diags = r
+                        .diags
+                        .iter()
+                        .filter(|d| d.severity == Severity::Error)
+                        .cloned()
+                        .collect();
                 }
                 out.push(ro);
                 continue;
             }
-            let at = doc.tests.as_ref().and_then(|t| t.first()).map(|t| t.span).unwrap_or(doc.span);
+            let at = doc
+                .tests
+                .as_ref()
+                .and_then(|t| t.first())
+                .map(|t| t.span)
+                .unwrap_or(doc.span);
             if let Some(Body::Correlation(_) | Body::Filter(_)) = &doc.body {
                 ro.outcome = Outcome::Error;
-                ro.diags.push(Diagnostic::new(Code::NotYetSupported, at, format!("tests of {} documents are not supported yet", doc.kind_name())).with_severity(Severity::Error));
+                ro.diags.push(
+                    Diagnostic::new(
+                        Code::NotYetSupported,
+                        at,
+                        format!(
+                            "tests of {} documents are not supported yet",
+                            doc.kind_name()
+                        ),
+                    )
+                    .with_severity(Severity::Error),
+                );
                 out.push(ro);
                 continue;
             }
             let Some(expr) = &cd.expr else {
                 ro.outcome = Outcome::Error;
-                ro.diags = r.diags.iter().filter(|d| d.severity == Severity::Error).cloned().collect();
+                ro.diags = r
+                    .diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .cloned()
+                    .collect();
                 if ro.diags.is_empty() {
-                    ro.diags.push(Diagnostic::new(Code::InvalidTests, at, "the rule has no evaluable detection"));
+                    ro.diags.push(Diagnostic::new(
+                        Code::InvalidTests,
+                        at,
+                        "the rule has no evaluable detection",
+                    ));
                 }
                 out.push(ro);
                 continue;
@@ -86,8 +120,15 @@ pub fn run(results: &[FileResult]) -> Vec<RuleOutcome> {
                 Ok(m) => m,
                 Err(e) => {
                     ro.outcome = Outcome::Error;
-                    let code = if matches!(e, crate::engine::EngineError::Placeholder { .. }) { Code::UnresolvedPlaceholder } else { Code::RegexPortability };
-                    ro.diags.push(Diagnostic::new(code, e.span(), e.to_string()).with_severity(Severity::Error));
+                    let code = if matches!(e, crate::engine::EngineError::Placeholder { .. }) {
+                        Code::UnresolvedPlaceholder
+                    } else {
+                        Code::RegexPortability
+                    };
+                    ro.diags.push(
+                        Diagnostic::new(code, e.span(), e.to_string())
+                            .with_severity(Severity::Error),
+                    );
                     out.push(ro);
                     continue;
                 }
@@ -97,13 +138,23 @@ pub fn run(results: &[FileResult]) -> Vec<RuleOutcome> {
                 if got != case.expect_match {
                     ro.failed_cases += 1;
                     let (list, msg) = if case.expect_match {
-                        ("match", "the rule does not match this event, but it is listed under `tests.match`")
+                        (
+                            "match",
+                            "the rule does not match this event, but it is listed under `tests.match`",
+                        )
                     } else {
-                        ("no_match", "the rule matches this event, but it is listed under `tests.no_match`")
+                        (
+                            "no_match",
+                            "the rule matches this event, but it is listed under `tests.no_match`",
+                        )
                     };
                     ro.diags.push(
-                        Diagnostic::new(Code::TestFailed, case.span, format!("test {} ({list}) failed: {msg}", i + 1))
-                            .with_help(format!("the rule's detection, as evaluated: {expr}")),
+                        Diagnostic::new(
+                            Code::TestFailed,
+                            case.span,
+                            format!("test {} ({list}) failed: {msg}", i + 1),
+                        )
+                        .with_help(format!("the rule's detection, as evaluated: {expr}")),
                     );
                 }
             }
@@ -137,23 +188,69 @@ fn xml_escape(s: &str) -> String {
 
 /// JUnit XML: one test case per rule (skipped when it has no tests).
 pub fn junit(outcomes: &[RuleOutcome]) -> String {
-    let failures = outcomes.iter().filter(|o| o.outcome == Outcome::Failed).count();
-    let errors = outcomes.iter().filter(|o| o.outcome == Outcome::Error).count();
-    let skipped = outcomes.iter().filter(|o| o.outcome == Outcome::NoTests).count();
+    let failures = outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::Failed)
+        .count();
+    let errors = outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::Error)
+        .count();
+    let skipped = outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::NoTests)
+        .count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(x, "<testsuites name=\"aisigma\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">", outcomes.len());
-    let _ = writeln!(x, "  <testsuite name=\"aisigma rule tests\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">", outcomes.len());
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"aisigma\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
+        outcomes.len()
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"aisigma rule tests\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
+        outcomes.len()
+    );
     for o in outcomes {
-        let _ = write!(x, "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"", xml_escape(&o.file), xml_escape(&o.title), xml_escape(&o.file));
-        let detail = || o.diags.iter().map(|d| format!("{}:{}:{}: {} [{}]", o.file, d.span.start.line, d.span.start.col, d.message, d.code)).collect::<Vec<_>>().join("\n");
+        let _ = write!(
+            x,
+            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"",
+            xml_escape(&o.file),
+            xml_escape(&o.title),
+            xml_escape(&o.file)
+        );
+        let detail = || {
+            o.diags
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}:{}:{}: {} [{}]",
+                        o.file, d.span.start.line, d.span.start.col, d.message, d.code
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         match o.outcome {
             Outcome::Passed => x.push_str("/>\n"),
-            Outcome::NoTests => x.push_str(">\n      <skipped message=\"the rule has no tests\"/>\n    </testcase>\n"),
+            Outcome::NoTests => x.push_str(
+                ">\n      <skipped message=\"the rule has no tests\"/>\n    </testcase>\n",
+            ),
             Outcome::Failed => {
-                let _ = write!(x, ">\n      <failure message=\"{} of {} cases failed\">{}</failure>\n    </testcase>\n", o.failed_cases, o.cases, xml_escape(&detail()));
+                let _ = write!(
+                    x,
+                    ">\n      <failure message=\"{} of {} cases failed\">{}</failure>\n    </testcase>\n",
+                    o.failed_cases,
+                    o.cases,
+                    xml_escape(&detail())
+                );
             }
             Outcome::Error => {
-                let _ = write!(x, ">\n      <error message=\"the rule could not be evaluated\">{}</error>\n    </testcase>\n", xml_escape(&detail()));
+                let _ = write!(
+                    x,
+                    ">\n      <error message=\"the rule could not be evaluated\">{}</error>\n    </testcase>\n",
+                    xml_escape(&detail())
+                );
             }
         }
     }

@@ -62,7 +62,12 @@ pub struct FieldType {
 
 impl fmt::Display for FieldType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.base.name(), if self.array { "[]" } else { "" })
+        write!(
+            f,
+            "{}{}",
+            self.base.name(),
+            if self.array { "[]" } else { "" }
+        )
     }
 }
 
@@ -102,7 +107,9 @@ pub struct ProductSchema {
 
 impl ProductSchema {
     pub fn field(&self, category: &str, name: &str) -> Option<&FieldDef> {
-        self.envelope.get(name).or_else(|| self.categories.get(category)?.fields.get(name))
+        self.envelope
+            .get(name)
+            .or_else(|| self.categories.get(category)?.fields.get(name))
     }
 
     /// Every field name valid in a category (envelope included), sorted.
@@ -126,14 +133,19 @@ impl Schema {
     /// The built-in AI telemetry schema.
     pub fn builtin() -> Schema {
         let mut s = Schema::default();
-        s.add_source(BUILTIN_SCHEMA).expect("the embedded schema is valid (tested)");
+        s.add_source(BUILTIN_SCHEMA)
+            .expect("the embedded schema is valid (tested)");
         s
     }
 
     /// Merge a schema document (the same format as the built-in file).
     pub fn add_source(&mut self, text: &str) -> Result<(), Diagnostic> {
         let docs = yaml::parse(text)?;
-        let root = docs.into_iter().next().map(|d| d.root).ok_or_else(|| err(Span::file_start(), "the schema file is empty"))?;
+        let root = docs
+            .into_iter()
+            .next()
+            .map(|d| d.root)
+            .ok_or_else(|| err(Span::file_start(), "the schema file is empty"))?;
         let parsed = parse_product(&root)?;
         match self.products.get_mut(&parsed.product) {
             None => {
@@ -164,11 +176,18 @@ fn err(span: Span, msg: impl Into<String>) -> Diagnostic {
 }
 
 fn req_str<'a>(n: &'a Node, key: &str) -> Result<&'a str, Diagnostic> {
-    n.get(key).and_then(|v| v.scalar_text()).ok_or_else(|| err(n.span, format!("missing `{key}`")))
+    n.get(key)
+        .and_then(|v| v.scalar_text())
+        .ok_or_else(|| err(n.span, format!("missing `{key}`")))
 }
 
 fn parse_fields(n: &Node) -> Result<BTreeMap<String, FieldDef>, Diagnostic> {
-    let Some(map) = n.as_map() else { return Err(err(n.span, "fields must be a mapping of field name to definition")) };
+    let Some(map) = n.as_map() else {
+        return Err(err(
+            n.span,
+            "fields must be a mapping of field name to definition",
+        ));
+    };
     let mut out = BTreeMap::new();
     for (k, v) in map {
         let ty_text = req_str(v, "type")?;
@@ -181,7 +200,9 @@ fn parse_fields(n: &Node) -> Result<BTreeMap<String, FieldDef>, Diagnostic> {
         })?;
         let mut enum_values = Vec::new();
         if let Some(e) = v.get("enum") {
-            let items = e.as_seq().ok_or_else(|| err(e.span, "`enum` must be a list"))?;
+            let items = e
+                .as_seq()
+                .ok_or_else(|| err(e.span, "`enum` must be a list"))?;
             enum_values = items.iter().map(|i| i.raw.clone()).collect();
         }
         let closed = match v.get("closed").map(|c| &c.kind) {
@@ -190,7 +211,16 @@ fn parse_fields(n: &Node) -> Result<BTreeMap<String, FieldDef>, Diagnostic> {
             Some(_) => return Err(err(v.span, "`closed` must be true or false")),
         };
         let doc = v.get("doc").map(|d| d.raw.clone()).unwrap_or_default();
-        out.insert(k.raw.clone(), FieldDef { name: k.raw.clone(), ty: FieldType { base, array }, enum_values, closed, doc });
+        out.insert(
+            k.raw.clone(),
+            FieldDef {
+                name: k.raw.clone(),
+                ty: FieldType { base, array },
+                enum_values,
+                closed,
+                doc,
+            },
+        );
     }
     Ok(out)
 }
@@ -206,7 +236,9 @@ fn parse_product(root: &Node) -> Result<ProductSchema, Diagnostic> {
         s.envelope = parse_fields(e)?;
     }
     if let Some(cats) = root.get("categories") {
-        let Some(map) = cats.as_map() else { return Err(err(cats.span, "`categories` must be a mapping")) };
+        let Some(map) = cats.as_map() else {
+            return Err(err(cats.span, "`categories` must be a mapping"));
+        };
         for (k, v) in map {
             let fields = match v.get("fields") {
                 Some(f) => parse_fields(f)?,
@@ -216,7 +248,13 @@ fn parse_product(root: &Node) -> Result<ProductSchema, Diagnostic> {
                 if let Some(env) = s.envelope.get(name)
                     && env.ty != fields[name].ty
                 {
-                    return Err(err(k.span, format!("field `{name}` of category `{}` conflicts with the envelope's type {}", k.raw, env.ty)));
+                    return Err(err(
+                        k.span,
+                        format!(
+                            "field `{name}` of category `{}` conflicts with the envelope's type {}",
+                            k.raw, env.ty
+                        ),
+                    ));
                 }
             }
             let doc = v.get("doc").map(|d| d.raw.clone()).unwrap_or_default();
@@ -224,7 +262,9 @@ fn parse_product(root: &Node) -> Result<ProductSchema, Diagnostic> {
         }
     }
     if let Some(al) = root.get("aliases") {
-        let Some(map) = al.as_map() else { return Err(err(al.span, "`aliases` must be a mapping")) };
+        let Some(map) = al.as_map() else {
+            return Err(err(al.span, "`aliases` must be a mapping"));
+        };
         for (k, v) in map {
             let to = req_str(v, "to")?.to_string();
             let doc = v.get("doc").map(|d| d.raw.clone()).unwrap_or_default();
@@ -243,18 +283,39 @@ mod tests {
         let s = Schema::builtin();
         let ai = s.product("ai").unwrap();
         for c in [
-            "llm_inference", "ai_guardrail", "agent_activity", "rag_retrieval", "model_serving", "accelerator_metrics",
-            "ml_monitoring", "ai_access_audit", "model_registry", "training_job", "data_pipeline",
+            "llm_inference",
+            "ai_guardrail",
+            "agent_activity",
+            "rag_retrieval",
+            "model_serving",
+            "accelerator_metrics",
+            "ml_monitoring",
+            "ai_access_audit",
+            "model_registry",
+            "training_job",
+            "data_pipeline",
         ] {
             assert!(ai.categories.contains_key(c), "missing category {c}");
         }
-        let f = ai.field("llm_inference", "gen_ai.usage.input_tokens").unwrap();
-        assert_eq!(f.ty, FieldType { base: BaseType::Int, array: false });
+        let f = ai
+            .field("llm_inference", "gen_ai.usage.input_tokens")
+            .unwrap();
+        assert_eq!(
+            f.ty,
+            FieldType {
+                base: BaseType::Int,
+                array: false
+            }
+        );
         // Every alias points at a real field, and no alias shadows one.
         for (name, a) in &ai.aliases {
-            let exists = ai.envelope.contains_key(&a.to) || ai.categories.values().any(|c| c.fields.contains_key(&a.to));
+            let exists = ai.envelope.contains_key(&a.to)
+                || ai.categories.values().any(|c| c.fields.contains_key(&a.to));
             assert!(exists, "alias {name} -> {} points nowhere", a.to);
-            assert!(ai.field("llm_inference", name).is_none(), "alias {name} shadows a field");
+            assert!(
+                ai.field("llm_inference", name).is_none(),
+                "alias {name} shadows a field"
+            );
         }
         // ai.category's closed enum lists exactly the categories.
         let cat = ai.envelope.get("ai.category").unwrap();
@@ -268,9 +329,15 @@ mod tests {
         let mut s = Schema::builtin();
         s.add_source("schema: mine\nversion: 1\nproduct: ai\ncategories:\n  llm_inference:\n    fields:\n      acme.tenant_tier: {type: string, enum: [gold, silver], closed: true}\n").unwrap();
         let ai = s.product("ai").unwrap();
-        assert!(ai.field("llm_inference", "acme.tenant_tier").unwrap().closed);
+        assert!(
+            ai.field("llm_inference", "acme.tenant_tier")
+                .unwrap()
+                .closed
+        );
         assert!(ai.field("llm_inference", "gen_ai.request.model").is_some());
-        let e = s.add_source("schema: x\nversion: 1\nproduct: p\nenvelope:\n  f: {type: strnig}\n").unwrap_err();
+        let e = s
+            .add_source("schema: x\nversion: 1\nproduct: p\nenvelope:\n  f: {type: strnig}\n")
+            .unwrap_err();
         assert_eq!(e.code, Code::SchemaFile);
         assert_eq!(e.span.start.line, 5);
     }

@@ -42,7 +42,12 @@ fn type_cell(f: &FieldDef) -> String {
     if f.enum_values.is_empty() {
         f.ty.to_string()
     } else {
-        format!("{} {} enum: {}", f.ty, if f.closed { "closed" } else { "open" }, f.enum_values.join("|"))
+        format!(
+            "{} {} enum: {}",
+            f.ty,
+            if f.closed { "closed" } else { "open" },
+            f.enum_values.join("|")
+        )
     }
 }
 
@@ -56,7 +61,11 @@ fn table_rows(out: &mut String, fields: &BTreeMap<String, FieldDef>) {
 pub fn table(schema: &Schema, only: Option<&str>) -> String {
     let mut out = String::new();
     for p in schema.products.values() {
-        let _ = writeln!(out, "schema {} v{} (logsource.product: {})\n", p.name, p.version, p.product);
+        let _ = writeln!(
+            out,
+            "schema {} v{} (logsource.product: {})\n",
+            p.name, p.version, p.product
+        );
         let _ = writeln!(out, "envelope (every category):");
         table_rows(&mut out, &p.envelope);
         for (name, c) in &p.categories {
@@ -68,7 +77,12 @@ pub fn table(schema: &Schema, only: Option<&str>) -> String {
         }
         if only.is_none() && !p.aliases.is_empty() {
             let _ = writeln!(out, "\ndeprecated aliases:");
-            let w = p.aliases.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+            let w = p
+                .aliases
+                .keys()
+                .map(|k| k.chars().count())
+                .max()
+                .unwrap_or(0);
             for (k, a) in &p.aliases {
                 let _ = writeln!(out, "  {k:w$}  -> {}", a.to);
             }

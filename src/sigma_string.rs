@@ -52,7 +52,8 @@ impl SigmaString {
                     if !lit.is_empty() {
                         out.parts.push(Part::Lit(std::mem::take(&mut lit)));
                     }
-                    out.parts.push(if c == '*' { Part::AnyRun } else { Part::AnyOne });
+                    out.parts
+                        .push(if c == '*' { Part::AnyRun } else { Part::AnyOne });
                 }
                 '%' if placeholders => {
                     let rest: String = chars.clone().collect();
@@ -91,7 +92,9 @@ impl SigmaString {
     }
 
     pub fn has_wildcards(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::AnyRun | Part::AnyOne))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::AnyRun | Part::AnyOne))
     }
 
     pub fn placeholders(&self) -> impl Iterator<Item = &str> {
@@ -191,18 +194,36 @@ mod tests {
     fn escapes_follow_the_spec() {
         assert_eq!(SigmaString::parse(r"a\*b", false).parts, vec![lit("a*b")]);
         assert_eq!(SigmaString::parse(r"a\?b", false).parts, vec![lit("a?b")]);
-        assert_eq!(SigmaString::parse(r"a\\*", false).parts, vec![lit("a\\"), AnyRun]);
+        assert_eq!(
+            SigmaString::parse(r"a\\*", false).parts,
+            vec![lit("a\\"), AnyRun]
+        );
         assert_eq!(SigmaString::parse(r"a\\\*", false).parts, vec![lit("a\\*")]);
         // A lone backslash is literal: Windows paths stay as written.
-        assert_eq!(SigmaString::parse(r"C:\Windows\System32", false).parts, vec![lit(r"C:\Windows\System32")]);
-        assert_eq!(SigmaString::parse(r"trailing\", false).parts, vec![lit("trailing\\")]);
-        assert_eq!(SigmaString::parse("a*b?c", false).parts, vec![lit("a"), AnyRun, lit("b"), AnyOne, lit("c")]);
+        assert_eq!(
+            SigmaString::parse(r"C:\Windows\System32", false).parts,
+            vec![lit(r"C:\Windows\System32")]
+        );
+        assert_eq!(
+            SigmaString::parse(r"trailing\", false).parts,
+            vec![lit("trailing\\")]
+        );
+        assert_eq!(
+            SigmaString::parse("a*b?c", false).parts,
+            vec![lit("a"), AnyRun, lit("b"), AnyOne, lit("c")]
+        );
     }
 
     #[test]
     fn placeholders_only_with_expand() {
-        assert_eq!(SigmaString::parse("%Admins%", false).parts, vec![lit("%Admins%")]);
-        assert_eq!(SigmaString::parse("x%Admins%y", true).parts, vec![lit("x"), Placeholder("Admins".into()), lit("y")]);
+        assert_eq!(
+            SigmaString::parse("%Admins%", false).parts,
+            vec![lit("%Admins%")]
+        );
+        assert_eq!(
+            SigmaString::parse("x%Admins%y", true).parts,
+            vec![lit("x"), Placeholder("Admins".into()), lit("y")]
+        );
         assert_eq!(SigmaString::parse(r"100\%", true).parts, vec![lit("100%")]);
     }
 

@@ -18,14 +18,22 @@ impl SourceFile {
                 line_starts.push(i + 1);
             }
         }
-        Arc::new(SourceFile { path: path.into(), text, line_starts })
+        Arc::new(SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        })
     }
 
     /// The text of a 1-based line, without its line terminator.
     pub fn line(&self, line: u32) -> Option<&str> {
         let idx = (line as usize).checked_sub(1)?;
         let start = *self.line_starts.get(idx)?;
-        let end = self.line_starts.get(idx + 1).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         let s = &self.text[start..end];
         Some(s.trim_end_matches(['\n', '\r']))
     }

@@ -37,8 +37,14 @@ impl Span {
         }
         let col = self.start.col + offset as u32;
         Span {
-            start: Pos { line: self.start.line, col },
-            end: Pos { line: self.start.line, col: col + len as u32 },
+            start: Pos {
+                line: self.start.line,
+                col,
+            },
+            end: Pos {
+                line: self.start.line,
+                col: col + len as u32,
+            },
         }
     }
 }

@@ -5,12 +5,22 @@
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Ok(n) = s.parse::<f64>() {
-        return n.is_finite().then(|| if n.abs() > 1e11 { (n / 1000.0).floor() as i64 } else { n.floor() as i64 });
+        return n.is_finite().then(|| {
+            if n.abs() > 1e11 {
+                (n / 1000.0).floor() as i64
+            } else {
+                n.floor() as i64
+            }
+        });
     }
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        if t.bytes().all(|c| c.is_ascii_digit()) && !t.is_empty() { t.parse().ok() } else { None }
+        if t.bytes().all(|c| c.is_ascii_digit()) && !t.is_empty() {
+            t.parse().ok()
+        } else {
+            None
+        }
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -108,7 +118,10 @@ mod tests {
     #[test]
     fn parses_rfc3339() {
         assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_timestamp("2026-11-24T07:00:00.123+01:00"), Some(parse_timestamp("2026-11-24T06:00:00Z").unwrap()));
+        assert_eq!(
+            parse_timestamp("2026-11-24T07:00:00.123+01:00"),
+            Some(parse_timestamp("2026-11-24T06:00:00Z").unwrap())
+        );
         assert_eq!(parse_timestamp("1700000000"), Some(1_700_000_000));
         assert_eq!(parse_timestamp("1700000000000"), Some(1_700_000_000));
         assert_eq!(parse_timestamp("2026-02-30"), None);

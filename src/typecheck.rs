@@ -20,18 +20,46 @@ impl<'s> Scope<'s> {
         let ps = schema.product(&product.value)?;
         let Some(cat) = &ls.category else {
             diags.push(
-                Diagnostic::new(Code::UnknownCategory, product.span, format!("product `{}` needs a `category` to select its schema", product.value))
-                    .with_help(format!("categories: {}", ps.categories.keys().cloned().collect::<Vec<_>>().join(", "))),
+                Diagnostic::new(
+                    Code::UnknownCategory,
+                    product.span,
+                    format!(
+                        "product `{}` needs a `category` to select its schema",
+                        product.value
+                    ),
+                )
+                .with_help(format!(
+                    "categories: {}",
+                    ps.categories.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
             );
             return None;
         };
         if !ps.categories.contains_key(&cat.value) {
             let sugg = suggest(&cat.value, ps.categories.keys().map(String::as_str), 2);
-            let help = did_you_mean(&sugg).unwrap_or_else(|| format!("categories: {}", ps.categories.keys().cloned().collect::<Vec<_>>().join(", ")));
-            diags.push(Diagnostic::new(Code::UnknownCategory, cat.span, format!("the `{}` schema has no category `{}`", ps.product, cat.value)).with_help(help));
+            let help = did_you_mean(&sugg).unwrap_or_else(|| {
+                format!(
+                    "categories: {}",
+                    ps.categories.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            });
+            diags.push(
+                Diagnostic::new(
+                    Code::UnknownCategory,
+                    cat.span,
+                    format!(
+                        "the `{}` schema has no category `{}`",
+                        ps.product, cat.value
+                    ),
+                )
+                .with_help(help),
+            );
             return None;
         }
-        Some(Scope { schema: ps, category: cat.value.clone() })
+        Some(Scope {
+            schema: ps,
+            category: cat.value.clone(),
+        })
     }
 
     /// Resolve a field name (through aliases) to its definition.
@@ -66,52 +94,109 @@ fn check_item(item: &FieldItem, scope: &Scope<'_>, diags: &mut Diagnostics) {
     let name = field.value.as_str();
     let def = match scope.schema.field(&scope.category, name) {
         Some(d) => d,
-        None => match scope.schema.aliases.get(name) {
-            Some(alias) => {
-                let d = Diagnostic::new(Code::DeprecatedField, field.span, format!("`{name}` is a deprecated name of `{}`", alias.to))
-                    .with_help(format!("use `{}`{}", alias.to, if alias.doc.is_empty() { String::new() } else { format!(" ({})", alias.doc) }));
-                diags.push(d);
-                match scope.schema.field(&scope.category, &alias.to) {
-                    Some(d) => d,
-                    None => {
-                        diags.error(Code::UnknownField, field.span, format!("`{}` (the new name of `{name}`) is not a field of category `{}`", alias.to, scope.category));
-                        return;
+        None => {
+            match scope.schema.aliases.get(name) {
+                Some(alias) => {
+                    let d = Diagnostic::new(
+                        Code::DeprecatedField,
+                        field.span,
+                        format!("`{name}` is a deprecated name of `{}`", alias.to),
+                    )
+                    .with_help(format!(
+                        "use `{}`{}",
+                        alias.to,
+                        if alias.doc.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", alias.doc)
+                        }
+                    ));
+                    diags.push(d);
+                    match scope.schema.field(&scope.category, &alias.to) {
+                        Some(d) => d,
+                        None => {
+                            diags.error(Code::UnknownField, field.span, format!("`{}` (the new name of `{name}`) is not a field of category `{}`", alias.to, scope.category));
+                            return;
+                        }
                     }
                 }
-            }
-            None => {
-                let names = scope.schema.field_names(&scope.category);
-                let mut sugg = suggest(name, names.iter().copied(), 3);
-                if sugg.is_empty() {
-                    // A field of another category is a common mistake: name that category.
-                    if let Some((cat, _)) = scope.schema.categories.iter().find(|(_, c)| c.fields.contains_key(name)) {
-                        diags.push(
-                            Diagnostic::new(Code::UnknownField, field.span, format!("field `{name}` does not exist in category `{}`", scope.category))
+                None => {
+                    let names = scope.schema.field_names(&scope.category);
+                    let mut sugg = suggest(name, names.iter().copied(), 3);
+                    if sugg.is_empty() {
+                        // A field of another category is a common mistake: name that category.
+                        if let Some((cat, _)) = scope
+                            .schema
+                            .categories
+                            .iter()
+                            .find(|(_, c)| c.fields.contains_key(name))
+                        {
+                            diags.push(
+                                Diagnostic::new(
+                                    Code::UnknownField,
+                                    field.span,
+                                    format!(
+                                        "field `{name}` does not exist in category `{}`",
+                                        scope.category
+                                    ),
+                                )
                                 .with_help(format!("`{name}` belongs to category `{cat}`")),
+                            );
+                            return;
+                        }
+                        sugg = suggest(
+                            name,
+                            scope
+                                .schema
+                                .categories
+                                .values()
+                                .flat_map(|c| c.fields.keys().map(String::as_str)),
+                            0,
                         );
-                        return;
                     }
-                    sugg = suggest(name, scope.schema.categories.values().flat_map(|c| c.fields.keys().map(String::as_str)), 0);
+                    let mut d = Diagnostic::new(
+                        Code::UnknownField,
+                        field.span,
+                        format!(
+                            "field `{name}` does not exist in category `{}`",
+                            scope.category
+                        ),
+                    );
+                    if let Some(h) = did_you_mean(&sugg) {
+                        d = d.with_help(h);
+                    } else {
+                        d = d.with_help(
+                            "run `aisigma schema --category ".to_string()
+                                + &scope.category
+                                + "` to list the fields",
+                        );
+                    }
+                    diags.push(d);
+                    return;
                 }
-                let mut d = Diagnostic::new(Code::UnknownField, field.span, format!("field `{name}` does not exist in category `{}`", scope.category));
-                if let Some(h) = did_you_mean(&sugg) {
-                    d = d.with_help(h);
-                } else {
-                    d = d.with_help("run `aisigma schema --category ".to_string() + &scope.category + "` to list the fields");
-                }
-                diags.push(d);
-                return;
             }
-        },
+        }
     };
     check_modifiers_fit(item, def, diags);
 }
 
 fn mismatch(diags: &mut Diagnostics, item: &FieldItem, m: Modifier, def: &FieldDef, help: &str) {
-    let span = item.modifiers.iter().find(|x| x.value == m).map(|x| x.span).unwrap_or(item.key_span);
+    let span = item
+        .modifiers
+        .iter()
+        .find(|x| x.value == m)
+        .map(|x| x.span)
+        .unwrap_or(item.key_span);
     diags.push(
-        Diagnostic::new(Code::ModifierTypeMismatch, span, format!("modifier `{m}` does not apply to `{}`, which is of type {}", def.name, def.ty))
-            .with_help(help.to_string()),
+        Diagnostic::new(
+            Code::ModifierTypeMismatch,
+            span,
+            format!(
+                "modifier `{m}` does not apply to `{}`, which is of type {}",
+                def.name, def.ty
+            ),
+        )
+        .with_help(help.to_string()),
     );
 }
 
@@ -146,7 +231,11 @@ fn check_modifiers_fit(item: &FieldItem, def: &FieldDef, diags: &mut Diagnostics
         return;
     }
     let has = |m: Modifier| item.has(m);
-    if has(Modifier::Exists) || has(Modifier::Fieldref) || has(Modifier::Cidr) || item.modifiers.iter().any(|m| m.value.is_time_part()) {
+    if has(Modifier::Exists)
+        || has(Modifier::Fieldref)
+        || has(Modifier::Cidr)
+        || item.modifiers.iter().any(|m| m.value.is_time_part())
+    {
         return; // values are checked by lowering for these
     }
     for v in &item.values {
@@ -159,14 +248,23 @@ fn check_value(item: &FieldItem, v: &ValueNode, def: &FieldDef, diags: &mut Diag
         return;
     }
     let bad = |diags: &mut Diagnostics, what: &str| {
-        diags.push(Diagnostic::new(Code::ValueTypeMismatch, v.span, format!("`{}` is not a valid {what} for `{}` ({})", v.raw, def.name, def.ty)));
+        diags.push(Diagnostic::new(
+            Code::ValueTypeMismatch,
+            v.span,
+            format!(
+                "`{}` is not a valid {what} for `{}` ({})",
+                v.raw, def.name, def.ty
+            ),
+        ));
     };
     match def.ty.base {
         BaseType::Int => {
             let ok = match &v.value {
                 Value::Int(_) => true,
                 Value::Str(s) => s.trim().parse::<i64>().is_ok(),
-                Value::Float(f) => item.modifiers.iter().any(|m| m.value.is_compare()) && f.is_finite(),
+                Value::Float(f) => {
+                    item.modifiers.iter().any(|m| m.value.is_compare()) && f.is_finite()
+                }
                 _ => false,
             };
             if !ok {
@@ -197,8 +295,15 @@ fn check_value(item: &FieldItem, v: &ValueNode, def: &FieldDef, diags: &mut Diag
         BaseType::Ip => {
             if v.text().parse::<std::net::IpAddr>().is_err() {
                 diags.push(
-                    Diagnostic::new(Code::ValueTypeMismatch, v.span, format!("`{}` is not an IP address (`{}` is of type {})", v.raw, def.name, def.ty))
-                        .with_help("to match a range, use `|cidr` with e.g. `10.0.0.0/8`"),
+                    Diagnostic::new(
+                        Code::ValueTypeMismatch,
+                        v.span,
+                        format!(
+                            "`{}` is not an IP address (`{}` is of type {})",
+                            v.raw, def.name, def.ty
+                        ),
+                    )
+                    .with_help("to match a range, use `|cidr` with e.g. `10.0.0.0/8`"),
                 );
             }
         }
@@ -216,7 +321,13 @@ fn check_value(item: &FieldItem, v: &ValueNode, def: &FieldDef, diags: &mut Diag
 }
 
 fn check_enum(item: &FieldItem, v: &ValueNode, def: &FieldDef, diags: &mut Diagnostics) {
-    if def.enum_values.is_empty() || item.has(Modifier::Re) || item.modifiers.iter().any(|m| m.value.is_encoding() || m.value == Modifier::Expand) {
+    if def.enum_values.is_empty()
+        || item.has(Modifier::Re)
+        || item
+            .modifiers
+            .iter()
+            .any(|m| m.value.is_encoding() || m.value == Modifier::Expand)
+    {
         return;
     }
     let mut pattern = SigmaString::parse(&v.text(), false);
@@ -229,14 +340,27 @@ fn check_enum(item: &FieldItem, v: &ValueNode, def: &FieldDef, diags: &mut Diagn
         pattern.prepend_any();
     }
     let cased = item.has(Modifier::Cased);
-    let Ok(re) = regex::Regex::new(&pattern.to_regex(!cased)) else { return };
+    let Ok(re) = regex::Regex::new(&pattern.to_regex(!cased)) else {
+        return;
+    };
     if def.enum_values.iter().any(|e| re.is_match(e)) {
         return;
     }
     let sugg = suggest(&v.text(), def.enum_values.iter().map(String::as_str), 2);
     let listed = def.enum_values.join(", ");
-    let (code, kind) = if def.closed { (Code::ClosedEnumValue, "allowed") } else { (Code::OpenEnumValue, "known") };
-    let mut d = Diagnostic::new(code, v.span, format!("`{}` is not one of the {kind} values of `{}`", v.raw, def.name));
+    let (code, kind) = if def.closed {
+        (Code::ClosedEnumValue, "allowed")
+    } else {
+        (Code::OpenEnumValue, "known")
+    };
+    let mut d = Diagnostic::new(
+        code,
+        v.span,
+        format!(
+            "`{}` is not one of the {kind} values of `{}`",
+            v.raw, def.name
+        ),
+    );
     d = d.with_help(match did_you_mean(&sugg) {
         Some(h) => format!("{h} ({kind} values: {listed})"),
         None => format!("{kind} values: {listed}"),

@@ -69,7 +69,10 @@ impl Node {
 
     /// Value of a string key in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -91,7 +94,9 @@ impl Node {
             Kind::Null => Value::Null,
             Kind::Bool(b) => Value::Bool(*b),
             Kind::Int(i) => Value::from(*i),
-            Kind::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            Kind::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             Kind::Str(s) => Value::String(s.clone()),
             Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             Kind::Map(entries) => {
@@ -112,7 +117,10 @@ pub struct Document {
 }
 
 fn pos(m: &saphyr_parser::Marker) -> Pos {
-    Pos { line: m.line().max(1) as u32, col: m.col() as u32 + 1 }
+    Pos {
+        line: m.line().max(1) as u32,
+        col: m.col() as u32 + 1,
+    }
 }
 
 fn span_of(s: &saphyr_parser::Span) -> Span {
@@ -125,14 +133,19 @@ fn resolve_plain(s: &str) -> Kind {
         "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
         "true" | "True" | "TRUE" => return Kind::Bool(true),
         "false" | "False" | "FALSE" => return Kind::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Kind::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Kind::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Kind::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::NAN),
         _ => {}
     }
     let b = s.as_bytes();
     let digits = |t: &[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
-    let unsigned = b.strip_prefix(b"-").or_else(|| b.strip_prefix(b"+")).unwrap_or(b);
+    let unsigned = b
+        .strip_prefix(b"-")
+        .or_else(|| b.strip_prefix(b"+"))
+        .unwrap_or(b);
     if digits(unsigned) {
         return match s.parse::<i64>() {
             Ok(i) => Kind::Int(i),
@@ -190,8 +203,17 @@ fn is_core_float(b: &[u8]) -> bool {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: Span, anchor: usize },
-    Map { entries: Vec<(Node, Node)>, pending_key: Option<Node>, start: Span, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        start: Span,
+        anchor: usize,
+    },
 }
 
 /// Parse a YAML stream into documents. The first problem found ends the parse.
@@ -205,7 +227,15 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
     for ev in Parser::new_from_str(text) {
         let (event, espan) = ev.map_err(|e| {
             let m = e.marker();
-            Diagnostic::new(Code::YamlSyntax, Span::point(m.line().max(1) as u32, m.col() as u32 + 1), format!("YAML syntax error: {}", e.info()))
+            let at = Span::point(m.line().max(1) as u32, m.col() as u32 + 1);
+            if e.info().contains("recursion limit") {
+                return too_deep(at);
+            }
+            Diagnostic::new(
+                Code::YamlSyntax,
+                at,
+                format!("YAML syntax error: {}", e.info()),
+            )
         })?;
         let sp = span_of(&espan);
         let finished: Option<(Node, usize)> = match event {
@@ -217,19 +247,44 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                 None
             }
             Event::DocumentEnd => {
-                let node = root.take().unwrap_or(Node { kind: Kind::Null, span: sp, raw: String::new(), quoted: false, size: 1 });
+                let node = root.take().unwrap_or(Node {
+                    kind: Kind::Null,
+                    span: sp,
+                    raw: String::new(),
+                    quoted: false,
+                    size: 1,
+                });
                 docs.push(Document { root: node });
                 None
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
-                let force_str = tag.as_ref().is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str" || t.suffix == "str");
-                let kind = if quoted || force_str { Kind::Str(value.to_string()) } else { resolve_plain(&value) };
-                Some((Node { kind, span: sp, raw: value.into_owned(), quoted, size: 1 }, anchor))
+                let force_str = tag.as_ref().is_some_and(|t| {
+                    t.handle == "tag:yaml.org,2002:" && t.suffix == "str" || t.suffix == "str"
+                });
+                let kind = if quoted || force_str {
+                    Kind::Str(value.to_string())
+                } else {
+                    resolve_plain(&value)
+                };
+                Some((
+                    Node {
+                        kind,
+                        span: sp,
+                        raw: value.into_owned(),
+                        quoted,
+                        size: 1,
+                    },
+                    anchor,
+                ))
             }
             Event::Alias(id) => {
                 let Some(target) = anchors.get(&id) else {
-                    return Err(Diagnostic::new(Code::YamlSyntax, sp, "YAML alias refers to an unknown anchor"));
+                    return Err(Diagnostic::new(
+                        Code::YamlSyntax,
+                        sp,
+                        "YAML alias refers to an unknown anchor",
+                    ));
                 };
                 doc_nodes += target.size;
                 if doc_nodes > MAX_NODES {
@@ -248,37 +303,99 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(too_deep(sp));
                 }
-                stack.push(Frame::Seq { items: Vec::new(), start: sp, anchor });
+                stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start: sp,
+                    anchor,
+                });
                 None
             }
             Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(too_deep(sp));
                 }
-                stack.push(Frame::Map { entries: Vec::new(), pending_key: None, start: sp, anchor });
+                stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    pending_key: None,
+                    start: sp,
+                    anchor,
+                });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, start, anchor }) => {
+                Some(Frame::Seq {
+                    items,
+                    start,
+                    anchor,
+                }) => {
                     let size = 1 + items.iter().map(|n| n.size).sum::<usize>();
-                    let end = items.last().map(|n| n.span.end).unwrap_or(sp.end).max(start.end);
-                    Some((Node { kind: Kind::Seq(items), span: Span::new(start.start, end), raw: String::new(), quoted: false, size }, anchor))
+                    let end = items
+                        .last()
+                        .map(|n| n.span.end)
+                        .unwrap_or(sp.end)
+                        .max(start.end);
+                    Some((
+                        Node {
+                            kind: Kind::Seq(items),
+                            span: Span::new(start.start, end),
+                            raw: String::new(),
+                            quoted: false,
+                            size,
+                        },
+                        anchor,
+                    ))
                 }
-                _ => return Err(Diagnostic::new(Code::YamlSyntax, sp, "unbalanced YAML sequence")),
+                _ => {
+                    return Err(Diagnostic::new(
+                        Code::YamlSyntax,
+                        sp,
+                        "unbalanced YAML sequence",
+                    ));
+                }
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { entries, start, anchor, .. }) => {
+                Some(Frame::Map {
+                    entries,
+                    start,
+                    anchor,
+                    ..
+                }) => {
                     let size = 1 + entries.iter().map(|(k, v)| k.size + v.size).sum::<usize>();
-                    let end = entries.last().map(|(_, v)| v.span.end).unwrap_or(sp.end).max(start.end);
-                    Some((Node { kind: Kind::Map(entries), span: Span::new(start.start, end), raw: String::new(), quoted: false, size }, anchor))
+                    let end = entries
+                        .last()
+                        .map(|(_, v)| v.span.end)
+                        .unwrap_or(sp.end)
+                        .max(start.end);
+                    Some((
+                        Node {
+                            kind: Kind::Map(entries),
+                            span: Span::new(start.start, end),
+                            raw: String::new(),
+                            quoted: false,
+                            size,
+                        },
+                        anchor,
+                    ))
                 }
-                _ => return Err(Diagnostic::new(Code::YamlSyntax, sp, "unbalanced YAML mapping")),
+                _ => {
+                    return Err(Diagnostic::new(
+                        Code::YamlSyntax,
+                        sp,
+                        "unbalanced YAML mapping",
+                    ));
+                }
             },
         };
-        let Some((node, anchor)) = finished else { continue };
+        let Some((node, anchor)) = finished else {
+            continue;
+        };
         doc_nodes += 1;
         if doc_nodes > MAX_NODES {
-            return Err(Diagnostic::new(Code::AliasExpansion, node.span, format!("the document has more than {MAX_NODES} nodes")));
+            return Err(Diagnostic::new(
+                Code::AliasExpansion,
+                node.span,
+                format!("the document has more than {MAX_NODES} nodes"),
+            ));
         }
         if anchor != 0 {
             anchors.insert(anchor, node.clone());
@@ -286,10 +403,18 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, .. }) => match pending_key.take() {
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
                 None => {
                     if matches!(node.kind, Kind::Seq(_) | Kind::Map(_)) {
-                        return Err(Diagnostic::new(Code::YamlSyntax, node.span, "complex (non-scalar) mapping keys are not supported"));
+                        return Err(Diagnostic::new(
+                            Code::YamlSyntax,
+                            node.span,
+                            "complex (non-scalar) mapping keys are not supported",
+                        ));
                     }
                     if let Some((first, _)) = entries.iter().find(|(k, _)| k.raw == node.raw) {
                         return Err(Diagnostic::new(
@@ -309,8 +434,12 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
 }
 
 fn too_deep(sp: Span) -> Diagnostic {
-    Diagnostic::new(Code::NestingTooDeep, sp, format!("YAML nesting exceeds {MAX_DEPTH} levels"))
-        .with_help("rules never need deep nesting; flatten the structure")
+    Diagnostic::new(
+        Code::NestingTooDeep,
+        sp,
+        format!("YAML nesting exceeds {MAX_DEPTH} levels"),
+    )
+    .with_help("rules never need deep nesting; flatten the structure")
 }
 
 #[cfg(test)]
@@ -323,8 +452,15 @@ mod tests {
 
     #[test]
     fn resolves_core_schema_scalars() {
-        let n = one("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: 2019-10-23\ng: 0x1F\nh: 1e3\ni: .5\nj: 12abc\n");
-        let kinds: Vec<_> = n.as_map().unwrap().iter().map(|(_, v)| v.kind.clone()).collect();
+        let n = one(
+            "a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: 2019-10-23\ng: 0x1F\nh: 1e3\ni: .5\nj: 12abc\n",
+        );
+        let kinds: Vec<_> = n
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(_, v)| v.kind.clone())
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -377,9 +513,15 @@ mod tests {
         assert_eq!(e.code, Code::NestingTooDeep);
         // Unbalanced and very deep input is refused without exhausting the stack.
         let e = parse(&"[".repeat(1_000_000)).unwrap_err();
-        assert!(matches!(e.code, Code::NestingTooDeep | Code::YamlSyntax), "{e:?}");
+        assert!(
+            matches!(e.code, Code::NestingTooDeep | Code::YamlSyntax),
+            "{e:?}"
+        );
         let e = parse(&"- ".repeat(100_000)).unwrap_err();
-        assert!(matches!(e.code, Code::NestingTooDeep | Code::YamlSyntax), "{e:?}");
+        assert!(
+            matches!(e.code, Code::NestingTooDeep | Code::YamlSyntax),
+            "{e:?}"
+        );
     }
 
     #[test]

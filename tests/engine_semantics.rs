@@ -16,7 +16,11 @@ fn rule_with(logsource: &str, detection: &str) -> Matcher {
         "title: t\nid: 5f0b6c1e-2f0a-4c9e-9a57-0d6f3c1e2a11\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{{logsource}}}\ndetection:\n{indented}"
     );
     let r = check_str("t.yml", &text, &Schema::builtin());
-    let errors: Vec<_> = r.diags.iter().filter(|d| d.severity == aisigma::diagnostic::Severity::Error).collect();
+    let errors: Vec<_> = r
+        .diags
+        .iter()
+        .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
+        .collect();
     assert!(errors.is_empty(), "rule has errors: {errors:#?}\n{text}");
     Matcher::new(r.docs[0].expr.as_ref().expect("lowered")).expect("compiles")
 }
@@ -42,7 +46,10 @@ fn wildcards_and_escapes() {
     let r = rule("sel:\n  f: 'a?c*'\ncondition: sel");
     assert!(m(&r, json!({"f": "abc"})));
     assert!(m(&r, json!({"f": "aXcdef"})));
-    assert!(m(&r, json!({"f": "a\u{e9}c"})), "? is one Unicode scalar, not one byte");
+    assert!(
+        m(&r, json!({"f": "a\u{e9}c"})),
+        "? is one Unicode scalar, not one byte"
+    );
     assert!(!m(&r, json!({"f": "ac"})), "? needs exactly one character");
     assert!(!m(&r, json!({"f": "abbc"})));
     let star = rule("sel:\n  f: 'x*y'\ncondition: sel");
@@ -53,13 +60,22 @@ fn wildcards_and_escapes() {
     assert!(!m(&lit, json!({"f": "aXb?"})), "escaped * is literal");
     assert!(!m(&lit, json!({"f": "a*bX"})), "escaped ? is literal");
     let bs = rule("sel:\n  f: 'C:\\Windows\\cmd.exe'\ncondition: sel");
-    assert!(m(&bs, json!({"f": "c:\\windows\\CMD.EXE"})), "a lone backslash is literal");
+    assert!(
+        m(&bs, json!({"f": "c:\\windows\\CMD.EXE"})),
+        "a lone backslash is literal"
+    );
     let bs_star = rule("sel:\n  f: 'dir\\\\*'\ncondition: sel");
-    assert!(m(&bs_star, json!({"f": "dir\\anything"})), "\\\\* is a backslash then a wildcard");
+    assert!(
+        m(&bs_star, json!({"f": "dir\\anything"})),
+        "\\\\* is a backslash then a wildcard"
+    );
     assert!(!m(&bs_star, json!({"f": "dirx"})));
     let regex_chars = rule("sel:\n  f: 'a.b(c)[d]+$'\ncondition: sel");
     assert!(m(&regex_chars, json!({"f": "a.b(c)[d]+$"})));
-    assert!(!m(&regex_chars, json!({"f": "aXb(c)[d]+$"})), "regex metacharacters are literal");
+    assert!(
+        !m(&regex_chars, json!({"f": "aXb(c)[d]+$"})),
+        "regex metacharacters are literal"
+    );
 }
 
 #[test]
@@ -74,7 +90,10 @@ fn position_modifiers() {
     assert!(m(&e, json!({"f": "a.EXE"})));
     assert!(!m(&e, json!({"f": "a.exe.txt"})));
     let cw = rule("sel:\n  f|contains: 'a?c'\ncondition: sel");
-    assert!(m(&cw, json!({"f": "xxabcxx"})), "wildcards keep working inside contains");
+    assert!(
+        m(&cw, json!({"f": "xxabcxx"})),
+        "wildcards keep working inside contains"
+    );
 }
 
 #[test]
@@ -103,7 +122,10 @@ fn keywords_search_every_value() {
     assert!(m(&all, json!({"a": "alpha", "b": "beta"})));
     assert!(!m(&all, json!({"a": "alpha"})));
     let num = rule("kw:\n  - 4625\ncondition: kw");
-    assert!(m(&num, json!({"EventID": 4625})), "numbers are searched in their textual form");
+    assert!(
+        m(&num, json!({"EventID": 4625})),
+        "numbers are searched in their textual form"
+    );
 }
 
 #[test]
@@ -135,7 +157,10 @@ fn cidr_ipv4_and_ipv6() {
     assert!(!m(&r, json!({"ip": "11.0.0.1"})));
     assert!(!m(&r, json!({"ip": "fec0::1"})));
     assert!(!m(&r, json!({"ip": "not an ip"})));
-    assert!(!m(&r, json!({"ip": "::ffff:10.0.0.1"})), "IPv4-mapped IPv6 is not IPv4");
+    assert!(
+        !m(&r, json!({"ip": "::ffff:10.0.0.1"})),
+        "IPv4-mapped IPv6 is not IPv4"
+    );
 }
 
 #[test]
@@ -187,11 +212,17 @@ fn arrays_and_field_paths() {
     assert!(!m(&r, json!({"tags": []})));
     let path = rule("sel:\n  gen_ai.request.model: gpt-4o\ncondition: sel");
     assert!(m(&path, json!({"gen_ai.request.model": "gpt-4o"})));
-    assert!(m(&path, json!({"gen_ai": {"request": {"model": "gpt-4o"}}})));
+    assert!(m(
+        &path,
+        json!({"gen_ai": {"request": {"model": "gpt-4o"}}})
+    ));
     assert!(m(&path, json!({"gen_ai": {"request.model": "gpt-4o"}})));
     assert!(!m(&path, json!({"gen_ai": {"request": "gpt-4o"}})));
     let objs = rule("sel:\n  calls.name: shell\ncondition: sel");
-    assert!(m(&objs, json!({"calls": [{"name": "read"}, {"name": "shell"}]})));
+    assert!(m(
+        &objs,
+        json!({"calls": [{"name": "read"}, {"name": "shell"}]})
+    ));
 }
 
 #[test]
@@ -199,7 +230,10 @@ fn neq_and_fieldref() {
     let r = rule("sel:\n  user|neq: [root, admin]\ncondition: sel");
     assert!(m(&r, json!({"user": "bob"})));
     assert!(!m(&r, json!({"user": "ROOT"})));
-    assert!(m(&r, json!({})), "neq is `not (field in values)`, so an absent field matches");
+    assert!(
+        m(&r, json!({})),
+        "neq is `not (field in values)`, so an absent field matches"
+    );
     let fr = rule("sel:\n  src_user|fieldref: dst_user\ncondition: sel");
     assert!(m(&fr, json!({"src_user": "Alice", "dst_user": "alice"})));
     assert!(!m(&fr, json!({"src_user": "alice", "dst_user": "bob"})));
@@ -218,18 +252,31 @@ fn encodings() {
     let r = rule("sel:\n  cmd|base64offset|contains: 'http://'\ncondition: sel");
     for prefix in ["", "a", "ab", "abc"] {
         let encoded = b64(format!("{prefix}http://evil").as_bytes());
-        assert!(m(&r, json!({"cmd": format!("powershell -enc {encoded}")})), "offset {}", prefix.len());
+        assert!(
+            m(&r, json!({"cmd": format!("powershell -enc {encoded}")})),
+            "offset {}",
+            prefix.len()
+        );
     }
     assert!(!m(&r, json!({"cmd": b64(b"https://evil")})));
     let w = rule("sel:\n  cmd|wide|base64offset|contains: 'ping'\ncondition: sel");
-    let utf16: Vec<u8> = "x ping y".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let utf16: Vec<u8> = "x ping y"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     assert!(m(&w, json!({"cmd": b64(&utf16)})));
     let plain = rule("sel:\n  cmd|base64: 'abc'\ncondition: sel");
     assert!(m(&plain, json!({"cmd": "YWJj"})));
-    assert!(!m(&plain, json!({"cmd": "ywjj"})), "base64 text is matched case-sensitively");
+    assert!(
+        !m(&plain, json!({"cmd": "ywjj"})),
+        "base64 text is matched case-sensitively"
+    );
     let wd = rule("sel:\n  cmd|windash|contains: ' -enc '\ncondition: sel");
     for dash in ["-", "/", "\u{2013}", "\u{2014}", "\u{2015}"] {
-        assert!(m(&wd, json!({"cmd": format!("powershell {dash}enc ZQ==")})), "dash {dash}");
+        assert!(
+            m(&wd, json!({"cmd": format!("powershell {dash}enc ZQ==")})),
+            "dash {dash}"
+        );
     }
     assert!(!m(&wd, json!({"cmd": "powershell +enc ZQ=="})));
 }
@@ -250,7 +297,10 @@ fn conditions_and_precedence() {
     assert!(!m(&all, json!({"f": 1})));
     assert!(m(&all, json!({"f": 1, "g": 1})));
     let them = rule("a:\n  f: 1\n_b:\n  g: 1\ncondition: all of them and not _b");
-    assert!(m(&them, json!({"f": 1})), "`them` skips _-prefixed identifiers");
+    assert!(
+        m(&them, json!({"f": 1})),
+        "`them` skips _-prefixed identifiers"
+    );
     let multi = rule("a:\n  f: 1\nb:\n  g: 1\ncondition:\n  - a\n  - b");
     assert!(m(&multi, json!({"g": 1})), "a list of conditions is ORed");
 }
@@ -267,7 +317,10 @@ fn time_parts_are_utc() {
 #[test]
 fn schema_types_decide_how_values_are_read() {
     let ls = "product: ai, category: llm_inference";
-    let r = rule_with(ls, "sel:\n  gen_ai.usage.input_tokens: '500'\ncondition: sel");
+    let r = rule_with(
+        ls,
+        "sel:\n  gen_ai.usage.input_tokens: '500'\ncondition: sel",
+    );
     assert!(m(&r, json!({"gen_ai.usage.input_tokens": 500})));
     let s = rule_with(ls, "sel:\n  gen_ai.request.model: 4\ncondition: sel");
     assert!(m(&s, json!({"gen_ai.request.model": "4"})));

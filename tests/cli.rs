@@ -1,0 +1,351 @@
+//! End-to-end tests of the `aisigma` binary: exit codes, formats, hostile input.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn aisigma(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aisigma"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 output")
+}
+
+const GOOD_RULE: &str = "title: Good
+id: 0f4c5a52-1d2e-4b7a-9c3d-2e1f0a9b8c7d
+status: test
+level: low
+date: 2026-11-24
+tags: [atlas.aml.t0051, owasp.llm01]
+logsource: {product: ai, category: llm_inference}
+detection:
+    selection:
+        ai.prompt.text|contains: ignore previous
+    condition: selection
+unknown_key_marker: 1
+";
+
+#[test]
+fn builtin_rules_check_and_test_clean() {
+    let o = aisigma(&["check", "rules/", "--deny-warnings"]);
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = aisigma(&["test", "rules/", "--require-tests"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(" 0 failed, 0 errors, 0 without tests"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Each hostile file gets an error at the right line and exit 1; the good file beside it is
+/// still checked (its unknown key warning appears).
+#[test]
+fn hostile_inputs_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("good.yml"), GOOD_RULE).unwrap();
+    let mut cases: Vec<(&str, Vec<u8>, &str, u64)> = vec![
+        (
+            "binary.yml",
+            b"title: x\n\x00\x01\x02\xff".to_vec(),
+            "AIS003",
+            2,
+        ),
+        ("empty.yml", Vec::new(), "AIS008", 1),
+        ("whitespace.yml", b"\n\n   \n".to_vec(), "AIS008", 1),
+        (
+            "latin1.yml",
+            b"title: ok\ndescription: caf\xe9\n".to_vec(),
+            "AIS002",
+            2,
+        ),
+        (
+            "broken.yml",
+            b"title: x\ndetection:\n  sel: [a, b\n  condition: sel\n".to_vec(),
+            "AIS004",
+            0,
+        ),
+        (
+            "tabs.yml",
+            b"title: x\ndetection:\n\tsel: a\n".to_vec(),
+            "AIS004",
+            3,
+        ),
+        (
+            "deep.yml",
+            format!("title: x\nd: {}{}\n", "[".repeat(5000), "]".repeat(5000)).into_bytes(),
+            "AIS006",
+            2,
+        ),
+        (
+            "deep_block.yml",
+            (0..200)
+                .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                .collect::<String>()
+                .into_bytes(),
+            "AIS006",
+            0,
+        ),
+        ("scalar.yml", b"just a string\n".to_vec(), "AIS010", 1),
+    ];
+    let mut bomb = String::from("title: bomb\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    cases.push(("bomb.yml", bomb.into_bytes(), "AIS007", 0));
+    let mut big = GOOD_RULE.replace("unknown_key_marker: 1\n", "");
+    while big.len() < 10 * 1024 * 1024 {
+        big.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    cases.push(("huge.yml", big.into_bytes(), "AIS005", 1));
+    for (name, bytes, _, _) in &cases {
+        std::fs::write(d.join(name), bytes).unwrap();
+    }
+    let o = aisigma(&["check", d.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let diags: Vec<Value> = serde_json::from_str(&stdout(&o)).expect("json output");
+    for (name, _, want_code, want_line) in &cases {
+        let found: Vec<&Value> = diags
+            .iter()
+            .filter(|x| x["file"].as_str().unwrap().ends_with(&format!("/{name}")))
+            .collect();
+        assert!(
+            found.iter().any(|x| x["code"] == *want_code
+                && x["severity"] == "error"
+                && (*want_line == 0 || x["line"] == *want_line)),
+            "{name}: expected {want_code} at line {want_line}, got {found:#?}"
+        );
+    }
+    assert!(
+        diags
+            .iter()
+            .any(|x| x["file"].as_str().unwrap().ends_with("/good.yml") && x["code"] == "AIS103"),
+        "good file still checked"
+    );
+    // The huge file passes with a larger limit.
+    let o = aisigma(&[
+        "check",
+        d.join("huge.yml").to_str().unwrap(),
+        "--max-file-size",
+        "20000000",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn exit_codes() {
+    let o = aisigma(&["check", "does/not/exist"]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does/not/exist"));
+    let o = aisigma(&["check", "--format", "xml", "rules/"]);
+    assert_eq!(code(&o), 2, "bad flag value is a usage error");
+    let o = aisigma(&["check", "rules/", "--schema", "does/not/exist.yml"]);
+    assert_eq!(code(&o), 2);
+    let o = aisigma(&["check", "tests/fixtures/diagnostics/enums_and_aliases.yml"]);
+    assert_eq!(code(&o), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let warn_only = dir.path().join("w.yml");
+    std::fs::write(&warn_only, GOOD_RULE).unwrap();
+    assert_eq!(code(&aisigma(&["check", warn_only.to_str().unwrap()])), 0);
+    assert_eq!(
+        code(&aisigma(&[
+            "check",
+            warn_only.to_str().unwrap(),
+            "--deny-warnings"
+        ])),
+        1
+    );
+    let o = aisigma(&["test", "tests/fixtures/diagnostics/failing_tests.yml"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("FAIL"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = aisigma(&["check", "tests/fixtures/diagnostics", "--format", "sarif"]);
+    let b = aisigma(&["check", "tests/fixtures/diagnostics", "--format", "sarif"]);
+    assert_eq!(a.stdout, b.stdout);
+    let a = aisigma(&["check", "tests/fixtures/diagnostics"]);
+    let b = aisigma(&["check", "tests/fixtures/diagnostics"]);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn sarif_is_well_formed() {
+    let o = aisigma(&["check", "tests/fixtures/diagnostics", "--format", "sarif"]);
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(
+            rules[idx]["id"], r["ruleId"],
+            "ruleIndex points at the rule"
+        );
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert!(
+            loc["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .starts_with("tests/fixtures/diagnostics/")
+        );
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(r["message"]["text"].as_str().is_some_and(|t| !t.is_empty()));
+    }
+}
+
+#[test]
+fn github_annotations() {
+    let o = aisigma(&[
+        "check",
+        "tests/fixtures/diagnostics/unknown_field.yml",
+        "--format",
+        "github",
+    ]);
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.starts_with("::error file=tests/fixtures/diagnostics/unknown_field.yml,line=14,col=9,endColumn=34,title=AIS401 unknown-field::"),
+        "{first}"
+    );
+    assert!(
+        first.contains("%0Ahelp: did you mean"),
+        "newlines are escaped: {first}"
+    );
+}
+
+#[test]
+fn junit_report_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("reports/junit.xml");
+    let o = aisigma(&[
+        "test",
+        "rules/llm_inference",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert!(xml.contains("failures=\"0\""));
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        std::fs::read_dir("rules/llm_inference").unwrap().count()
+    );
+}
+
+#[test]
+fn schema_command() {
+    let o = aisigma(&["schema", "--category", "llm_inference"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("gen_ai.usage.input_tokens"));
+    assert!(!stdout(&o).contains("category ai_guardrail"));
+    let o = aisigma(&["schema", "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["product"], "ai");
+    assert_eq!(v[0]["categories"].as_object().unwrap().len(), 11);
+    let o = aisigma(&["schema", "--category", "nope"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn user_schema_extends_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("extra.yml");
+    std::fs::write(&schema, "schema: acme\nversion: 1\nproduct: ai\ncategories:\n  llm_inference:\n    fields:\n      acme.tier: {type: string, enum: [gold, free], closed: true}\n").unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        GOOD_RULE.replace(
+            "ai.prompt.text|contains: ignore previous",
+            "acme.tier: gold",
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        code(&aisigma(&["check", rule.to_str().unwrap()])),
+        1,
+        "unknown without the schema"
+    );
+    assert_eq!(
+        code(&aisigma(&[
+            "check",
+            rule.to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap()
+        ])),
+        0
+    );
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "schema: x\nversion: 1\nproduct: ai\nenvelope:\n  f: {type: number}\n",
+    )
+    .unwrap();
+    let o = aisigma(&[
+        "check",
+        rule.to_str().unwrap(),
+        "--schema",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("AIS409"));
+}
+
+#[test]
+fn duplicate_ids_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yml"), GOOD_RULE).unwrap();
+    std::fs::write(dir.path().join("b.yml"), GOOD_RULE).unwrap();
+    let o = aisigma(&["check", dir.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let diags: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    let dup: Vec<_> = diags.iter().filter(|d| d["code"] == "AIS108").collect();
+    assert_eq!(dup.len(), 1);
+    assert!(dup[0]["file"].as_str().unwrap().ends_with("b.yml"));
+    assert!(dup[0]["message"].as_str().unwrap().contains("a.yml:2:5"));
+}
+
+#[test]
+fn examples_behave_as_documented() {
+    assert!(Path::new("examples/prompt_injection.yml").exists());
+    assert_eq!(
+        code(&aisigma(&["check", "examples/prompt_injection.yml"])),
+        0
+    );
+    assert_eq!(
+        code(&aisigma(&["test", "examples/prompt_injection.yml"])),
+        0
+    );
+    let o = aisigma(&["check", "examples/broken_rule.yml"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("did you mean `gen_ai.usage.input_tokens`?"),
+        "{}",
+        stdout(&o)
+    );
+}
