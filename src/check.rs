@@ -80,6 +80,9 @@ pub fn check_source(src: Arc<SourceFile>, schema: &Schema) -> FileResult {
         checked.push(CheckedDoc { doc, expr });
     }
     let mut items = diags.items;
+    for d in &mut items {
+        d.span = src.clamp(d.span);
+    }
     sort_diags(&mut items);
     FileResult {
         path: src.path.clone(),

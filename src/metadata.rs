@@ -58,18 +58,17 @@ pub fn check(doc: &Doc, standalone: bool, diags: &mut Diagnostics) {
         );
     }
     match &m.id {
-        Some(id) => {
-            if uuid::Uuid::try_parse(&id.value).is_err() || id.value.len() != 36 {
-                diags.push(
-                    Diagnostic::new(
-                        Code::InvalidId,
-                        id.span,
-                        format!("rule id `{}` is not a UUID", id.value),
-                    )
-                    .with_help("use a random UUID (v4), e.g. from `uuidgen`"),
-                );
-            }
+        Some(id) if uuid::Uuid::try_parse(&id.value).is_err() || id.value.len() != 36 => {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidId,
+                    id.span,
+                    format!("rule id `{}` is not a UUID", id.value),
+                )
+                .with_help("use a random UUID (v4), e.g. from `uuidgen`"),
+            );
         }
+        Some(_) => {}
         None if standalone => diags.push(
             Diagnostic::new(Code::MissingField, at, "missing required field `id`")
                 .with_help("add `id:` with a random UUID (v4), e.g. from `uuidgen`"),

@@ -12,9 +12,11 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<String>, text: String) -> Arc<SourceFile> {
+        // YAML line breaks: LF, CRLF and a lone CR (the YAML parser counts lines the same way).
         let mut line_starts = vec![0];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
+        let bytes = text.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
                 line_starts.push(i + 1);
             }
         }
@@ -23,6 +25,24 @@ impl SourceFile {
             text,
             line_starts,
         })
+    }
+
+    /// Clamp a span into the file (parsers may report errors one past the end).
+    pub fn clamp(&self, mut span: crate::span::Span) -> crate::span::Span {
+        for p in [&mut span.start, &mut span.end] {
+            let last = self.line_count() as u32;
+            if p.line > last {
+                p.line = last;
+                p.col = self.line(last).map(|l| l.chars().count() as u32 + 1).unwrap_or(1);
+            }
+            p.line = p.line.max(1);
+            p.col = p.col.max(1);
+        }
+        span
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
     }
 
     /// The text of a 1-based line, without its line terminator.

@@ -166,10 +166,10 @@ fn resolve_plain(s: &str) -> Kind {
     {
         return Kind::Int(i);
     }
-    if is_core_float(unsigned) {
-        if let Ok(f) = s.parse::<f64>() {
-            return Kind::Float(f);
-        }
+    if is_core_float(unsigned)
+        && let Ok(f) = s.parse::<f64>()
+    {
+        return Kind::Float(f);
     }
     Kind::Str(s.to_string())
 }
@@ -259,9 +259,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let quoted = !matches!(style, ScalarStyle::Plain);
-                let force_str = tag.as_ref().is_some_and(|t| {
-                    t.handle == "tag:yaml.org,2002:" && t.suffix == "str" || t.suffix == "str"
-                });
+                let force_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let kind = if quoted || force_str {
                     Kind::Str(value.to_string())
                 } else {
