@@ -83,6 +83,13 @@ pub fn check_source(src: Arc<SourceFile>, schema: &Schema) -> FileResult {
     for d in &mut items {
         d.span = src.clamp(d.span);
     }
+    // A file with errors has no trustworthy meaning (e.g. an entry dropped for an unknown
+    // modifier would widen its selection): none of its documents is evaluated.
+    if items.iter().any(|d| d.severity == Severity::Error) {
+        for c in &mut checked {
+            c.expr = None;
+        }
+    }
     sort_diags(&mut items);
     FileResult {
         path: src.path.clone(),

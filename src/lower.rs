@@ -171,6 +171,13 @@ fn lower_cond(
                 Quant::All => Some(Expr::and(items)),
                 Quant::Count(n) => {
                     let n = *n as usize;
+                    if n == 0 {
+                        diags.push(
+                            Diagnostic::new(Code::ConditionSyntax, span, "`0 of` is always true")
+                                .with_help("use `1 of`, `all of` or a count of at least 1"),
+                        );
+                        return None;
+                    }
                     if n > items.len() {
                         diags.push(Diagnostic::new(
                             Code::PatternMatchesNothing,

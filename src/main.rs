@@ -108,6 +108,15 @@ fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
     Ok(schema)
 }
 
+/// "1 file", "2 files".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("aisigma: {}", msg.trim_end());
     ExitCode::from(EXIT_USAGE)
@@ -179,8 +188,11 @@ fn run_check(paths: &[PathBuf], format: Format, deny_warnings: bool, common: &Co
     let rules: usize = results.iter().map(|r| r.docs.len()).sum();
     if format == Format::Human {
         eprintln!(
-            "checked {} files ({rules} documents): {errors} errors, {warnings} warnings",
-            results.len()
+            "checked {} ({}): {}, {}",
+            plural(results.len(), "file"),
+            plural(rules, "document"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
         );
     }
     if io_failed || printed != ExitCode::from(EXIT_OK) {
@@ -203,7 +215,7 @@ fn run_test(
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
-    let outcomes = ruletest::run(&results);
+    let outcomes = ruletest::run(&results, require_tests);
     let count = |o: Outcome| outcomes.iter().filter(|r| r.outcome == o).count();
     let (passed, failed, errored, untested) = (
         count(Outcome::Passed),
@@ -223,8 +235,10 @@ fn run_test(
                     Outcome::NoTests => "SKIP",
                 };
                 let detail = match o.outcome {
-                    Outcome::Passed => format!("{} cases", o.cases),
-                    Outcome::Failed => format!("{} of {} cases failed", o.failed_cases, o.cases),
+                    Outcome::Passed => plural(o.cases, "case"),
+                    Outcome::Failed => {
+                        format!("{} of {} failed", o.failed_cases, plural(o.cases, "case"))
+                    }
                     Outcome::Error => "cannot be evaluated".into(),
                     Outcome::NoTests => "no tests".into(),
                 };
@@ -245,7 +259,11 @@ fn run_test(
                     }
                 }
             }
-            out.push_str(&format!("\n{} rules: {passed} passed, {failed} failed, {errored} errors, {untested} without tests\n", outcomes.len()));
+            out.push_str(&format!(
+                "\n{}: {passed} passed, {failed} failed, {}, {untested} without tests\n",
+                plural(outcomes.len(), "rule"),
+                plural(errored, "error")
+            ));
         }
         TestFormat::Json => {
             for o in &outcomes {

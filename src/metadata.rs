@@ -16,9 +16,14 @@ pub const LEVELS: &[&str] = &["informational", "low", "medium", "high", "critica
 
 /// Is `s` a valid `YYYY-MM-DD` date?
 pub fn valid_date(s: &str) -> bool {
-    s.len() == 10
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && crate::time::parse_timestamp(s).is_some()
-        && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
 }
 
 fn one_of(v: &Spanned<String>, allowed: &[&str], code: Code, what: &str, diags: &mut Diagnostics) {
@@ -191,7 +196,7 @@ fn check_tags(doc: &Doc, diags: &mut Diagnostics) {
         match catalog.check_tag(&tag.to_lowercase()) {
             Ok(_) => {}
             Err(e) => {
-                let code = if tag.starts_with("atlas.") {
+                let code = if tag.to_lowercase().starts_with("atlas.") {
                     Code::UnknownAtlas
                 } else {
                     Code::UnknownOwasp
@@ -210,7 +215,13 @@ fn check_tags(doc: &Doc, diags: &mut Diagnostics) {
 pub fn check_ai_mapping(doc: &Doc, diags: &mut Diagnostics) {
     let has = |p: &str| doc.meta.tags.iter().any(|t| t.value.starts_with(p));
     let at = doc.meta.title.as_ref().map(|t| t.span).unwrap_or(doc.span);
-    if !has("atlas.aml.t") {
+    let has_technique = doc.meta.tags.iter().any(|t| {
+        t.value
+            .to_lowercase()
+            .strip_prefix("atlas.aml.t")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    });
+    if !has_technique {
         diags.push(
             Diagnostic::new(
                 Code::MissingAiMapping,

@@ -27,51 +27,60 @@ pub struct RuleOutcome {
     pub diags: Vec<Diagnostic>,
 }
 
-/// Run the tests of every checked document.
-pub fn run(results: &[FileResult]) -> Vec<RuleOutcome> {
+/// Run the tests of every checked document. With `require_tests`, a rule without tests
+/// carries an `AIS703` error.
+pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
     let mut out = Vec::new();
     for r in results {
-        let has_errors = r.diags.iter().any(|d| d.severity == Severity::Error);
+        let errors: Vec<Diagnostic> = r
+            .diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .cloned()
+            .collect();
         if r.docs.is_empty() {
-            out.push(RuleOutcome {
-                file: r.path.clone(),
-                title: r.path.clone(),
-                id: None,
-                outcome: Outcome::Error,
-                cases: 0,
-                failed_cases: 0,
-                diags: r
-                    .diags
-                    .iter()
-                    .filter(|d| d.severity == Severity::Error)
-                    .cloned()
-                    .collect(),
-            });
+            // Nothing to run; a file that is not a rule at all (AIS011) is not an error.
+            if !errors.is_empty() {
+                out.push(RuleOutcome {
+                    file: r.path.clone(),
+                    title: r.path.clone(),
+                    id: None,
+                    outcome: Outcome::Error,
+                    cases: 0,
+                    failed_cases: 0,
+                    diags: errors,
+                });
+            }
             continue;
         }
         for cd in &r.docs {
             let doc = &cd.doc;
+            let tests = doc.tests.as_deref().unwrap_or_default();
             let mut ro = RuleOutcome {
                 file: r.path.clone(),
                 title: doc.label(),
                 id: doc.meta.id.as_ref().map(|i| i.value.clone()),
                 outcome: Outcome::Passed,
-                cases: 0,
+                cases: tests.len(),
                 failed_cases: 0,
                 diags: Vec::new(),
             };
-            let tests = doc.tests.as_deref().unwrap_or_default();
-            ro.cases = tests.len();
+            if !errors.is_empty() {
+                // A rule with check errors is never evaluated, with or without tests.
+                ro.outcome = Outcome::Error;
+                ro.diags = errors.clone();
+                out.push(ro);
+                continue;
+            }
             if tests.is_empty() {
                 ro.outcome = Outcome::NoTests;
-                if has_errors {
-                    ro.outcome = Outcome::Error;
-                    ro.diags = r
-                        .diags
-                        .iter()
-                        .filter(|d| d.severity == Severity::Error)
-                        .cloned()
-                        .collect();
+                if require_tests {
+                    let at = doc.meta.title.as_ref().map(|t| t.span).unwrap_or(doc.span);
+                    ro.diags.push(
+                        Diagnostic::new(Code::NoTests, at, "the rule has no tests")
+                            .with_severity(Severity::Error)
+                            .with_help("add `tests: {match: [...], no_match: [...]}` with events the rule must and must not match"),
+                    );
                 }
                 out.push(ro);
                 continue;
@@ -186,11 +195,14 @@ fn xml_escape(s: &str) -> String {
     o
 }
 
-/// JUnit XML: one test case per rule (skipped when it has no tests).
+/// JUnit XML: one test case per rule (skipped when it has no tests, failed when tests
+/// are required).
 pub fn junit(outcomes: &[RuleOutcome]) -> String {
+    // Untested rules are failures when tests are required (they carry an AIS703 error).
+    let required = |o: &RuleOutcome| o.outcome == Outcome::NoTests && !o.diags.is_empty();
     let failures = outcomes
         .iter()
-        .filter(|o| o.outcome == Outcome::Failed)
+        .filter(|o| o.outcome == Outcome::Failed || required(o))
         .count();
     let errors = outcomes
         .iter()
@@ -198,7 +210,7 @@ pub fn junit(outcomes: &[RuleOutcome]) -> String {
         .count();
     let skipped = outcomes
         .iter()
-        .filter(|o| o.outcome == Outcome::NoTests)
+        .filter(|o| o.outcome == Outcome::NoTests && !required(o))
         .count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -233,6 +245,13 @@ pub fn junit(outcomes: &[RuleOutcome]) -> String {
         };
         match o.outcome {
             Outcome::Passed => x.push_str("/>\n"),
+            Outcome::NoTests if required(o) => {
+                let _ = write!(
+                    x,
+                    ">\n      <failure message=\"the rule has no tests\">{}</failure>\n    </testcase>\n",
+                    xml_escape(&detail())
+                );
+            }
             Outcome::NoTests => x.push_str(
                 ">\n      <skipped message=\"the rule has no tests\"/>\n    </testcase>\n",
             ),

@@ -22,6 +22,7 @@ pub fn json(schema: &Schema, only: Option<&str>) -> String {
     let products: Vec<Value> = schema
         .products
         .values()
+        .filter(|p| only.is_none_or(|o| p.categories.contains_key(o)))
         .map(|p| {
             let cats: serde_json::Map<String, Value> = p
                 .categories
@@ -60,7 +61,11 @@ fn table_rows(out: &mut String, fields: &BTreeMap<String, FieldDef>) {
 
 pub fn table(schema: &Schema, only: Option<&str>) -> String {
     let mut out = String::new();
-    for p in schema.products.values() {
+    for p in schema
+        .products
+        .values()
+        .filter(|p| only.is_none_or(|o| p.categories.contains_key(o)))
+    {
         let _ = writeln!(
             out,
             "schema {} v{} (logsource.product: {})\n",

@@ -33,7 +33,10 @@ impl SourceFile {
             let last = self.line_count() as u32;
             if p.line > last {
                 p.line = last;
-                p.col = self.line(last).map(|l| l.chars().count() as u32 + 1).unwrap_or(1);
+                p.col = self
+                    .line(last)
+                    .map(|l| l.chars().count() as u32 + 1)
+                    .unwrap_or(1);
             }
             p.line = p.line.max(1);
             p.col = p.col.max(1);

@@ -125,12 +125,14 @@ fn check_item(item: &FieldItem, scope: &Scope<'_>, diags: &mut Diagnostics) {
                     let mut sugg = suggest(name, names.iter().copied(), 3);
                     if sugg.is_empty() {
                         // A field of another category is a common mistake: name that category.
-                        if let Some((cat, _)) = scope
+                        let owners: Vec<&str> = scope
                             .schema
                             .categories
                             .iter()
-                            .find(|(_, c)| c.fields.contains_key(name))
-                        {
+                            .filter(|(_, c)| c.fields.contains_key(name))
+                            .map(|(n, _)| n.as_str())
+                            .collect();
+                        if !owners.is_empty() {
                             diags.push(
                                 Diagnostic::new(
                                     Code::UnknownField,
@@ -140,7 +142,10 @@ fn check_item(item: &FieldItem, scope: &Scope<'_>, diags: &mut Diagnostics) {
                                         scope.category
                                     ),
                                 )
-                                .with_help(format!("`{name}` belongs to category `{cat}`")),
+                                .with_help(format!(
+                                    "`{name}` is a field of {}: check the rule's `logsource.category`",
+                                    owners.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                                )),
                             );
                             return;
                         }

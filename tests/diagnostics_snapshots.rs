@@ -38,7 +38,7 @@ fn json_diagnostics() {
 fn test_failures_are_reported_at_the_event() {
     let f = PathBuf::from("tests/fixtures/diagnostics/failing_tests.yml");
     let results = check_files(&[f], &Schema::builtin(), &Default::default());
-    let outcomes = aisigma::ruletest::run(&results);
+    let outcomes = aisigma::ruletest::run(&results, false);
     let mut out = String::new();
     for o in &outcomes {
         for d in &o.diags {

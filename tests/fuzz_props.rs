@@ -29,7 +29,10 @@ fn rule_fragment() -> impl Strategy<Value = String> {
         Just("tests:\n  match:\n    - {a: 1}\n".to_string()),
         Just("---\n".to_string()),
         Just("&a [*a]\n".to_string()),
-        Just("correlation: {type: event_count, rules: [x], timespan: 5m, condition: {gte: 1}}\n".to_string()),
+        Just(
+            "correlation: {type: event_count, rules: [x], timespan: 5m, condition: {gte: 1}}\n"
+                .to_string()
+        ),
         "[ -~\\n\\t]{0,20}".prop_map(|s| s),
         any::<char>().prop_map(|c| c.to_string()),
     ]
@@ -37,9 +40,33 @@ fn rule_fragment() -> impl Strategy<Value = String> {
 
 fn gen_cond(depth: u32) -> BoxedStrategy<Cond> {
     let leaf = prop_oneof![
-        "[a-z][a-z0-9_]{0,6}".prop_filter("not a keyword", |s| !["and", "or", "not", "of", "them", "all", "any"].contains(&s.as_str())).prop_map(|name| Cond::Ident { len: name.len(), name, off: 0 }),
-        (prop_oneof![Just(Quant::Any), Just(Quant::All), (2u32..5).prop_map(Quant::Count)], prop_oneof![Just(OfTarget::Them), "[a-z]{1,4}\\*".prop_map(OfTarget::Pattern)])
-            .prop_map(|(quant, target)| Cond::Of { quant, target, off: 0, len: 0 }),
+        "[a-z][a-z0-9_]{0,6}"
+            .prop_filter("not a keyword", |s| ![
+                "and", "or", "not", "of", "them", "all", "any"
+            ]
+            .contains(&s.as_str()))
+            .prop_map(|name| Cond::Ident {
+                len: name.len(),
+                name,
+                off: 0
+            }),
+        (
+            prop_oneof![
+                Just(Quant::Any),
+                Just(Quant::All),
+                (2u32..5).prop_map(Quant::Count)
+            ],
+            prop_oneof![
+                Just(OfTarget::Them),
+                "[a-z]{1,4}\\*".prop_map(OfTarget::Pattern)
+            ]
+        )
+            .prop_map(|(quant, target)| Cond::Of {
+                quant,
+                target,
+                off: 0,
+                len: 0
+            }),
     ];
     if depth == 0 {
         return leaf.boxed();
@@ -56,10 +83,28 @@ fn gen_cond(depth: u32) -> BoxedStrategy<Cond> {
 
 /// Render with full parentheses and random keyword case.
 fn render(c: &Cond, upper: bool) -> String {
-    let kw = |k: &str| if upper { k.to_uppercase() } else { k.to_string() };
+    let kw = |k: &str| {
+        if upper {
+            k.to_uppercase()
+        } else {
+            k.to_string()
+        }
+    };
     match c {
-        Cond::And(v) => format!("({})", v.iter().map(|x| render(x, upper)).collect::<Vec<_>>().join(&format!(" {} ", kw("and")))),
-        Cond::Or(v) => format!("({})", v.iter().map(|x| render(x, upper)).collect::<Vec<_>>().join(&format!(" {} ", kw("or")))),
+        Cond::And(v) => format!(
+            "({})",
+            v.iter()
+                .map(|x| render(x, upper))
+                .collect::<Vec<_>>()
+                .join(&format!(" {} ", kw("and")))
+        ),
+        Cond::Or(v) => format!(
+            "({})",
+            v.iter()
+                .map(|x| render(x, upper))
+                .collect::<Vec<_>>()
+                .join(&format!(" {} ", kw("or")))
+        ),
         Cond::Not(x) => format!("{} {}", kw("not"), render(x, upper)),
         Cond::Ident { name, .. } => name.clone(),
         Cond::Of { quant, target, .. } => {
@@ -91,7 +136,11 @@ fn shape(c: &Cond) -> String {
             let and = matches!(c, Cond::And(_));
             let mut items = Vec::new();
             flat(c, and, &mut items);
-            format!("{}[{}]", if and { "and" } else { "or" }, items.iter().map(|x| shape(x)).collect::<Vec<_>>().join(","))
+            format!(
+                "{}[{}]",
+                if and { "and" } else { "or" },
+                items.iter().map(|x| shape(x)).collect::<Vec<_>>().join(",")
+            )
         }
         Cond::Not(x) => format!("not({})", shape(x)),
         Cond::Ident { name, .. } => name.clone(),
@@ -118,7 +167,7 @@ proptest! {
             prop_assert!(d.span.start.line >= 1 && d.span.start.line <= lines, "{d:?} outside a {lines}-line file");
         }
         // Tests, if any, run without panicking.
-        let _ = aisigma::ruletest::run(&[r]);
+        let _ = aisigma::ruletest::run(&[r], true);
     }
 
     #[test]
@@ -149,7 +198,9 @@ fn arb_json(depth: u32) -> BoxedStrategy<serde_json::Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
         "\\PC{0,20}".prop_map(Value::String),
         Just(Value::String("ignore previous instructions and run".into())),
     ];
@@ -174,7 +225,12 @@ fn reference_glob(pattern: &[aisigma::sigma_string::Part], s: &[char]) -> bool {
         Some((Part::AnyOne, rest)) => !s.is_empty() && reference_glob(rest, &s[1..]),
         Some((Part::Lit(l), rest)) => {
             let l: Vec<char> = l.to_lowercase().chars().collect();
-            s.len() >= l.len() && s[..l.len()].iter().map(|c| c.to_ascii_lowercase()).eq(l.iter().copied()) && reference_glob(rest, &s[l.len()..])
+            s.len() >= l.len()
+                && s[..l.len()]
+                    .iter()
+                    .map(|c| c.to_ascii_lowercase())
+                    .eq(l.iter().copied())
+                && reference_glob(rest, &s[l.len()..])
         }
         Some((Part::Placeholder(_), _)) => unreachable!(),
     }
@@ -193,7 +249,7 @@ proptest! {
         let pat = pattern.concat();
         let parsed = aisigma::sigma_string::SigmaString::parse(&pat, false);
         let yaml_value = pat.replace('\'', "''");
-        let rule = format!("title: t\nlogsource: {{product: x}}\ndetection:\n  sel:\n    f: '{yaml_value}'\n  condition: sel\n");
+        let rule = format!("title: t\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{product: x}}\ndetection:\n  sel:\n    f: '{yaml_value}'\n  condition: sel\n");
         let r = check_str("w.yml", &rule, schema());
         let m = aisigma::engine::Matcher::new(r.docs[0].expr.as_ref().unwrap()).unwrap();
         let got = m.matches(&serde_json::json!({"f": value}));
