@@ -8,7 +8,11 @@ use aisigma::schema::Schema;
 const HEAD: &str = "title: t\nid: 3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f\nstatus: test\nlevel: low\ndate: 2026-01-01\n";
 
 fn codes(text: &str) -> Vec<Code> {
-    check_str("r.yml", text, &Schema::builtin()).diags.iter().map(|d| d.code).collect()
+    check_str("r.yml", text, &Schema::builtin())
+        .diags
+        .iter()
+        .map(|d| d.code)
+        .collect()
 }
 
 #[test]
@@ -26,13 +30,19 @@ fn a_dropped_entry_never_lets_tests_pass() {
 
 #[test]
 fn zero_of_is_an_error() {
-    let text = format!("{HEAD}logsource: {{product: x}}\ndetection:\n  sel:\n    f: a\n  condition: 0 of them\n");
+    let text = format!(
+        "{HEAD}logsource: {{product: x}}\ndetection:\n  sel:\n    f: a\n  condition: 0 of them\n"
+    );
     assert!(codes(&text).contains(&Code::ConditionSyntax));
 }
 
 #[test]
 fn non_rule_yaml_is_not_a_test_error() {
-    let r = check_str("config.yml", "rule_metadata: []\nsomething: 1\n", &Schema::builtin());
+    let r = check_str(
+        "config.yml",
+        "rule_metadata: []\nsomething: 1\n",
+        &Schema::builtin(),
+    );
     assert_eq!(r.diags[0].code, Code::NotARule);
     assert!(run(&[r], false).is_empty());
 }
@@ -47,7 +57,9 @@ fn a_tactic_tag_is_not_a_technique_mapping() {
 
 #[test]
 fn uppercase_atlas_tags_get_the_atlas_code() {
-    let text = format!("{HEAD}tags: [ATLAS.AML.T9999]\nlogsource: {{product: x}}\ndetection:\n  sel:\n    f: a\n  condition: sel\n");
+    let text = format!(
+        "{HEAD}tags: [ATLAS.AML.T9999]\nlogsource: {{product: x}}\ndetection:\n  sel:\n    f: a\n  condition: sel\n"
+    );
     let c = codes(&text);
     assert!(c.contains(&Code::UnknownAtlas), "{c:?}");
     assert!(!c.contains(&Code::UnknownOwasp));
@@ -61,7 +73,9 @@ fn numbers_are_not_dates() {
 
 #[test]
 fn required_tests_fail_untested_rules() {
-    let text = format!("{HEAD}logsource: {{product: x}}\ndetection:\n  sel:\n    f: a\n  condition: sel\n");
+    let text = format!(
+        "{HEAD}logsource: {{product: x}}\ndetection:\n  sel:\n    f: a\n  condition: sel\n"
+    );
     let r = check_str("r.yml", &text, &Schema::builtin());
     let out = run(&[r], true);
     assert_eq!(out[0].outcome, Outcome::NoTests);
