@@ -674,19 +674,11 @@ fn lower_value(
                     v.span,
                 ));
             }
-            (Value::Int(_) | Value::Float(_), None | Some(BaseType::Int | BaseType::Float)) => {
-                let n = number_of(v).unwrap_or(f64::NAN);
-                return one(pred(
-                    field,
-                    Test::Num {
-                        op: CmpOp::Eq,
-                        value: n,
-                        raw: v.raw.clone(),
-                    },
-                    v.span,
-                ));
-            }
-            (Value::Str(_), Some(BaseType::Int | BaseType::Float)) if number_of(v).is_some() => {
+            // A YAML number on a numeric or unknown field, or numeric text on a numeric field.
+            (Value::Int(_) | Value::Float(_), None | Some(BaseType::Int | BaseType::Float))
+            | (Value::Str(_), Some(BaseType::Int | BaseType::Float))
+                if number_of(v).is_some() =>
+            {
                 let n = number_of(v).unwrap_or(f64::NAN);
                 return one(pred(
                     field,

@@ -326,22 +326,8 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                     start,
                     anchor,
                 }) => {
-                    let size = 1 + items.iter().map(|n| n.size).sum::<usize>();
-                    let end = items
-                        .last()
-                        .map(|n| n.span.end)
-                        .unwrap_or(sp.end)
-                        .max(start.end);
-                    Some((
-                        Node {
-                            kind: Kind::Seq(items),
-                            span: Span::new(start.start, end),
-                            raw: String::new(),
-                            quoted: false,
-                            size,
-                        },
-                        anchor,
-                    ))
+                    let end = items.last().map(|n| n.span.end);
+                    Some((collection(Kind::Seq(items), start, end, sp), anchor))
                 }
                 _ => {
                     return Err(Diagnostic::new(
@@ -358,22 +344,8 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                     anchor,
                     ..
                 }) => {
-                    let size = 1 + entries.iter().map(|(k, v)| k.size + v.size).sum::<usize>();
-                    let end = entries
-                        .last()
-                        .map(|(_, v)| v.span.end)
-                        .unwrap_or(sp.end)
-                        .max(start.end);
-                    Some((
-                        Node {
-                            kind: Kind::Map(entries),
-                            span: Span::new(start.start, end),
-                            raw: String::new(),
-                            quoted: false,
-                            size,
-                        },
-                        anchor,
-                    ))
+                    let end = entries.last().map(|(_, v)| v.span.end);
+                    Some((collection(Kind::Map(entries), start, end, sp), anchor))
                 }
                 _ => {
                     return Err(Diagnostic::new(
@@ -429,6 +401,23 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
         }
     }
     Ok(docs)
+}
+
+/// A finished sequence or mapping: its span runs from its start to its last child.
+fn collection(kind: Kind, start: Span, last_child_end: Option<Pos>, end_event: Span) -> Node {
+    let size = 1 + match &kind {
+        Kind::Seq(items) => items.iter().map(|n| n.size).sum::<usize>(),
+        Kind::Map(entries) => entries.iter().map(|(k, v)| k.size + v.size).sum(),
+        _ => 0,
+    };
+    let end = last_child_end.unwrap_or(end_event.end).max(start.end);
+    Node {
+        kind,
+        span: Span::new(start.start, end),
+        raw: String::new(),
+        quoted: false,
+        size,
+    }
 }
 
 fn too_deep(sp: Span) -> Diagnostic {
