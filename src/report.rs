@@ -136,18 +136,36 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
+/// `unknown-field` -> `UnknownField` (SARIF rule names are Pascal-case identifiers).
+fn pascal_case(kebab: &str) -> String {
+    kebab
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 pub const DOCS_URL: &str = "https://github.com/aisigma/aisigma/blob/main/docs/diagnostics.md";
 
 pub fn sarif(results: &[FileResult]) -> String {
     let rules: Vec<Value> = Code::ALL
         .iter()
         .map(|c| {
+            let url = format!("{DOCS_URL}#{}", c.as_str().to_lowercase());
             json!({
                 "id": c.as_str(),
-                "name": c.name(),
+                "name": pascal_case(c.name()),
                 "shortDescription": {"text": c.summary()},
                 "fullDescription": {"text": c.summary()},
-                "helpUri": format!("{DOCS_URL}#{}", c.as_str().to_lowercase()),
+                "help": {
+                    "text": format!("{} See {url}", c.summary()),
+                    "markdown": format!("{} See [{}]({url}).", c.summary(), c.as_str()),
+                },
+                "helpUri": url,
                 "defaultConfiguration": {"level": sarif_level(c.default_severity())},
             })
         })
