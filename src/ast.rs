@@ -62,6 +62,8 @@ pub enum SearchExpr {
     List(Vec<SearchExpr>, Span),
     /// A field-less keyword, matched anywhere in the event.
     Keyword(ValueNode),
+    /// A body that did not parse (already reported); never evaluated.
+    Invalid(Span),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -21,6 +21,8 @@ pub enum EngineError {
         construct: String,
         span: Span,
     },
+    #[error("the value is too complex to evaluate: {message}")]
+    TooComplex { message: String, span: Span },
     #[error("regex `{pattern}` does not compile: {message}")]
     BadRegex {
         pattern: String,
@@ -34,25 +36,38 @@ impl EngineError {
         match self {
             EngineError::Placeholder { span, .. }
             | EngineError::UnsupportedRegex { span, .. }
-            | EngineError::BadRegex { span, .. } => *span,
+            | EngineError::BadRegex { span, .. }
+            | EngineError::TooComplex { span, .. } => *span,
         }
     }
 }
 
-/// A field path, with every way to split it into object keys precomputed:
-/// `keys[i][j]` is `parts[i..=j].join(".")`.
+/// A field path. Segments `i..=j` joined by dots are the slice
+/// `name[starts[i]..ends[j]]`, so every split into object keys is available without
+/// allocating (memory stays linear in the name's length).
 #[derive(Debug)]
 struct FieldPath {
-    keys: Vec<Vec<String>>,
+    name: String,
+    starts: Vec<usize>,
+    ends: Vec<usize>,
 }
 
 impl FieldPath {
     fn new(name: &str) -> FieldPath {
-        let parts: Vec<&str> = name.split('.').collect();
-        let keys = (0..parts.len())
-            .map(|i| (i..parts.len()).map(|j| parts[i..=j].join(".")).collect())
-            .collect();
-        FieldPath { keys }
+        let mut starts = vec![0];
+        let mut ends = Vec::new();
+        for (i, b) in name.bytes().enumerate() {
+            if b == b'.' {
+                ends.push(i);
+                starts.push(i + 1);
+            }
+        }
+        ends.push(name.len());
+        FieldPath {
+            name: name.to_string(),
+            starts,
+            ends,
+        }
     }
 
     /// Every value the path reaches (flat dotted keys, nested objects, or a mix).
@@ -61,15 +76,15 @@ impl FieldPath {
     }
 
     fn walk<'a>(&self, v: &'a Value, i: usize, out: &mut Vec<&'a Value>) {
-        if i == self.keys.len() {
+        if i == self.starts.len() {
             out.push(v);
             return;
         }
         match v {
             Value::Object(m) => {
-                for (k, key) in self.keys[i].iter().enumerate() {
-                    if let Some(child) = m.get(key) {
-                        self.walk(child, i + k + 1, out);
+                for j in i..self.ends.len() {
+                    if let Some(child) = m.get(&self.name[self.starts[i]..self.ends[j]]) {
+                        self.walk(child, j + 1, out);
                     }
                 }
             }
@@ -120,18 +135,26 @@ pub struct Matcher {
     root: Node,
 }
 
-fn compile_str(pattern: &SigmaString, cased: bool) -> StrMatch {
+/// Largest compiled program for one pattern or regex (the regex crate's default is 10 MiB).
+pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
+
+fn compile_str(pattern: &SigmaString, cased: bool, span: Span) -> Result<StrMatch, EngineError> {
     match pattern.as_plain() {
-        Some(p) if cased => StrMatch::Exact(p),
-        _ => StrMatch::Pattern(
-            Regex::new(&pattern.to_regex(!cased)).expect("escaped pattern is a valid regex"),
-        ),
+        Some(p) if cased => Ok(StrMatch::Exact(p)),
+        _ => regex::RegexBuilder::new(&pattern.to_regex(!cased))
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map(StrMatch::Pattern)
+            .map_err(|e| EngineError::TooComplex {
+                message: e.to_string(),
+                span,
+            }),
     }
 }
 
 fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
     let test = match &p.test {
-        Test::Str { pattern, cased } => CTest::Str(compile_str(pattern, *cased)),
+        Test::Str { pattern, cased } => CTest::Str(compile_str(pattern, *cased, p.span)?),
         Test::Regex { pattern, flags } => {
             if let Some(c) = pcre_only_constructs(pattern).first() {
                 return Err(EngineError::UnsupportedRegex {
@@ -141,7 +164,7 @@ fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
                 });
             }
             let re = regex::RegexBuilder::new(&regex_source(pattern, *flags))
-                .size_limit(1 << 22)
+                .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| EngineError::BadRegex {
                     pattern: pattern.clone(),

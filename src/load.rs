@@ -27,7 +27,15 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                     e.depth() == 0 || !e.file_name().to_str().is_some_and(|n| n.starts_with('.'))
                 });
             for entry in walker {
-                let entry = entry.map_err(|e| format!("{}: {e}", p.display()))?;
+                let entry = match entry {
+                    Ok(e) => e,
+                    // A dangling link or a link loop: keep the path, so that reading it
+                    // reports the problem for that file (AIS001) and the rest is still checked.
+                    Err(e) => {
+                        out.push(e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone()));
+                        continue;
+                    }
+                };
                 let is_yaml = entry
                     .path()
                     .extension()
@@ -42,7 +50,9 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         }
     }
     out.sort();
-    out.dedup();
+    // The same file reached twice (`check . rules/x.yml`) is checked once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
@@ -77,6 +87,13 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagno
             format!("cannot read {shown}: {e}"),
         )
     })?;
+    if !meta.is_file() {
+        return Err(Diagnostic::new(
+            Code::IoError,
+            Span::file_start(),
+            format!("cannot read {shown}: not a regular file"),
+        ));
+    }
     if meta.len() > max_size {
         return Err(Diagnostic::new(
             Code::FileTooLarge,
@@ -90,13 +107,19 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagno
             "rule files are small; if this one is genuine, raise the limit with `--max-file-size`",
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::new(
+    // Read at most one byte past the limit: the file may have grown since `metadata`.
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| {
+        use std::io::Read;
+        f.take(max_size + 1).read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        return Err(Diagnostic::new(
             Code::IoError,
             Span::file_start(),
             format!("cannot read {shown}: {e}"),
-        )
-    })?;
+        ));
+    }
     if bytes.len() as u64 > max_size {
         return Err(Diagnostic::new(
             Code::FileTooLarge,

@@ -17,6 +17,8 @@ use crate::span::Span;
 use base64::Engine as _;
 use std::collections::HashSet;
 
+/// Longest string value accepted, in characters (longer ones make unreasonably large matchers).
+pub const MAX_VALUE_CHARS: usize = 16_384;
 /// Most `windash` positions in one value (each multiplies the alternatives by 5).
 const MAX_WINDASH_POSITIONS: usize = 4;
 const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
@@ -178,6 +180,14 @@ fn lower_cond(
                         );
                         return None;
                     }
+                    if n == u32::MAX as usize {
+                        diags.push(Diagnostic::new(
+                            Code::ConditionSyntax,
+                            span,
+                            "the count of `N of` is too large",
+                        ));
+                        return None;
+                    }
                     if n > items.len() {
                         diags.push(Diagnostic::new(
                             Code::PatternMatchesNothing,
@@ -209,6 +219,7 @@ fn lower_search(e: &SearchExpr, type_of: TypeOf<'_>, diags: &mut Diagnostics) ->
             items.iter().map(|i| lower_search(i, type_of, diags)),
         )?)),
         SearchExpr::Keyword(v) => keyword_pred(v, &[], diags),
+        SearchExpr::Invalid(_) => None,
     }
 }
 
@@ -220,6 +231,14 @@ fn keyword_pred(v: &ValueNode, mods: &[Modifier], diags: &mut Diagnostics) -> Op
         }
         _ => v.text(),
     };
+    if text.chars().count() > MAX_VALUE_CHARS {
+        diags.error(
+            Code::InvalidModifierValue,
+            v.span,
+            format!("keyword is longer than {MAX_VALUE_CHARS} characters"),
+        );
+        return None;
+    }
     let cased = mods.contains(&Modifier::Cased);
     let mut pattern = SigmaString::parse(&text, false);
     pattern.prepend_any();
@@ -246,9 +265,18 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
             .map(|x| x.span)
             .unwrap_or(item.key_span)
     };
+    // The span of the second modifier that satisfies `pred`: where a conflict becomes one.
+    let second_of = |pred: &dyn Fn(Modifier) -> bool| {
+        item.modifiers
+            .iter()
+            .filter(|x| pred(x.value))
+            .nth(1)
+            .map(|x| x.span)
+            .unwrap_or(item.key_span)
+    };
     let mut ok = true;
-    let mut conflict = |diags: &mut Diagnostics, m: Modifier, msg: String, help: Option<&str>| {
-        let mut d = Diagnostic::new(Code::ModifierConflict, span_of(m), msg);
+    let mut conflict = |diags: &mut Diagnostics, span: Span, msg: String, help: Option<&str>| {
+        let mut d = Diagnostic::new(Code::ModifierConflict, span, msg);
         if let Some(h) = help {
             d = d.with_help(h);
         }
@@ -258,14 +286,19 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     let mut seen = HashSet::new();
     for m in &mods {
         if !seen.insert(*m) {
-            conflict(diags, *m, format!("modifier `{m}` is repeated"), None);
+            let m = *m;
+            conflict(
+                diags,
+                second_of(&|x| x == m),
+                format!("modifier `{m}` is repeated"),
+                None,
+            );
         }
     }
-    let count = |pred: fn(Modifier) -> bool| mods.iter().filter(|m| pred(**m)).count();
-    if count(Modifier::is_string_position) > 1 {
+    if seen.iter().filter(|m| m.is_string_position()).count() > 1 {
         conflict(
             diags,
-            Modifier::EndsWith,
+            second_of(&|x| x.is_string_position()),
             "`contains`, `startswith` and `endswith` exclude each other".into(),
             None,
         );
@@ -277,7 +310,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
             if has(f) {
                 conflict(
                     diags,
-                    f,
+                    span_of(f),
                     format!("regex flag `{f}` without `re`"),
                     Some("write `field|re|i: ...`"),
                 );
@@ -299,7 +332,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     if kinds.len() > 1 {
         conflict(
             diags,
-            kinds[1],
+            span_of(kinds[1]),
             format!("`{}` cannot be combined with `{}`", kinds[1], kinds[0]),
             None,
         );
@@ -338,7 +371,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
                 };
                 conflict(
                     diags,
-                    *m,
+                    span_of(*m),
                     format!("`{m}` cannot be combined with `{k}`"),
                     help,
                 );
@@ -348,7 +381,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     if has(Modifier::Neq) && has(Modifier::All) {
         conflict(
             diags,
-            Modifier::All,
+            span_of(Modifier::All),
             "`neq` with `all` is ambiguous".into(),
             Some("use `not` in the condition instead"),
         );
@@ -363,7 +396,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     if mods.iter().filter(|m| utf16.contains(m)).count() > 1 {
         conflict(
             diags,
-            Modifier::Utf16,
+            second_of(&|x| utf16.contains(&x)),
             "only one UTF-16 encoding may be applied".into(),
             None,
         );
@@ -371,7 +404,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     if has(Modifier::Base64) && has(Modifier::Base64Offset) {
         conflict(
             diags,
-            Modifier::Base64Offset,
+            second_of(&|x| matches!(x, Modifier::Base64 | Modifier::Base64Offset)),
             "`base64` and `base64offset` exclude each other".into(),
             None,
         );
@@ -384,7 +417,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     {
         conflict(
             diags,
-            mods[u],
+            span_of(mods[u]),
             format!(
                 "`{}` must come before `{}`: encodings apply left to right",
                 mods[u], mods[b]
@@ -399,9 +432,20 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
     {
         conflict(
             diags,
-            mods[p],
+            span_of(mods[p]),
             format!("`{}` before `{}` would encode wildcards", mods[p], mods[e]),
             Some("put the position modifier last, e.g. `field|base64offset|contains`"),
+        );
+    }
+    if has(Modifier::Base64Offset) && !has(Modifier::Contains) {
+        diags.push(
+            Diagnostic::new(
+                Code::ModifierConflict,
+                span_of(Modifier::Base64Offset),
+                "`base64offset` without `contains` only matches values that are exactly one of the shifted encodings",
+            )
+            .with_severity(crate::diagnostic::Severity::Warning)
+            .with_help("the shifted encodings are fragments of a longer payload: write `field|base64offset|contains`"),
         );
     }
     if has(Modifier::All) && !item.is_list && item.values.len() == 1 && item.field.is_some() {
@@ -516,6 +560,20 @@ fn lower_value(
             )
             .map(|e| vec![e]),
         };
+    }
+    if let Value::Float(f) = v.value
+        && !f.is_finite()
+    {
+        return err(
+            diags,
+            Code::InvalidModifierValue,
+            v.span,
+            format!(
+                "`{}` is not a finite number; no event value can equal or compare to it",
+                v.raw
+            ),
+        )
+        .map(|e| vec![e]);
     }
     if v.value == Value::Null {
         if mods
@@ -704,6 +762,16 @@ fn lower_value(
     }
     // Strings (and numbers written on string fields or with string modifiers).
     let text = v.text();
+    let chars = text.chars().count();
+    if chars > MAX_VALUE_CHARS {
+        return err(
+            diags,
+            Code::InvalidModifierValue,
+            v.span,
+            format!("value is {chars} characters long; at most {MAX_VALUE_CHARS} are supported"),
+        )
+        .map(|e| vec![e]);
+    }
     let base_pattern = SigmaString::parse(&text, has(Modifier::Expand));
     let mut alternatives = vec![base_pattern];
     if has(Modifier::Windash) {
@@ -786,7 +854,7 @@ fn lower_value(
 fn number_of(v: &ValueNode) -> Option<f64> {
     match &v.value {
         Value::Int(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
+        Value::Float(f) => Some(*f).filter(|f| f.is_finite()),
         Value::Str(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
         _ => None,
     }
@@ -840,9 +908,9 @@ fn windash(s: &SigmaString, span: Span, diags: &mut Diagnostics) -> Option<Vec<S
                 Code::InvalidModifierValue,
                 span,
                 format!(
-                    "`windash` on {} dash positions would create {} variants",
+                    "`windash` on {} dash positions would create more than {} variants",
                     positions.len(),
-                    5usize.pow(positions.len() as u32)
+                    5usize.pow(MAX_WINDASH_POSITIONS as u32)
                 ),
             )
             .with_help(format!(
@@ -950,7 +1018,7 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
         return Some(());
     }
     match regex::RegexBuilder::new(&regex_source(pattern, flags))
-        .size_limit(1 << 22)
+        .size_limit(crate::engine::REGEX_SIZE_LIMIT)
         .build()
     {
         Ok(_) => Some(()),

@@ -242,7 +242,11 @@ fn run_test(
                     Outcome::Error => "cannot be evaluated".into(),
                     Outcome::NoTests => "no tests".into(),
                 };
-                out.push_str(&format!("{label:5} {}  {} ({detail})\n", o.file, o.title));
+                out.push_str(&format!(
+                    "{label:5} {}  {} ({detail})\n",
+                    report::terminal_safe(&o.file),
+                    report::terminal_safe(&o.title)
+                ));
                 let src = results
                     .iter()
                     .find(|r| r.path == o.file)

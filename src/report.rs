@@ -67,10 +67,35 @@ pub fn human(results: &[FileResult]) -> String {
     out
 }
 
+/// Make text safe for a terminal: control characters (ESC, BEL, ...) are shown escaped,
+/// so a rule cannot move the cursor or recolour the screen of whoever reads the output.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 pub fn human_one(out: &mut String, path: &str, src: Option<&SourceFile>, d: &Diagnostic) {
+    let path = terminal_safe(path);
     let num = d.span.start.line.to_string();
     let gutter = " ".repeat(num.len());
-    let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
+    let _ = writeln!(
+        out,
+        "{}[{}]: {}",
+        d.severity.as_str(),
+        d.code,
+        terminal_safe(&d.message)
+    );
     let _ = writeln!(
         out,
         "{gutter}--> {path}:{}:{}",
@@ -78,11 +103,11 @@ pub fn human_one(out: &mut String, path: &str, src: Option<&SourceFile>, d: &Dia
     );
     if let Some((line, caret)) = src.and_then(|s| snippet(s, d)) {
         let _ = writeln!(out, "{gutter} |");
-        let _ = writeln!(out, "{num} | {line}");
+        let _ = writeln!(out, "{num} | {}", terminal_safe(&line));
         let _ = writeln!(out, "{gutter} | {caret}");
     }
     if let Some(h) = &d.help {
-        for (i, l) in h.lines().enumerate() {
+        for (i, l) in terminal_safe(h).lines().enumerate() {
             let _ = writeln!(
                 out,
                 "{gutter} {} {l}",
@@ -149,6 +174,24 @@ fn pascal_case(kebab: &str) -> String {
         .collect()
 }
 
+/// A SARIF artifact location: relative paths are percent-encoded URI references against
+/// `%SRCROOT%`; absolute paths become `file://` URIs.
+fn artifact_location(path: &str) -> Value {
+    let mut enc = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            enc.push(b as char);
+        } else {
+            let _ = write!(enc, "%{b:02X}");
+        }
+    }
+    if path.starts_with('/') {
+        json!({"uri": format!("file://{enc}")})
+    } else {
+        json!({"uri": enc, "uriBaseId": "%SRCROOT%"})
+    }
+}
+
 pub const DOCS_URL: &str = "https://github.com/aisigma/aisigma/blob/main/docs/diagnostics.md";
 
 pub fn sarif(results: &[FileResult]) -> String {
@@ -199,7 +242,7 @@ pub fn sarif(results: &[FileResult]) -> String {
                 "message": {"text": text},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": r.path, "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": artifact_location(&r.path),
                         "region": region,
                     }
                 }],

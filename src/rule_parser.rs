@@ -102,6 +102,25 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
     }
     const RULE_KEYS: &[&str] = &["title", "detection", "logsource", "correlation", "filter"];
     if !map.iter().any(|(k, _)| RULE_KEYS.contains(&k.raw.as_str())) {
+        // `Title:` / `Detection:`: a rule with wrongly cased keys, not a foreign document.
+        if let Some((k, _)) = map
+            .iter()
+            .find(|(k, _)| RULE_KEYS.iter().any(|r| r.eq_ignore_ascii_case(&k.raw)))
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::NotARule,
+                    k.span,
+                    format!("`{}` is not a Sigma key: keys are lowercase", k.raw),
+                )
+                .with_severity(crate::diagnostic::Severity::Error)
+                .with_help(format!(
+                    "write `{}`; the document is skipped until then",
+                    k.raw.to_lowercase()
+                )),
+            );
+            return None;
+        }
         diags.push(
             Diagnostic::new(Code::NotARule, root.span, "this YAML document is not a Sigma rule (it has no `title`, `logsource`, `detection`, `correlation` or `filter`); skipped")
                 .with_help("keep non-rule YAML out of rule directories, or pass rule files explicitly"),
@@ -335,6 +354,13 @@ fn parse_tests(node: &Node, diags: &mut Diagnostics) -> Option<Vec<TestCase>> {
                 );
                 continue;
             }
+            if let Some(bad) = non_finite(ev) {
+                diags.push(
+                    Diagnostic::new(Code::InvalidTests, bad.span, format!("`{}` is not a number JSON can carry", bad.raw))
+                        .with_help("test events are JSON: use a finite number, or quote the value to test a string"),
+                );
+                continue;
+            }
             cases.push(TestCase {
                 expect_match,
                 event: ev.to_json(),
@@ -343,6 +369,16 @@ fn parse_tests(node: &Node, diags: &mut Diagnostics) -> Option<Vec<TestCase>> {
         }
     }
     Some(cases)
+}
+
+/// The first `.inf` / `.nan` in a test event (JSON has no such numbers).
+fn non_finite(node: &Node) -> Option<&Node> {
+    match &node.kind {
+        Kind::Float(f) if !f.is_finite() => Some(node),
+        Kind::Seq(items) => items.iter().find_map(non_finite),
+        Kind::Map(entries) => entries.iter().find_map(|(_, v)| non_finite(v)),
+        _ => None,
+    }
 }
 
 fn parse_filter(node: &Node, diags: &mut Diagnostics) -> Option<Filter> {
@@ -403,6 +439,16 @@ pub fn parse_detection(node: &Node, diags: &mut Diagnostics) -> Option<Detection
                     Kind::Seq(items) => items.iter().collect(),
                     _ => vec![v],
                 };
+                if nodes.is_empty() {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::ConditionSyntax,
+                            v.span,
+                            "the condition list is empty",
+                        )
+                        .with_help("write e.g. `condition: selection`"),
+                    );
+                }
                 for c in nodes {
                     let Kind::Str(text) = &c.kind else {
                         diags.error(
@@ -412,12 +458,15 @@ pub fn parse_detection(node: &Node, diags: &mut Diagnostics) -> Option<Detection
                         );
                         continue;
                     };
-                    let single_line = c.span.start.line == c.span.end.line && !text.contains('\n');
-                    let text_offset = if c.quoted && c.raw.len() <= text.len() && single_line {
-                        1
-                    } else {
-                        0
-                    };
+                    // Offsets into the text map to source columns only when the scalar is
+                    // written on one line without escapes: its width is then the text's
+                    // length (plus the two quotes). Otherwise diagnostics use the whole scalar.
+                    let width = c.span.end.col.saturating_sub(c.span.start.col) as usize;
+                    let chars = text.chars().count();
+                    let single_line = c.span.start.line == c.span.end.line
+                        && !text.contains('\n')
+                        && width == chars + if c.quoted { 2 } else { 0 };
+                    let text_offset = usize::from(c.quoted && single_line);
                     let mut src = ConditionSrc {
                         text: text.clone(),
                         span: c.span,
@@ -453,12 +502,27 @@ pub fn parse_detection(node: &Node, diags: &mut Diagnostics) -> Option<Detection
                 .with_severity(crate::diagnostic::Severity::Warning),
             ),
             name => {
-                if let Some(expr) = parse_search_expr(v, diags, 0) {
-                    searches.push(Search {
-                        name: Spanned::new(name.to_string(), k.span),
-                        expr,
-                    });
+                if name.contains('|') {
+                    // `field|modifier: value` written directly under `detection` would
+                    // otherwise become a keyword search that ignores the field.
+                    diags.push(
+                        Diagnostic::new(
+                            Code::InvalidSearch,
+                            k.span,
+                            format!("`{name}` looks like a field placed directly under `detection`"),
+                        )
+                        .with_help(format!(
+                            "put it inside a search identifier:\n    selection:\n        {name}: ...\n    condition: selection"
+                        )),
+                    );
                 }
+                // A body that fails to parse still defines the name, so the condition
+                // does not also report it as undefined.
+                let expr = parse_search_expr(v, diags, 0).unwrap_or(SearchExpr::Invalid(v.span));
+                searches.push(Search {
+                    name: Spanned::new(name.to_string(), k.span),
+                    expr,
+                });
             }
         }
     }

@@ -74,6 +74,13 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
             }
             if tests.is_empty() {
                 ro.outcome = Outcome::NoTests;
+                // A misspelled `tests` key (`test:`) is the usual reason: show it.
+                ro.diags.extend(
+                    r.diags
+                        .iter()
+                        .filter(|d| d.code == Code::UnknownKey && d.message.contains("`test"))
+                        .cloned(),
+                );
                 if require_tests {
                     let at = doc.meta.title.as_ref().map(|t| t.span).unwrap_or(doc.span);
                     ro.diags.push(
@@ -129,10 +136,12 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
                 Ok(m) => m,
                 Err(e) => {
                     ro.outcome = Outcome::Error;
-                    let code = if matches!(e, crate::engine::EngineError::Placeholder { .. }) {
-                        Code::UnresolvedPlaceholder
-                    } else {
-                        Code::RegexPortability
+                    use crate::engine::EngineError;
+                    let code = match e {
+                        EngineError::Placeholder { .. } => Code::UnresolvedPlaceholder,
+                        EngineError::UnsupportedRegex { .. } => Code::RegexPortability,
+                        EngineError::BadRegex { .. } => Code::InvalidRegex,
+                        EngineError::TooComplex { .. } => Code::InvalidModifierValue,
                     };
                     ro.diags.push(
                         Diagnostic::new(code, e.span(), e.to_string())
@@ -186,7 +195,9 @@ fn xml_escape(s: &str) -> String {
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&apos;"),
             // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+            c if ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+                || matches!(c, '\u{FFFE}' | '\u{FFFF}') =>
+            {
                 let _ = write!(o, "\\u{{{:x}}}", c as u32);
             }
             c => o.push(c),
@@ -199,7 +210,9 @@ fn xml_escape(s: &str) -> String {
 /// are required).
 pub fn junit(outcomes: &[RuleOutcome]) -> String {
     // Untested rules are failures when tests are required (they carry an AIS703 error).
-    let required = |o: &RuleOutcome| o.outcome == Outcome::NoTests && !o.diags.is_empty();
+    let required = |o: &RuleOutcome| {
+        o.outcome == Outcome::NoTests && o.diags.iter().any(|d| d.code == Code::NoTests)
+    };
     let failures = outcomes
         .iter()
         .filter(|o| o.outcome == Outcome::Failed || required(o))

@@ -31,20 +31,24 @@ impl SigmaString {
     }
 
     /// Parse a rule value. With `placeholders`, `%name%` becomes a placeholder.
+    /// Linear in the length of the value.
     pub fn parse(s: &str, placeholders: bool) -> Self {
         let mut out = SigmaString::default();
         let mut lit = String::new();
-        let mut chars = s.chars().peekable();
-        while let Some(c) = chars.next() {
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            let after = &rest[c.len_utf8()..];
             match c {
-                '\\' => match chars.peek() {
-                    Some(&n @ ('*' | '?' | '\\')) => {
+                '\\' => match after.chars().next() {
+                    Some(n @ ('*' | '?' | '\\')) => {
                         lit.push(n);
-                        chars.next();
+                        rest = &after[1..];
+                        continue;
                     }
                     Some('%') if placeholders => {
                         lit.push('%');
-                        chars.next();
+                        rest = &after[1..];
+                        continue;
                     }
                     _ => lit.push('\\'),
                 },
@@ -55,24 +59,20 @@ impl SigmaString {
                     out.parts
                         .push(if c == '*' { Part::AnyRun } else { Part::AnyOne });
                 }
-                '%' if placeholders => {
-                    let rest: String = chars.clone().collect();
-                    if let Some(end) = rest.find('%')
-                        && end > 0
-                    {
+                '%' if placeholders => match after.find('%') {
+                    Some(end) if end > 0 => {
                         if !lit.is_empty() {
                             out.parts.push(Part::Lit(std::mem::take(&mut lit)));
                         }
-                        out.parts.push(Part::Placeholder(rest[..end].to_string()));
-                        for _ in 0..=rest[..end].chars().count() {
-                            chars.next();
-                        }
-                    } else {
-                        lit.push('%');
+                        out.parts.push(Part::Placeholder(after[..end].to_string()));
+                        rest = &after[end + 1..];
+                        continue;
                     }
-                }
+                    _ => lit.push('%'),
+                },
                 _ => lit.push(c),
             }
+            rest = after;
         }
         if !lit.is_empty() {
             out.parts.push(Part::Lit(lit));
@@ -164,7 +164,9 @@ impl SigmaString {
             match p {
                 Part::Lit(l) => {
                     for c in l.chars() {
-                        if matches!(c, '*' | '?') {
+                        // Every literal `*`, `?` and `\` is escaped, so the text is unambiguous
+                        // and parses back to the same value.
+                        if matches!(c, '*' | '?' | '\\') {
                             s.push('\\');
                         }
                         s.push(c);
@@ -225,6 +227,18 @@ mod tests {
             vec![lit("x"), Placeholder("Admins".into()), lit("y")]
         );
         assert_eq!(SigmaString::parse(r"100\%", true).parts, vec![lit("100%")]);
+    }
+
+    #[test]
+    fn sigma_form_round_trips() {
+        for v in [r"dir\\*", r"dir\*", r"C:\Windows\x", r"a?b\?c*", "%x%"] {
+            let parsed = SigmaString::parse(v, false);
+            assert_eq!(SigmaString::parse(&parsed.to_sigma(), false), parsed, "{v}");
+        }
+        assert_ne!(
+            SigmaString::parse(r"dir\\*", false).to_sigma(),
+            SigmaString::parse(r"dir\*", false).to_sigma()
+        );
     }
 
     #[test]

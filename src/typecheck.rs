@@ -77,6 +77,22 @@ impl<'s> Scope<'s> {
 
 pub fn check_detection(det: &Detection, scope: &Scope<'_>, diags: &mut Diagnostics) {
     for s in &det.searches {
+        // `ai.prompt.text: x` directly under `detection` is a search named like a field,
+        // whose body is a keyword search over every field.
+        if scope.resolve(&s.name.value).is_some() {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidSearch,
+                    s.name.span,
+                    format!("search identifier `{}` is named like a field: it searches every field, not `{}`", s.name.value, s.name.value),
+                )
+                .with_severity(crate::diagnostic::Severity::Warning)
+                .with_help(format!(
+                    "to match the field, put it inside a search identifier:\n    selection:\n        {}: ...",
+                    s.name.value
+                )),
+            );
+        }
         check_expr(&s.expr, scope, diags);
     }
 }
@@ -85,7 +101,7 @@ fn check_expr(e: &SearchExpr, scope: &Scope<'_>, diags: &mut Diagnostics) {
     match e {
         SearchExpr::Map(items, _) => items.iter().for_each(|i| check_item(i, scope, diags)),
         SearchExpr::List(items, _) => items.iter().for_each(|i| check_expr(i, scope, diags)),
-        SearchExpr::Keyword(_) => {}
+        SearchExpr::Keyword(_) | SearchExpr::Invalid(_) => {}
     }
 }
 

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes one document may hold after alias expansion.
 pub const MAX_NODES: usize = 200_000;
+/// Most scalar bytes one document may hold after alias expansion.
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
@@ -35,6 +37,8 @@ pub struct Node {
     pub quoted: bool,
     /// Number of nodes in this subtree (for the alias-expansion budget).
     pub(crate) size: usize,
+    /// Scalar bytes in this subtree (for the alias-expansion budget).
+    pub(crate) bytes: usize,
 }
 
 impl Node {
@@ -211,6 +215,8 @@ enum Frame {
     Map {
         entries: Vec<(Node, Node)>,
         pending_key: Option<Node>,
+        /// Keys seen so far, with their line (duplicate detection in O(1)).
+        seen: HashMap<String, u32>,
         start: Span,
         anchor: usize,
     },
@@ -222,6 +228,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut doc_nodes = 0usize;
+    let mut doc_bytes = 0usize;
     let mut root: Option<Node> = None;
 
     for ev in Parser::new_from_str(text) {
@@ -243,6 +250,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
             Event::DocumentStart(_) => {
                 anchors.clear();
                 doc_nodes = 0;
+                doc_bytes = 0;
                 root = None;
                 None
             }
@@ -253,6 +261,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                     raw: String::new(),
                     quoted: false,
                     size: 1,
+                    bytes: 0,
                 });
                 docs.push(Document { root: node });
                 None
@@ -265,6 +274,8 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                 } else {
                     resolve_plain(&value)
                 };
+                let bytes = value.len();
+                doc_bytes += bytes;
                 Some((
                     Node {
                         kind,
@@ -272,6 +283,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                         raw: value.into_owned(),
                         quoted,
                         size: 1,
+                        bytes,
                     },
                     anchor,
                 ))
@@ -285,11 +297,15 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                     ));
                 };
                 doc_nodes += target.size;
-                if doc_nodes > MAX_NODES {
+                doc_bytes += target.bytes;
+                if doc_nodes > MAX_NODES || doc_bytes > MAX_BYTES {
                     return Err(Diagnostic::new(
                         Code::AliasExpansion,
                         sp,
-                        format!("YAML aliases expand this document to more than {MAX_NODES} nodes"),
+                        format!(
+                            "YAML aliases expand this document to more than {MAX_NODES} nodes or {} MiB",
+                            MAX_BYTES >> 20
+                        ),
                     )
                     .with_help("a rule never needs this many nodes; this looks like an anchor bomb (\"billion laughs\")"));
                 }
@@ -315,6 +331,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                 stack.push(Frame::Map {
                     entries: Vec::new(),
                     pending_key: None,
+                    seen: HashMap::new(),
                     start: sp,
                     anchor,
                 });
@@ -376,6 +393,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
             Some(Frame::Map {
                 entries,
                 pending_key,
+                seen,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -386,14 +404,15 @@ pub fn parse(text: &str) -> Result<Vec<Document>, Diagnostic> {
                             "complex (non-scalar) mapping keys are not supported",
                         ));
                     }
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.raw == node.raw) {
+                    if let Some(first_line) = seen.get(&node.raw) {
                         return Err(Diagnostic::new(
                             Code::DuplicateKey,
                             node.span,
-                            format!("duplicate key `{}` (first defined at line {})", node.raw, first.span.start.line),
+                            format!("duplicate key `{}` (first defined at line {first_line})", node.raw),
                         )
                         .with_help("merge the two entries or rename one; YAML would silently keep only the last"));
                     }
+                    seen.insert(node.raw.clone(), node.span.start.line);
                     *pending_key = Some(node);
                 }
                 Some(k) => entries.push((k, node)),
@@ -410,6 +429,11 @@ fn collection(kind: Kind, start: Span, last_child_end: Option<Pos>, end_event: S
         Kind::Map(entries) => entries.iter().map(|(k, v)| k.size + v.size).sum(),
         _ => 0,
     };
+    let bytes = match &kind {
+        Kind::Seq(items) => items.iter().map(|n| n.bytes).sum::<usize>(),
+        Kind::Map(entries) => entries.iter().map(|(k, v)| k.bytes + v.bytes).sum(),
+        _ => 0,
+    };
     let end = last_child_end.unwrap_or(end_event.end).max(start.end);
     Node {
         kind,
@@ -417,6 +441,7 @@ fn collection(kind: Kind, start: Span, last_child_end: Option<Pos>, end_event: S
         raw: String::new(),
         quoted: false,
         size,
+        bytes,
     }
 }
 

@@ -349,3 +349,40 @@ fn examples_behave_as_documented() {
         stdout(&o)
     );
 }
+
+#[test]
+fn the_same_file_twice_is_checked_once() {
+    let o = aisigma(&["check", "examples/prompt_injection.yml", "./examples/prompt_injection.yml", "examples/"]);
+    assert_eq!(code(&o), 1, "broken_rule.yml has errors");
+    let o = aisigma(&["check", "examples/prompt_injection.yml", "./examples/prompt_injection.yml", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
+
+#[test]
+fn special_files_and_dangling_links() {
+    let o = aisigma(&["check", "/dev/null", "--format", "json"]);
+    assert_eq!(code(&o), 2);
+    assert!(stdout(&o).contains("not a regular file"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yml"), GOOD_RULE).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("missing.yml"), dir.path().join("dangling.yml")).unwrap();
+    let o = aisigma(&["check", dir.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&o), 2, "an unreadable file is an I/O problem");
+    let diags: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(diags.iter().any(|d| d["code"] == "AIS001" && d["file"].as_str().unwrap().ends_with("dangling.yml")));
+    assert!(diags.iter().any(|d| d["code"] == "AIS103" && d["file"].as_str().unwrap().ends_with("good.yml")), "the rest is still checked");
+}
+
+#[test]
+fn sarif_uris_are_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("dir a,b#c%d");
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("r 1.yml"), GOOD_RULE).unwrap();
+    let o = aisigma(&["check", odd.to_str().unwrap(), "--format", "sarif"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let loc = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    let uri = loc["uri"].as_str().unwrap();
+    assert!(uri.starts_with("file:///") && uri.ends_with("/dir%20a%2Cb%23c%25d/r%201.yml"), "{uri}");
+    assert!(loc.get("uriBaseId").is_none());
+}

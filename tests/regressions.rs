@@ -82,3 +82,146 @@ fn required_tests_fail_untested_rules() {
     assert_eq!(out[0].diags[0].code, Code::NoTests);
     assert!(aisigma::ruletest::junit(&out).contains("<failure message=\"the rule has no tests\">"));
 }
+
+fn rule(detection: &str) -> String {
+    let indented: String = detection.lines().map(|l| format!("  {l}\n")).collect();
+    format!("{HEAD}logsource: {{product: ai, category: llm_inference}}\ndetection:\n{indented}")
+}
+
+#[test]
+fn huge_wildcard_values_are_bounded_not_panics() {
+    let too_long = rule(&format!(
+        "sel:\n  ai.prompt.text: '{}'\ncondition: sel",
+        "?".repeat(20_000)
+    ));
+    assert!(codes(&too_long).contains(&Code::InvalidModifierValue));
+    let long = format!(
+        "{}tests:\n  match:\n    - {{ai.prompt.text: {}}}\n",
+        rule(&format!(
+            "sel:\n  ai.prompt.text: '{}'\ncondition: sel",
+            "?".repeat(10_000)
+        )),
+        "a".repeat(10_000)
+    );
+    let r = check_str("r.yml", &long, &Schema::builtin());
+    assert_eq!(run(&[r], false)[0].outcome, Outcome::Passed);
+}
+
+#[test]
+fn alias_expansion_of_large_scalars_is_bounded() {
+    let big = "x".repeat(1 << 20);
+    let mut text = format!("title: t\nbig: &a '{big}'\nlist: [");
+    text.push_str(&vec!["*a"; 64].join(", "));
+    text.push_str("]\n");
+    assert!(codes(&text).contains(&Code::AliasExpansion));
+}
+
+#[test]
+fn long_dotted_field_names_evaluate() {
+    let name = vec!["a"; 500].join("."); // YAML simple keys stop at 1024 characters
+    let text = format!(
+        "{HEAD}logsource: {{product: x}}\ndetection:\n  sel:\n    {name}: v\n  condition: sel\ntests:\n  match:\n    - {{{name}: v}}\n"
+    );
+    let r = check_str("r.yml", &text, &Schema::builtin());
+    assert_eq!(run(&[r], false)[0].outcome, Outcome::Passed);
+}
+
+#[test]
+fn fields_written_directly_under_detection_are_flagged() {
+    let piped = rule("ai.prompt.text|contains: 'ignore previous'\ncondition: 1 of them");
+    assert!(codes(&piped).contains(&Code::InvalidSearch));
+    let named = rule("ai.prompt.text: 'ignore previous'\ncondition: 1 of them");
+    let r = check_str("r.yml", &named, &Schema::builtin());
+    assert!(
+        r.diags.iter().any(|d| d.code == Code::InvalidSearch
+            && d.severity == aisigma::diagnostic::Severity::Warning)
+    );
+}
+
+#[test]
+fn empty_condition_list_is_an_error() {
+    assert!(
+        codes(&rule("sel:\n  ai.prompt.text: x\ncondition: []")).contains(&Code::ConditionSyntax)
+    );
+}
+
+#[test]
+fn non_finite_numbers_are_rejected() {
+    assert!(
+        codes(&rule(
+            "sel:\n  gen_ai.usage.input_tokens|gt: .nan\ncondition: sel"
+        ))
+        .contains(&Code::InvalidModifierValue)
+    );
+    assert!(
+        codes(&rule(
+            "sel:\n  gen_ai.request.temperature: .inf\ncondition: sel"
+        ))
+        .contains(&Code::InvalidModifierValue)
+    );
+    let t = format!(
+        "{}tests:\n  match:\n    - {{gen_ai.request.temperature: .inf}}\n",
+        rule("sel:\n  gen_ai.request.temperature: 1\ncondition: sel")
+    );
+    assert!(codes(&t).contains(&Code::InvalidTests));
+}
+
+#[test]
+fn base64offset_without_contains_warns() {
+    let r = check_str(
+        "r.yml",
+        &rule("sel:\n  ai.prompt.text|base64offset: 'http://'\ncondition: sel"),
+        &Schema::builtin(),
+    );
+    assert!(r.diags.iter().any(|d| d.code == Code::ModifierConflict
+        && d.severity == aisigma::diagnostic::Severity::Warning));
+}
+
+#[test]
+fn a_broken_search_is_not_also_undefined() {
+    let c = codes(&rule(
+        "sel: []\nsel2:\n  ai.prompt.text: x\ncondition: sel or sel2",
+    ));
+    assert!(c.contains(&Code::EmptySearch));
+    assert!(!c.contains(&Code::UndefinedSearch), "{c:?}");
+}
+
+#[test]
+fn carets_in_escaped_conditions_do_not_shift() {
+    let r = check_str(
+        "r.yml",
+        &rule("sel:\n  ai.prompt.text: x\ncondition: \"sel and\\tselx\""),
+        &Schema::builtin(),
+    );
+    let d = r
+        .diags
+        .iter()
+        .find(|d| d.code == Code::UndefinedSearch)
+        .unwrap();
+    // With an escape in the scalar, offsets cannot be mapped: the whole scalar is marked.
+    assert_eq!(d.span.start.col, 14);
+    let r = check_str(
+        "r.yml",
+        &rule("sel:\n  ai.prompt.text: x\ncondition: 'sel and selx'"),
+        &Schema::builtin(),
+    );
+    let d = r
+        .diags
+        .iter()
+        .find(|d| d.code == Code::UndefinedSearch)
+        .unwrap();
+    assert_eq!((d.span.start.col, d.span.end.col), (23, 27));
+}
+
+#[test]
+fn junit_escapes_xml_forbidden_characters() {
+    let text = rule("sel:\n  ai.prompt.text: x\ncondition: sel")
+        .replace("title: t", "title: \"t\\uFFFF\\u0001\"");
+    let r = check_str(
+        "r.yml",
+        &format!("{text}tests:\n  match:\n    - {{ai.prompt.text: x}}\n"),
+        &Schema::builtin(),
+    );
+    let xml = aisigma::ruletest::junit(&run(&[r], false));
+    assert!(!xml.contains('\u{FFFF}') && !xml.contains('\u{1}'));
+}
