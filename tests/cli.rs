@@ -352,9 +352,20 @@ fn examples_behave_as_documented() {
 
 #[test]
 fn the_same_file_twice_is_checked_once() {
-    let o = aisigma(&["check", "examples/prompt_injection.yml", "./examples/prompt_injection.yml", "examples/"]);
+    let o = aisigma(&[
+        "check",
+        "examples/prompt_injection.yml",
+        "./examples/prompt_injection.yml",
+        "examples/",
+    ]);
     assert_eq!(code(&o), 1, "broken_rule.yml has errors");
-    let o = aisigma(&["check", "examples/prompt_injection.yml", "./examples/prompt_injection.yml", "--format", "json"]);
+    let o = aisigma(&[
+        "check",
+        "examples/prompt_injection.yml",
+        "./examples/prompt_injection.yml",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
@@ -365,12 +376,21 @@ fn special_files_and_dangling_links() {
     assert!(stdout(&o).contains("not a regular file"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("good.yml"), GOOD_RULE).unwrap();
-    std::os::unix::fs::symlink(dir.path().join("missing.yml"), dir.path().join("dangling.yml")).unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("missing.yml"),
+        dir.path().join("dangling.yml"),
+    )
+    .unwrap();
     let o = aisigma(&["check", dir.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(code(&o), 2, "an unreadable file is an I/O problem");
     let diags: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(diags.iter().any(|d| d["code"] == "AIS001" && d["file"].as_str().unwrap().ends_with("dangling.yml")));
-    assert!(diags.iter().any(|d| d["code"] == "AIS103" && d["file"].as_str().unwrap().ends_with("good.yml")), "the rest is still checked");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["code"] == "AIS103" && d["file"].as_str().unwrap().ends_with("good.yml")),
+        "the rest is still checked"
+    );
 }
 
 #[test]
@@ -383,6 +403,9 @@ fn sarif_uris_are_encoded() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let loc = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
     let uri = loc["uri"].as_str().unwrap();
-    assert!(uri.starts_with("file:///") && uri.ends_with("/dir%20a%2Cb%23c%25d/r%201.yml"), "{uri}");
+    assert!(
+        uri.starts_with("file:///") && uri.ends_with("/dir%20a%2Cb%23c%25d/r%201.yml"),
+        "{uri}"
+    );
     assert!(loc.get("uriBaseId").is_none());
 }
