@@ -108,6 +108,9 @@ codes! {
     TestFailed = "AIS702", "test-failed", Error, "A rule test did not give the expected verdict.";
     NoTests = "AIS703", "no-tests", Note, "The rule has no tests.";
     UnresolvedPlaceholder = "AIS704", "unresolved-placeholder", Error, "The rule uses a placeholder that has no value, so it cannot be evaluated.";
+    // 8xx: compilation to query languages
+    UnsupportedConstruct = "AIS801", "unsupported-construct", Error, "The rule uses a construct the target cannot express exactly; no query is emitted.";
+    UnmappedField = "AIS802", "unmapped-field", Error, "The field has no name in the target's mapping file.";
 }
 
 impl fmt::Display for Code {

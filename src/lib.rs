@@ -6,6 +6,7 @@
 //! diagnostics.
 
 pub mod ast;
+pub mod backend;
 pub mod catalog;
 pub mod check;
 pub mod condition;

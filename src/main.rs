@@ -6,7 +6,7 @@ use aisigma::ruletest::{self, Outcome};
 use aisigma::schema::Schema;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit code: success, nothing to report.
@@ -66,6 +66,26 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Compile rules to a target query language
+    Compile {
+        /// Rule files or directories
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Target query language
+        #[arg(long, value_enum)]
+        target: aisigma::backend::Target,
+        /// Output format: `query` prints each query; `json` prints one JSON object per rule and line
+        #[arg(long, value_enum, default_value_t = CompileFormat::Query)]
+        format: CompileFormat,
+        /// Field and log-source mapping file replacing the target's built-in one
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// Write one file per rule into DIR (named after the rule id), atomically
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Print the AI telemetry schema (fields, types and enums per category)
     Schema {
         /// Output format
@@ -83,6 +103,12 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum TestFormat {
     Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum CompileFormat {
+    Query,
     Json,
 }
 
@@ -156,6 +182,14 @@ fn main() -> ExitCode {
             category,
             schemas,
         } => run_schema(format, category, &schemas),
+        Command::Compile {
+            paths,
+            target,
+            format,
+            mapping,
+            output,
+            common,
+        } => run_compile(&paths, target, format, mapping, output, &common),
     }
 }
 
@@ -325,4 +359,175 @@ fn run_schema(format: SchemaFormat, category: Option<String>, schemas: &[PathBuf
         SchemaFormat::Table => aisigma::schema_doc::table(&schema, category.as_deref()),
     };
     print(&out)
+}
+
+fn run_compile(
+    paths: &[PathBuf],
+    target: aisigma::backend::Target,
+    format: CompileFormat,
+    mapping: Option<PathBuf>,
+    output: Option<PathBuf>,
+    common: &Common,
+) -> ExitCode {
+    use aisigma::backend;
+    let mapping = match &mapping {
+        None => target.builtin_mapping(),
+        Some(f) => {
+            let shown = aisigma::load::display_path(f);
+            let text = match std::fs::read_to_string(f) {
+                Ok(t) => t,
+                Err(e) => return usage_error(&format!("cannot read mapping {shown}: {e}")),
+            };
+            match backend::mapping::Mapping::parse(&shown, &text) {
+                Ok(m) => m,
+                Err(d) => {
+                    let src = aisigma::source::SourceFile::new(shown.clone(), text.clone());
+                    let mut out = String::new();
+                    report::human_one(&mut out, &src.path, Some(&src), &d);
+                    return usage_error(&out);
+                }
+            }
+        }
+    };
+    let (results, io_failed) = match prepare(paths, common) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let mut out = String::new();
+    let mut errors = String::new();
+    let mut failed = 0usize;
+    let mut files: Vec<(String, String)> = Vec::new();
+    for r in &results {
+        let check_errors: Vec<_> = r
+            .diags
+            .iter()
+            .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
+            .cloned()
+            .collect();
+        let docs: Vec<_> = r
+            .docs
+            .iter()
+            .filter(|d| d.doc.detection().is_some() || !check_errors.is_empty())
+            .collect();
+        if docs.is_empty() && !check_errors.is_empty() {
+            failed += 1;
+            emit_errors(
+                &mut out,
+                &mut errors,
+                format,
+                r,
+                None,
+                target,
+                &check_errors,
+            );
+            continue;
+        }
+        for (i, cd) in docs.iter().enumerate() {
+            let compiled = match (&cd.expr, check_errors.is_empty()) {
+                (Some(expr), true) => backend::compile(&cd.doc, expr, target, &mapping),
+                _ => Err(check_errors.clone()),
+            };
+            match compiled {
+                Ok(c) => {
+                    if format == CompileFormat::Json {
+                        let v = serde_json::json!({
+                            "file": r.path,
+                            "id": cd.doc.meta.id.as_ref().map(|x| x.value.clone()),
+                            "title": cd.doc.label(),
+                            "target": target.name(),
+                            "query": c.query,
+                            "logsource": c.logsource,
+                        });
+                        out.push_str(&v.to_string());
+                        out.push('\n');
+                    } else {
+                        out.push_str(&c.query);
+                        out.push('\n');
+                    }
+                    let stem = Path::new(&r.path)
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let name = match &cd.doc.meta.id {
+                        Some(id) => id.value.to_lowercase(),
+                        None if docs.len() > 1 => format!("{stem}-{}", i + 1),
+                        None => stem,
+                    };
+                    files.push((format!("{name}.{}", target.extension()), c.query + "\n"));
+                }
+                Err(diags) => {
+                    failed += 1;
+                    emit_errors(
+                        &mut out,
+                        &mut errors,
+                        format,
+                        r,
+                        Some(&cd.doc),
+                        target,
+                        &diags,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(dir) = output {
+        for (name, body) in &files {
+            if let Err(e) = aisigma::output::write_atomic(&dir.join(name), body.as_bytes()) {
+                return usage_error(&format!("cannot write {}: {e}", dir.join(name).display()));
+            }
+        }
+    } else if print(&out) != ExitCode::from(EXIT_OK) {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    eprint!("{errors}");
+    if format == CompileFormat::Query || !errors.is_empty() {
+        eprintln!(
+            "compiled {} to {}, {} refused or invalid",
+            plural(files.len(), "rule"),
+            target.name(),
+            failed
+        );
+    }
+    if io_failed {
+        ExitCode::from(EXIT_USAGE)
+    } else if failed > 0 {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+/// Report a rule that did not compile: human diagnostics on stderr, or a JSON error object.
+fn emit_errors(
+    out: &mut String,
+    errors: &mut String,
+    format: CompileFormat,
+    r: &check::FileResult,
+    doc: Option<&aisigma::ast::Doc>,
+    target: aisigma::backend::Target,
+    diags: &[aisigma::diagnostic::Diagnostic],
+) {
+    if format == CompileFormat::Json {
+        let d = &diags[0];
+        let v = serde_json::json!({
+            "file": r.path,
+            "id": doc.and_then(|d| d.meta.id.as_ref()).map(|x| x.value.clone()),
+            "title": doc.map(|d| d.label()),
+            "target": target.name(),
+            "error": {
+                "code": d.code.as_str(),
+                "message": d.message,
+                "help": d.help,
+                "line": d.span.start.line,
+                "column": d.span.start.col,
+                "count": diags.len(),
+            },
+        });
+        out.push_str(&v.to_string());
+        out.push('\n');
+    } else {
+        for d in diags {
+            report::human_one(errors, &r.path, r.source.as_deref(), d);
+        }
+    }
 }

@@ -409,3 +409,68 @@ fn sarif_uris_are_encoded() {
     );
     assert!(loc.get("uriBaseId").is_none());
 }
+
+#[test]
+fn compile_to_eql() {
+    let o = aisigma(&[
+        "compile",
+        "examples/prompt_injection.yml",
+        "--target",
+        "eql",
+    ]);
+    assert_eq!(code(&o), 1, "the example uses a regex, which EQL refuses");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("error[AIS801]: rule `Prompt Injection Followed By Tool Use Request`: regular expressions (`re`) cannot be compiled to eql"));
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(&rule, GOOD_RULE).unwrap();
+    let o = aisigma(&["compile", rule.to_str().unwrap(), "--target", "eql"]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        stdout(&o),
+        "any where ai.prompt.text like~ \"*ignore previous*\"\n"
+    );
+    let o = aisigma(&[
+        "compile",
+        rule.to_str().unwrap(),
+        "--target",
+        "eql",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["id"], "0f4c5a52-1d2e-4b7a-9c3d-2e1f0a9b8c7d");
+    assert_eq!(v["target"], "eql");
+    assert_eq!(v["logsource"]["index"], "logs-*");
+    let out = dir.path().join("out");
+    let o = aisigma(&[
+        "compile",
+        rule.to_str().unwrap(),
+        "examples/prompt_injection.yml",
+        "--target",
+        "eql",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let written: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        written,
+        vec!["0f4c5a52-1d2e-4b7a-9c3d-2e1f0a9b8c7d.eql".to_string()],
+        "refused rules write nothing"
+    );
+    let o = aisigma(&[
+        "compile",
+        "examples/prompt_injection.yml",
+        "--target",
+        "eql",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["error"]["code"], "AIS801");
+    let o = aisigma(&["compile", "rules/", "--target", "splunk"]);
+    assert_eq!(code(&o), 2, "unknown target is a usage error");
+}

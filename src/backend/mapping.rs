@@ -1,0 +1,104 @@
+//! Per-target field and log-source mappings (`backends/<target>/mapping.yaml`).
+//!
+//! ```yaml
+//! target: eql
+//! identity: true          # unlisted fields keep their name; false: unlisted fields are errors
+//! fields: {schema.field: target.field}
+//! logsources: {llm_inference: {index: "logs-*"}}
+//! default: {index: "logs-*"}   # for categories not listed
+//! ```
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::Span;
+use crate::yaml::{self, Node};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mapping {
+    /// Where the mapping came from (named in "unmapped field" errors).
+    pub source: String,
+    pub target: String,
+    pub identity: bool,
+    pub fields: BTreeMap<String, String>,
+    /// Per category: target-specific settings (index, table, sourcetype...).
+    pub logsources: BTreeMap<String, BTreeMap<String, String>>,
+    pub default_logsource: BTreeMap<String, String>,
+}
+
+fn err(span: Span, msg: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(Code::SchemaFile, span, msg)
+}
+
+fn string_map(n: &Node) -> Result<BTreeMap<String, String>, Diagnostic> {
+    let m = n
+        .as_map()
+        .ok_or_else(|| err(n.span, "expected a mapping of names to strings"))?;
+    m.iter()
+        .map(|(k, v)| match v.scalar_text() {
+            Some(t) => Ok((k.raw.clone(), t.to_string())),
+            None => Err(err(v.span, format!("`{}` must map to a string", k.raw))),
+        })
+        .collect()
+}
+
+impl Mapping {
+    pub fn parse(source: &str, text: &str) -> Result<Mapping, Diagnostic> {
+        let docs = yaml::parse(text)?;
+        let root = docs
+            .into_iter()
+            .next()
+            .map(|d| d.root)
+            .ok_or_else(|| err(Span::file_start(), "the mapping file is empty"))?;
+        let target = root
+            .get("target")
+            .and_then(Node::as_str)
+            .ok_or_else(|| err(root.span, "missing `target`"))?
+            .to_string();
+        let identity = match root.get("identity").map(|n| &n.kind) {
+            Some(yaml::Kind::Bool(b)) => *b,
+            None => false,
+            Some(_) => return Err(err(root.span, "`identity` must be true or false")),
+        };
+        let fields = match root.get("fields") {
+            Some(f) => string_map(f)?,
+            None => BTreeMap::new(),
+        };
+        let mut logsources = BTreeMap::new();
+        if let Some(ls) = root.get("logsources") {
+            let m = ls
+                .as_map()
+                .ok_or_else(|| err(ls.span, "`logsources` must map categories to settings"))?;
+            for (k, v) in m {
+                logsources.insert(k.raw.clone(), string_map(v)?);
+            }
+        }
+        let default_logsource = match root.get("default") {
+            Some(d) => string_map(d)?,
+            None => BTreeMap::new(),
+        };
+        Ok(Mapping {
+            source: source.to_string(),
+            target,
+            identity,
+            fields,
+            logsources,
+            default_logsource,
+        })
+    }
+
+    /// The target's name for a field, or `None` if the mapping does not cover it.
+    pub fn field<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        match self.fields.get(name) {
+            Some(f) => Some(f),
+            None if self.identity => Some(name),
+            None => None,
+        }
+    }
+
+    /// Settings for a logsource category (the category's own, else the default).
+    pub fn logsource(&self, category: Option<&str>) -> &BTreeMap<String, String> {
+        category
+            .and_then(|c| self.logsources.get(c))
+            .unwrap_or(&self.default_logsource)
+    }
+}

@@ -1,0 +1,328 @@
+//! Backends: render the detection IR as a target's query language.
+//!
+//! A target is a [`Dialect`]: it says how to write one predicate, a field name and a string
+//! literal, and the shared renderer here does the boolean structure (grouping, `not`,
+//! `N of`). Defaults are the common case, in the spirit of PRQL's `DialectHandler`; a dialect
+//! overrides only where its language differs. A construct a target cannot express exactly is
+//! refused with [`Unsupported`], which becomes an `AIS801` error naming the rule, the construct
+//! and the target: a backend never emits an approximation.
+
+pub mod eql;
+pub mod mapping;
+
+use crate::ast::Doc;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{Expr, Pred};
+use crate::span::Span;
+use mapping::Mapping;
+
+/// A query language aisigma compiles to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Elastic Event Query Language
+    Eql,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Eql => "eql",
+        }
+    }
+
+    /// The built-in mapping file of the target.
+    pub fn builtin_mapping(self) -> Mapping {
+        let (path, text) = match self {
+            Target::Eql => (
+                "backends/eql/mapping.yaml",
+                include_str!("../../backends/eql/mapping.yaml"),
+            ),
+        };
+        Mapping::parse(path, text).expect("built-in mappings are valid (tested)")
+    }
+
+    pub fn dialect(self) -> &'static dyn Dialect {
+        match self {
+            Target::Eql => &eql::Eql,
+        }
+    }
+
+    /// File extension of a query written with `-o`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Target::Eql => "eql",
+        }
+    }
+}
+
+/// A construct the target cannot express exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unsupported {
+    /// What the rule uses, e.g. "regular expressions (`re`)".
+    pub construct: String,
+    /// Why the target cannot express it (shown as help).
+    pub reason: String,
+    pub span: Span,
+}
+
+impl Unsupported {
+    pub fn new(construct: impl Into<String>, reason: impl Into<String>, span: Span) -> Self {
+        Unsupported {
+            construct: construct.into(),
+            reason: reason.into(),
+            span,
+        }
+    }
+}
+
+/// How a target writes queries. Only [`Dialect::predicate`] has no default.
+pub trait Dialect: Sync {
+    fn name(&self) -> &'static str;
+
+    /// One predicate over an already-mapped field name. `negated` is true when the predicate
+    /// sits under an odd number of `not`s, for targets whose missing-field logic needs care.
+    fn predicate(
+        &self,
+        field: Option<&str>,
+        pred: &Pred,
+        negated: bool,
+    ) -> Result<String, Unsupported>;
+
+    fn and_op(&self) -> &'static str {
+        "and"
+    }
+
+    fn or_op(&self) -> &'static str {
+        "or"
+    }
+
+    /// Negation of a rendered operand (always parenthesised, so no precedence question arises
+    /// between `not` and a comparison).
+    fn not(&self, inner: &str) -> String {
+        format!("not ({inner})")
+    }
+
+    fn group(&self, inner: &str) -> String {
+        format!("({inner})")
+    }
+
+    /// Wrap the rendered condition into a complete query.
+    fn query(
+        &self,
+        condition: &str,
+        _logsource: &std::collections::BTreeMap<String, String>,
+    ) -> String {
+        condition.to_string()
+    }
+
+    /// Most alternatives an `N of` may expand to before it is refused.
+    fn max_at_least_expansion(&self) -> usize {
+        256
+    }
+}
+
+/// Render an expression; compound children of `and`/`or` are grouped, so the output never
+/// depends on the target's operator precedence.
+fn render(
+    d: &dyn Dialect,
+    e: &Expr,
+    negated: bool,
+    map: &dyn Fn(&str, Span) -> Result<String, Unsupported>,
+) -> Result<String, Unsupported> {
+    let child = |x: &Expr, neg: bool| -> Result<String, Unsupported> {
+        let s = render(d, x, neg, map)?;
+        Ok(if matches!(x, Expr::Pred(_) | Expr::Not(_)) {
+            s
+        } else {
+            d.group(&s)
+        })
+    };
+    match e {
+        Expr::And(items) | Expr::Or(items) => {
+            let op = if matches!(e, Expr::And(_)) {
+                d.and_op()
+            } else {
+                d.or_op()
+            };
+            let parts: Vec<String> = items
+                .iter()
+                .map(|x| child(x, negated))
+                .collect::<Result<_, _>>()?;
+            Ok(parts.join(&format!(" {op} ")))
+        }
+        Expr::Not(inner) => Ok(d.not(&render(d, inner, !negated, map)?)),
+        Expr::AtLeast(n, items) => {
+            let combos =
+                combinations(items.len(), *n, d.max_at_least_expansion()).ok_or_else(|| {
+                    let span = first_span(e).unwrap_or_default();
+                    Unsupported::new(
+                        format!("`{n} of` over {} search identifiers", items.len()),
+                        format!(
+                            "it expands to more than {} alternatives",
+                            d.max_at_least_expansion()
+                        ),
+                        span,
+                    )
+                })?;
+            let expanded = Expr::Or(
+                combos
+                    .into_iter()
+                    .map(|c| Expr::And(c.into_iter().map(|i| items[i].clone()).collect()))
+                    .collect(),
+            );
+            render(d, &expanded, negated, map)
+        }
+        Expr::Pred(p) => {
+            let field = match &p.field {
+                Some(f) => Some(map(f, p.span)?),
+                None => None,
+            };
+            d.predicate(field.as_deref(), p, negated)
+        }
+    }
+}
+
+fn first_span(e: &Expr) -> Option<Span> {
+    let mut s = None;
+    e.preds(&mut |p| {
+        if s.is_none() {
+            s = Some(p.span);
+        }
+    });
+    s
+}
+
+/// All `k`-subsets of `0..n`, or `None` if there are more than `limit`.
+fn combinations(n: usize, k: usize, limit: usize) -> Option<Vec<Vec<usize>>> {
+    let mut count: u128 = 1;
+    for i in 0..k {
+        count = count * (n - i) as u128 / (i + 1) as u128;
+        if count > limit as u128 {
+            return None;
+        }
+    }
+    let mut out = Vec::new();
+    let mut idx: Vec<usize> = (0..k).collect();
+    loop {
+        out.push(idx.clone());
+        let Some(i) = (0..k).rev().find(|&i| idx[i] != i + n - k) else {
+            return Some(out);
+        };
+        idx[i] += 1;
+        for j in i + 1..k {
+            idx[j] = idx[j - 1] + 1;
+        }
+    }
+}
+
+/// A rule compiled for one target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compiled {
+    pub query: String,
+    pub logsource: std::collections::BTreeMap<String, String>,
+}
+
+/// Compile a checked document. Errors are diagnostics positioned in the rule file.
+pub fn compile(
+    doc: &Doc,
+    expr: &Expr,
+    target: Target,
+    mapping: &Mapping,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let d = target.dialect();
+    let rule = doc.label();
+    let map = |f: &str, span: Span| -> Result<String, Unsupported> {
+        mapping.field(f).map(str::to_string).ok_or_else(|| {
+            Unsupported::new(
+                format!("field `{f}`"),
+                format!("`{f}` is not mapped in {}", mapping.source),
+                span,
+            )
+        })
+    };
+    // Collect every refusal, not only the first, so one run shows all that needs work.
+    let mut errors = Vec::new();
+    expr.preds(&mut |p| {
+        let field = match &p.field {
+            Some(f) => match map(f, p.span) {
+                Ok(m) => Some(m),
+                Err(u) => {
+                    errors.push(u);
+                    return;
+                }
+            },
+            None => None,
+        };
+        if let Err(u) = d.predicate(field.as_deref(), p, false) {
+            errors.push(u);
+        }
+    });
+    let rendered = if errors.is_empty() {
+        render(d, expr, false, &map)
+    } else {
+        Err(errors[0].clone())
+    };
+    match rendered {
+        Ok(cond) => {
+            let category = doc
+                .meta
+                .logsource
+                .as_ref()
+                .and_then(|l| l.category.as_ref())
+                .map(|c| c.value.as_str());
+            let logsource = mapping.logsource(category).clone();
+            Ok(Compiled {
+                query: d.query(&cond, &logsource),
+                logsource,
+            })
+        }
+        Err(first) => {
+            if errors.is_empty() {
+                errors.push(first);
+            }
+            errors.dedup();
+            Err(errors
+                .into_iter()
+                .map(|u| {
+                    let code = if u.construct.starts_with("field `") {
+                        Code::UnmappedField
+                    } else {
+                        Code::UnsupportedConstruct
+                    };
+                    Diagnostic::new(
+                        code,
+                        u.span,
+                        format!(
+                            "rule `{rule}`: {} cannot be compiled to {}",
+                            u.construct,
+                            target.name()
+                        ),
+                    )
+                    .with_help(u.reason)
+                })
+                .collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_enumerate_subsets() {
+        assert_eq!(
+            combinations(4, 2, 100).unwrap(),
+            vec![
+                vec![0, 1],
+                vec![0, 2],
+                vec![0, 3],
+                vec![1, 2],
+                vec![1, 3],
+                vec![2, 3]
+            ]
+        );
+        assert_eq!(combinations(3, 3, 100).unwrap(), vec![vec![0, 1, 2]]);
+        assert!(combinations(30, 15, 1000).is_none());
+    }
+}

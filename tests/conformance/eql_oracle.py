@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""EQL conformance: aisigma's compiled EQL against Elastic's `eql` package (PyPI).
+
+For every rule compiled with `aisigma compile --target eql --format json` (read on stdin):
+  1. the query must parse in Elasticsearch syntax mode (`eql.parser.elasticsearch_syntax`);
+  2. each of the rule's test events (its `tests: match / no_match` lists, which aisigma's own
+     engine passes) is run through eql's Python engine, and the verdict must equal the
+     expected one.
+eql's Python engine compares strings case-insensitively, does not honour the `?` wildcard and
+does not model multi-valued fields (unlike Elasticsearch, where a predicate on an array field
+holds if any value satisfies it). So queries with case-sensitive operators (`==` on a string,
+`like`, `in`) or a `?` wildcard, and events holding a list, are checked by parse only.
+Prints counts; exits 1 on any failure.
+"""
+import json
+import sys
+
+import eql
+import yaml
+from eql.parser import elasticsearch_syntax, ignore_missing_fields
+
+
+def nest(flat):
+    """{"a.b": 1} -> {"a": {"b": 1}}; None if a key is both a value and a parent."""
+    out = {}
+    for key in sorted(flat, key=lambda k: k.count(".")):
+        parts = key.split(".")
+        cur = out
+        for p in parts[:-1]:
+            nxt = cur.setdefault(p, {})
+            if not isinstance(nxt, dict):
+                return None
+            cur = nxt
+        if parts[-1] in cur:
+            return None
+        cur[parts[-1]] = flat[key]
+    return out
+
+
+def case_sensitive_or_single_wildcard(query):
+    import re
+    strings = re.findall(r'"(?:[^"\\]|\\.)*"', query)
+    if any("?" in s for s in strings):
+        return True
+    return bool(re.search(r'(==|!=) "|\blike "|\bin \(', query))
+
+
+def main():
+    parsed = executed = events = skipped_events = 0
+    failures = []
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        if "error" in rec:
+            continue
+        query = rec["query"]
+        try:
+            with ignore_missing_fields, elasticsearch_syntax:
+                ast = eql.parse_query(query)
+        except Exception as e:  # noqa: BLE001 - any parser error is a failure
+            failures.append(f"{rec['file']}: does not parse: {type(e).__name__}: {str(e).splitlines()[0]}\n  {query}")
+            continue
+        parsed += 1
+        if case_sensitive_or_single_wildcard(query):
+            continue
+        doc = list(yaml.safe_load_all(open(rec["file"])))
+        doc = next(d for d in doc if isinstance(d, dict) and d.get("title") == rec["title"])
+        tests = doc.get("tests") or {}
+        cases = [(e, True) for e in tests.get("match", [])] + [(e, False) for e in tests.get("no_match", [])]
+        if not cases:
+            continue
+        executed += 1
+        for i, (event, expected) in enumerate(cases):
+            nested = nest(event)
+            if nested is None or any(isinstance(v, list) for v in event.values()):
+                skipped_events += 1
+                continue
+            nested.update({"event_type": "generic", "timestamp": i})
+            engine = eql.PythonEngine({"time_unit": 1000})
+            with ignore_missing_fields, elasticsearch_syntax:
+                engine.add_query(eql.parse_query(query))
+            hits = []
+            engine.add_output_hook(hits.append)
+            engine.stream_events([eql.Event.from_data(nested)])
+            events += 1
+            if bool(hits) != expected:
+                failures.append(f"{rec['file']}: event {i + 1} ({'match' if expected else 'no_match'}): eql says {bool(hits)}\n  {query}\n  {event}")
+    print(f"eql oracle: {parsed} queries parsed, {executed} executed on {events} events ({skipped_events} events with lists or clashing keys checked by parse only), {len(failures)} failures")
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures or parsed == 0 else 0)
+
+
+if __name__ == "__main__":
+    main()

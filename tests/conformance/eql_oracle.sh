@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install Elastic's `eql` package (PyPI) in a private venv and run the EQL conformance check
+# (tests/conformance/eql_oracle.py) on the rule library. Usage:
+#   tests/conformance/eql_oracle.sh path/to/aisigma
+set -euo pipefail
+bin=$(realpath "$1")
+cd "$(dirname "$0")/../.."
+venv=${AISIGMA_TOOLS:-${TMPDIR:-/tmp}/aisigma-tools}/venv-eql
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import eql, yaml' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check eql==1.0.1 pyyaml==6.0.2
+fi
+# Refused rules (AIS801) are reported by `compile` and are expected here; the oracle checks
+# every query that was emitted.
+"$bin" compile rules/ examples/prompt_injection.yml --target eql --format json 2>/dev/null | "$venv/bin/python" tests/conformance/eql_oracle.py
