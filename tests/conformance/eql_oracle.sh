@@ -12,4 +12,12 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import eql, yaml' 2>/
 fi
 # Refused rules (AIS801) are reported by `compile` and are expected here; the oracle checks
 # every query that was emitted.
-"$bin" compile rules/ examples/prompt_injection.yml --target eql --format json 2>/dev/null | "$venv/bin/python" tests/conformance/eql_oracle.py
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=0
+"$bin" compile rules/ examples/prompt_injection.yml --target eql --format json > "$out" 2>/dev/null || status=$?
+if [ "$status" -gt 1 ]; then
+    echo "aisigma compile failed with exit code $status" >&2
+    exit 1
+fi
+"$venv/bin/python" tests/conformance/eql_oracle.py < "$out"
