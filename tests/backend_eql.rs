@@ -151,9 +151,10 @@ fn refusals_name_the_construct() {
         refused("sel:\n  f|contains: 'a\\*b'\ncondition: sel"),
         vec![Code::UnsupportedConstruct]
     );
+    // A backslash is literal in `like` patterns (Elasticsearch escapes it for Lucene).
     assert_eq!(
-        refused("sel:\n  f|contains: 'C:\\Windows'\ncondition: sel"),
-        vec![Code::UnsupportedConstruct]
+        compile_rule(&rule("sel:\n  f|endswith: '\\cmd.exe'\ncondition: sel")).unwrap(),
+        r#"any where f like~ "*\\cmd.exe""#
     );
     assert_eq!(
         refused("sel:\n  f|hour: 3\ncondition: sel"),

@@ -8,10 +8,15 @@
 //!   every predicate is guarded with `?field != null and ...`: then `not` of a predicate on an
 //!   absent field is true, as in aisigma's semantics.
 //!
+//! - In `like` patterns Elasticsearch maps `*` and `?` to wildcards and escapes every other
+//!   character, backslash included, before building the Lucene query (x-pack EQL
+//!   `StringUtils.toLikePattern` and QL `StringUtils.likeToLuceneWildcard`), so a backslash is a
+//!   literal character there.
+//!
 //! Refused (AIS801): regular expressions (their translation to Elasticsearch regex syntax is
-//! not implemented yet), literal `*`, `?` or `\` inside a wildcard pattern (EQL documents no
-//! escape for them), keyword searches (EQL has no full-text search), field references (EQL
-//! cannot compare two fields), date parts and unresolved placeholders.
+//! not implemented yet), a literal `*` or `?` inside a wildcard pattern (no escape exists),
+//! keyword searches (EQL has no full-text search), field references (EQL cannot compare two
+//! fields), date parts and unresolved placeholders.
 
 use super::{Dialect, Unsupported};
 use crate::ir::{CmpOp, Pred, Test};
@@ -92,10 +97,12 @@ impl Dialect for Eql {
                     let mut p = String::new();
                     for part in &pattern.parts {
                         match part {
-                            Part::Lit(l) if l.contains(['*', '?', '\\']) => {
+                            // Elasticsearch turns every `*` and `?` of a `like` pattern into a
+                            // wildcard and uses U+0001 as its internal escape character.
+                            Part::Lit(l) if l.contains(['*', '?', '\u{1}']) => {
                                 return Err(Unsupported::new(
-                                    "a literal `*`, `?` or `\\` inside a wildcard pattern",
-                                    "EQL documents no escape for these characters in `like` patterns",
+                                    "a literal `*` or `?` inside a wildcard pattern",
+                                    "EQL `like` patterns have no escape: every `*` and `?` is a wildcard",
                                     pred.span,
                                 ));
                             }

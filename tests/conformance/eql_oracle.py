@@ -10,6 +10,8 @@ eql's Python engine compares strings case-insensitively, does not honour the `?`
 does not model multi-valued fields (unlike Elasticsearch, where a predicate on an array field
 holds if any value satisfies it). So queries with case-sensitive operators (`==` on a string,
 `like`, `in`) or a `?` wildcard, and events holding a list, are checked by parse only.
+Rules from tests/fixtures/sigmahq_regression are run on SigmaHQ's regression events instead,
+and must match at least as many of them as SigmaHQ's own runner counts.
 Prints counts; exits 1 on any failure.
 """
 import json
@@ -45,8 +47,20 @@ def case_sensitive_or_single_wildcard(query):
     return bool(re.search(r'(==|!=) "|\blike "|\bin \(', query))
 
 
+def run(query, event, i):
+    """Does eql's Python engine match one event?"""
+    event = dict(event, event_type="generic", timestamp=i)
+    engine = eql.PythonEngine({"time_unit": 1000})
+    with ignore_missing_fields, elasticsearch_syntax:
+        engine.add_query(eql.parse_query(query))
+    hits = []
+    engine.add_output_hook(hits.append)
+    engine.stream_events([eql.Event.from_data(event)])
+    return bool(hits)
+
+
 def main():
-    parsed = executed = events = skipped_events = 0
+    parsed = executed = events = skipped_events = regression = regression_events = 0
     failures = []
     for line in sys.stdin:
         if not line.strip():
@@ -64,6 +78,16 @@ def main():
         parsed += 1
         if case_sensitive_or_single_wildcard(query):
             continue
+        if "sigmahq_regression/" in rec["file"]:
+            regression += 1
+            folder = rec["file"].rsplit("/", 1)[0]
+            want = json.load(open(folder + "/expected.json"))["match_count"]
+            evs = [json.loads(l) for l in open(folder + "/events.jsonl")]
+            got = sum(run(query, e, i) for i, e in enumerate(evs))
+            regression_events += len(evs)
+            if got < want:
+                failures.append(f"{rec['file']}: eql matches {got} regression events, SigmaHQ expects {want}\n  {query}")
+            continue
         doc = list(yaml.safe_load_all(open(rec["file"])))
         doc = next(d for d in doc if isinstance(d, dict) and d.get("title") == rec["title"])
         tests = doc.get("tests") or {}
@@ -76,17 +100,11 @@ def main():
             if nested is None or any(isinstance(v, list) for v in event.values()):
                 skipped_events += 1
                 continue
-            nested.update({"event_type": "generic", "timestamp": i})
-            engine = eql.PythonEngine({"time_unit": 1000})
-            with ignore_missing_fields, elasticsearch_syntax:
-                engine.add_query(eql.parse_query(query))
-            hits = []
-            engine.add_output_hook(hits.append)
-            engine.stream_events([eql.Event.from_data(nested)])
             events += 1
-            if bool(hits) != expected:
-                failures.append(f"{rec['file']}: event {i + 1} ({'match' if expected else 'no_match'}): eql says {bool(hits)}\n  {query}\n  {event}")
-    print(f"eql oracle: {parsed} queries parsed, {executed} executed on {events} events ({skipped_events} events with lists or clashing keys checked by parse only), {len(failures)} failures")
+            got = run(query, nested, i)
+            if got != expected:
+                failures.append(f"{rec['file']}: event {i + 1} ({'match' if expected else 'no_match'}): eql says {got}\n  {query}\n  {event}")
+    print(f"eql oracle: {parsed} queries parsed, {executed} executed on {events} test events ({skipped_events} events with lists or clashing keys checked by parse only), {regression} SigmaHQ rules run on {regression_events} regression events, {len(failures)} failures")
     for f in failures:
         print("FAIL", f)
     sys.exit(1 if failures or parsed == 0 else 0)

@@ -15,7 +15,7 @@ fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
-"$bin" compile rules/ examples/prompt_injection.yml --target eql --format json > "$out" 2>/dev/null || status=$?
+"$bin" compile rules/ examples/prompt_injection.yml tests/fixtures/sigmahq_regression --target eql --format json > "$out" 2>/dev/null || status=$?
 if [ "$status" -gt 1 ]; then
     echo "aisigma compile failed with exit code $status" >&2
     exit 1
