@@ -21,3 +21,9 @@ if [ "$status" -gt 1 ]; then
     exit 1
 fi
 "$venv/bin/python" tests/conformance/eql_oracle.py < "$out"
+# Generated rules and events (written by `cargo test` when AISIGMA_EQL_DIFF is set).
+if [ -n "${AISIGMA_EQL_DIFF:-}" ] && [ -s "$AISIGMA_EQL_DIFF" ]; then
+    "$venv/bin/python" tests/conformance/eql_differential.py "$AISIGMA_EQL_DIFF"
+else
+    echo "eql differential: skipped (run cargo test with AISIGMA_EQL_DIFF=FILE first)"
+fi
