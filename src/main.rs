@@ -404,11 +404,7 @@ fn run_compile(
             .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
             .cloned()
             .collect();
-        let docs: Vec<_> = r
-            .docs
-            .iter()
-            .filter(|d| d.doc.detection().is_some() || !check_errors.is_empty())
-            .collect();
+        let docs: Vec<_> = r.docs.iter().collect();
         if docs.is_empty() && !check_errors.is_empty() {
             failed += 1;
             emit_errors(
@@ -424,6 +420,25 @@ fn run_compile(
         }
         for (i, cd) in docs.iter().enumerate() {
             let compiled = match (&cd.expr, check_errors.is_empty()) {
+                // Correlations and meta filters are refused, never silently skipped.
+                (_, true) if cd.doc.detection().is_none() => Err(vec![
+                    aisigma::diagnostic::Diagnostic::new(
+                        aisigma::diagnostic::Code::NotYetSupported,
+                        cd.doc
+                            .meta
+                            .title
+                            .as_ref()
+                            .map(|t| t.span)
+                            .unwrap_or(cd.doc.span),
+                        format!(
+                            "rule `{}`: {} documents cannot be compiled yet",
+                            cd.doc.label(),
+                            cd.doc.kind_name()
+                        ),
+                    )
+                    .with_severity(aisigma::diagnostic::Severity::Error)
+                    .with_help("the rules a correlation references compile on their own"),
+                ]),
                 (Some(expr), true) => backend::compile(&cd.doc, expr, target, &mapping),
                 _ => Err(check_errors.clone()),
             };

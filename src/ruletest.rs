@@ -114,21 +114,14 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
                 out.push(ro);
                 continue;
             }
+            // Files with errors were handled above, so a missing detection has no other report.
             let Some(expr) = &cd.expr else {
                 ro.outcome = Outcome::Error;
-                ro.diags = r
-                    .diags
-                    .iter()
-                    .filter(|d| d.severity == Severity::Error)
-                    .cloned()
-                    .collect();
-                if ro.diags.is_empty() {
-                    ro.diags.push(Diagnostic::new(
-                        Code::InvalidTests,
-                        at,
-                        "the rule has no evaluable detection",
-                    ));
-                }
+                ro.diags.push(Diagnostic::new(
+                    Code::InvalidTests,
+                    at,
+                    "the rule has no evaluable detection",
+                ));
                 out.push(ro);
                 continue;
             };

@@ -471,6 +471,16 @@ fn compile_to_eql() {
     ]);
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["error"]["code"], "AIS801");
+    // A correlation is refused, not silently skipped; the rule it references compiles.
+    let corr = dir.path().join("corr.yml");
+    std::fs::write(&corr, "title: Many\nid: 1b2f1c8e-6a43-4a35-a1b8-4d8f0d6c6e19\nstatus: test\nlevel: high\ndate: 2026-11-24\ncorrelation:\n    type: event_count\n    rules: [blocked]\n    timespan: 10m\n    condition: {gte: 10}\n---\ntitle: Blocked\nname: blocked\nlogsource: {product: x}\ndetection:\n    sel:\n        action: block\n    condition: sel\n").unwrap();
+    let o = aisigma(&["compile", corr.to_str().unwrap(), "--target", "eql"]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(stdout(&o), "any where action in~ (\"block\")\n");
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("error[AIS601]: rule `Many`: correlation documents cannot be compiled yet")
+    );
     let o = aisigma(&["compile", "rules/", "--target", "splunk"]);
     assert_eq!(code(&o), 2, "unknown target is a usage error");
 }

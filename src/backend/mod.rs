@@ -63,6 +63,8 @@ pub struct Unsupported {
     /// Why the target cannot express it (shown as help).
     pub reason: String,
     pub span: Span,
+    /// `AIS801` for a construct, `AIS802` for a field the mapping lacks.
+    pub code: Code,
 }
 
 impl Unsupported {
@@ -71,7 +73,21 @@ impl Unsupported {
             construct: construct.into(),
             reason: reason.into(),
             span,
+            code: Code::UnsupportedConstruct,
         }
+    }
+
+    fn into_diagnostic(self, rule: &str, target: Target) -> Diagnostic {
+        Diagnostic::new(
+            self.code,
+            self.span,
+            format!(
+                "rule `{rule}`: {} cannot be compiled to {}",
+                self.construct,
+                target.name()
+            ),
+        )
+        .with_help(self.reason)
     }
 }
 
@@ -230,79 +246,55 @@ pub fn compile(
     mapping: &Mapping,
 ) -> Result<Compiled, Vec<Diagnostic>> {
     let d = target.dialect();
-    let rule = doc.label();
     let map = |f: &str, span: Span| -> Result<String, Unsupported> {
-        mapping.field(f).map(str::to_string).ok_or_else(|| {
-            Unsupported::new(
-                format!("field `{f}`"),
-                format!("`{f}` is not mapped in {}", mapping.source),
-                span,
-            )
-        })
+        mapping
+            .field(f)
+            .map(str::to_string)
+            .ok_or_else(|| Unsupported {
+                code: Code::UnmappedField,
+                ..Unsupported::new(
+                    format!("field `{f}`"),
+                    format!("`{f}` is not mapped in {}", mapping.source),
+                    span,
+                )
+            })
     };
-    // Collect every refusal, not only the first, so one run shows all that needs work.
+    // Check every predicate first, so that one run reports all refusals, not only the first.
     let mut errors = Vec::new();
     expr.preds(&mut |p| {
-        let field = match &p.field {
-            Some(f) => match map(f, p.span) {
-                Ok(m) => Some(m),
-                Err(u) => {
-                    errors.push(u);
-                    return;
-                }
-            },
-            None => None,
+        let field = match p.field.as_deref().map(|f| map(f, p.span)).transpose() {
+            Ok(f) => f,
+            Err(u) => return errors.push(u),
         };
         if let Err(u) = d.predicate(field.as_deref(), p, false) {
             errors.push(u);
         }
     });
-    let rendered = if errors.is_empty() {
-        render(d, expr, false, &map)
-    } else {
-        Err(errors[0].clone())
-    };
-    match rendered {
-        Ok(cond) => {
-            let category = doc
-                .meta
-                .logsource
-                .as_ref()
-                .and_then(|l| l.category.as_ref())
-                .map(|c| c.value.as_str());
-            let logsource = mapping.logsource(category).clone();
-            Ok(Compiled {
-                query: d.query(&cond, &logsource),
-                logsource,
-            })
-        }
-        Err(first) => {
-            if errors.is_empty() {
-                errors.push(first);
+    if errors.is_empty() {
+        // Only the structure (an `N of` too large to expand) can still be refused here.
+        match render(d, expr, false, &map) {
+            Ok(cond) => {
+                let category = doc
+                    .meta
+                    .logsource
+                    .as_ref()
+                    .and_then(|l| l.category.as_ref())
+                    .map(|c| c.value.as_str());
+                let logsource = mapping.logsource(category).clone();
+                return Ok(Compiled {
+                    query: d.query(&cond, &logsource),
+                    logsource,
+                });
             }
-            errors.dedup();
-            Err(errors
-                .into_iter()
-                .map(|u| {
-                    let code = if u.construct.starts_with("field `") {
-                        Code::UnmappedField
-                    } else {
-                        Code::UnsupportedConstruct
-                    };
-                    Diagnostic::new(
-                        code,
-                        u.span,
-                        format!(
-                            "rule `{rule}`: {} cannot be compiled to {}",
-                            u.construct,
-                            target.name()
-                        ),
-                    )
-                    .with_help(u.reason)
-                })
-                .collect())
+            Err(u) => errors.push(u),
         }
     }
+    errors.dedup();
+    let rule = doc.label();
+    Err(errors
+        .into_iter()
+        .map(|u| u.into_diagnostic(&rule, target))
+        .collect())
 }
 
 #[cfg(test)]
