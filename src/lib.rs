@@ -19,6 +19,7 @@ pub mod lower;
 pub mod metadata;
 pub mod modifier;
 pub mod output;
+pub mod regex_translate;
 pub mod report;
 pub mod rule_parser;
 pub mod ruletest;

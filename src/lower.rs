@@ -991,6 +991,10 @@ pub fn pcre_only_constructs(pattern: &str) -> Vec<&'static str> {
 
 /// The Rust-regex form of a Sigma regex with flags.
 pub fn regex_source(pattern: &str, flags: ReFlags) -> String {
+    crate::regex_translate::engine_source(pattern, &regex_flags(flags))
+}
+
+fn regex_flags(flags: ReFlags) -> String {
     let mut f = String::new();
     if flags.ignore_case {
         f.push('i');
@@ -1001,11 +1005,7 @@ pub fn regex_source(pattern: &str, flags: ReFlags) -> String {
     if flags.dot_all {
         f.push('s');
     }
-    if f.is_empty() {
-        pattern.to_string()
-    } else {
-        format!("(?{f}){pattern}")
-    }
+    f
 }
 
 fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostics) -> Option<()> {

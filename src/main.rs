@@ -393,6 +393,10 @@ fn run_compile(
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
+    let schema = match load_schema(&common.schemas) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
     let mut out = String::new();
     let mut errors = String::new();
     let mut failed = 0usize;
@@ -439,7 +443,7 @@ fn run_compile(
                     .with_severity(aisigma::diagnostic::Severity::Error)
                     .with_help("the rules a correlation references compile on their own"),
                 ]),
-                (Some(expr), true) => backend::compile(&cd.doc, expr, target, &mapping),
+                (Some(expr), true) => backend::compile(&cd.doc, expr, target, &mapping, &schema),
                 _ => Err(check_errors.clone()),
             };
             match compiled {

@@ -22,6 +22,7 @@ fn compile_rule(text: &str) -> Result<String, Vec<Code>> {
         cd.expr.as_ref().unwrap(),
         Target::Eql,
         &Target::Eql.builtin_mapping(),
+        &Schema::builtin(),
     )
     .map(|c| c.query)
     .map_err(|ds| ds.iter().map(|d| d.code).collect())
@@ -44,7 +45,13 @@ fn rule_library_snapshot() {
     for r in &results {
         for cd in &r.docs {
             out.push_str(&format!("# {}\n", r.path));
-            match compile(&cd.doc, cd.expr.as_ref().unwrap(), Target::Eql, &mapping) {
+            match compile(
+                &cd.doc,
+                cd.expr.as_ref().unwrap(),
+                Target::Eql,
+                &mapping,
+                &Schema::builtin(),
+            ) {
                 Ok(c) => out.push_str(&format!("{}\n\n", c.query)),
                 Err(ds) => {
                     for d in ds {
@@ -136,8 +143,13 @@ fn semantics_of_each_construct() {
 fn refusals_name_the_construct() {
     let refused = |d: &str| compile_rule(&rule(d)).unwrap_err();
     assert_eq!(
-        refused("sel:\n  f|re: 'a+'\ncondition: sel"),
+        refused("sel:\n  f|re: 'a\\bb'\ncondition: sel"),
         vec![Code::UnsupportedConstruct]
+    );
+    // Regexes are Lucene regexes, rewritten as whole-value matches.
+    assert_eq!(
+        compile_rule(&rule("sel:\n  f|re: '^a+\\d'\ncondition: sel")).unwrap(),
+        r#"any where f regex "a+[0-9].*""#
     );
     assert_eq!(
         refused("sel:\n  f|fieldref: g\ncondition: sel"),
@@ -147,9 +159,10 @@ fn refusals_name_the_construct() {
         refused("kw:\n  - evil\ncondition: kw"),
         vec![Code::UnsupportedConstruct]
     );
+    // A literal `*` has no escape in `like`: the value becomes an exact regex.
     assert_eq!(
-        refused("sel:\n  f|contains: 'a\\*b'\ncondition: sel"),
-        vec![Code::UnsupportedConstruct]
+        compile_rule(&rule("sel:\n  f|contains: 'a\\*b'\ncondition: sel")).unwrap(),
+        r#"any where f regex ".*[Aa]\\*[Bb].*""#
     );
     // A backslash is literal in `like` patterns (Elasticsearch escapes it for Lucene).
     assert_eq!(
@@ -162,7 +175,7 @@ fn refusals_name_the_construct() {
     );
     // Every refusal is reported, not only the first.
     assert_eq!(
-        refused("a:\n  f|re: x\nb:\n  g|fieldref: h\ncondition: a or b").len(),
+        refused("a:\n  f|re: x\\b-\nb:\n  g|fieldref: h\ncondition: a or b").len(),
         2
     );
     // Plain values may hold any character: `in~` has no wildcard syntax.
@@ -185,16 +198,29 @@ fn unmapped_fields_name_the_mapping_file() {
         "target: eql\nidentity: false\nfields: {g: h}\n",
     )
     .unwrap();
-    let err = compile(&cd.doc, cd.expr.as_ref().unwrap(), Target::Eql, &strict).unwrap_err();
+    let err = compile(
+        &cd.doc,
+        cd.expr.as_ref().unwrap(),
+        Target::Eql,
+        &strict,
+        &Schema::builtin(),
+    )
+    .unwrap_err();
     assert_eq!(err[0].code, Code::UnmappedField);
     assert!(err[0].help.as_deref().unwrap().contains("my-mapping.yml"));
     let renamed =
         aisigma::backend::mapping::Mapping::parse("m.yml", "target: eql\nfields: {f: event.f}\n")
             .unwrap();
     assert_eq!(
-        compile(&cd.doc, cd.expr.as_ref().unwrap(), Target::Eql, &renamed)
-            .unwrap()
-            .query,
+        compile(
+            &cd.doc,
+            cd.expr.as_ref().unwrap(),
+            Target::Eql,
+            &renamed,
+            &Schema::builtin()
+        )
+        .unwrap()
+        .query,
         r#"any where event.f in~ ("a")"#
     );
 }

@@ -161,7 +161,7 @@ fn generated_rules_compile_and_record_engine_verdicts() {
         let Some(expr) = checked.docs.first().and_then(|d| d.expr.as_ref()) else {
             panic!("generated rule does not check: {:?}\n{text}", checked.diags);
         };
-        let query = compile(&checked.docs[0].doc, expr, Target::Eql, &mapping)
+        let query = compile(&checked.docs[0].doc, expr, Target::Eql, &mapping, &schema)
             .unwrap_or_else(|e| panic!("generated rule does not compile: {e:?}\n{text}"))
             .query;
         let matcher = Matcher::new(expr).unwrap();

@@ -13,13 +13,16 @@
 //!   `StringUtils.toLikePattern` and QL `StringUtils.likeToLuceneWildcard`), so a backslash is a
 //!   literal character there.
 //!
-//! Refused (AIS801): regular expressions (their translation to Elasticsearch regex syntax is
-//! not implemented yet), a literal `*` or `?` inside a wildcard pattern (no escape exists),
-//! keyword searches (EQL has no full-text search), field references (EQL cannot compare two
+//! - `regex`: Lucene regular expressions, which match the whole value; the rule's regexes and
+//!   the string values the operators above cannot express exactly are rendered by
+//!   [`crate::regex_translate`].
+//!
+//! Refused (AIS801): regex assertions that have no whole-value form, keyword searches (EQL has no full-text search), field references (EQL cannot compare two
 //! fields), date parts and unresolved placeholders.
 
-use super::{Dialect, Unsupported};
+use super::{Column, Dialect, Unsupported};
 use crate::ir::{CmpOp, Pred, Test};
+use crate::regex_translate::{self, Flavor};
 use crate::sigma_string::Part;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -77,11 +80,11 @@ impl Dialect for Eql {
 
     fn predicate(
         &self,
-        field_name: Option<&str>,
+        column: Option<&Column>,
         pred: &Pred,
         negated: bool,
     ) -> Result<String, Unsupported> {
-        let Some(name) = field_name else {
+        let Some(name) = column.map(|c| c.name.as_str()) else {
             return Err(Unsupported::new(
                 "keyword (field-less) searches",
                 "EQL has no full-text search; name the field",
@@ -90,37 +93,54 @@ impl Dialect for Eql {
         };
         let f = field(name);
         let body = match &pred.test {
-            Test::Str { pattern, cased } => match pattern.as_plain() {
-                Some(text) if *cased => format!("{f} == {}", string(&text)),
-                Some(text) => format!("{f} in~ ({})", string(&text)),
-                None => {
-                    let mut p = String::new();
-                    for part in &pattern.parts {
-                        match part {
-                            // Elasticsearch turns every `*` and `?` of a `like` pattern into a
-                            // wildcard and uses U+0001 as its internal escape character.
-                            Part::Lit(l) if l.contains(['*', '?', '\u{1}']) => {
-                                return Err(Unsupported::new(
-                                    "a literal `*` or `?` inside a wildcard pattern",
-                                    "EQL `like` patterns have no escape: every `*` and `?` is a wildcard",
-                                    pred.span,
-                                ));
-                            }
-                            Part::Lit(l) => p.push_str(l),
-                            Part::AnyRun => p.push('*'),
-                            Part::AnyOne => p.push('?'),
-                            Part::Placeholder(_) => {
-                                unreachable!("placeholders are a separate test")
+            Test::Str { pattern, cased } => {
+                let lits = || {
+                    pattern.parts.iter().filter_map(|p| match p {
+                        Part::Lit(l) => Some(l.as_str()),
+                        _ => None,
+                    })
+                };
+                // Elasticsearch's case-insensitive operators compare a character with its
+                // Java lower and upper case only; where that differs from Unicode simple case
+                // folding (`k` and the Kelvin sign, `s` and `ſ`, ...), or a `*`/`?` must be
+                // literal (`like` has no escape), the value is matched by an exact regex.
+                let folds = *cased || lits().all(crate::backend::casefold::lower_upper_is_fold);
+                let like_ok = !lits().any(|l| l.contains(['*', '?', '\u{1}']));
+                match pattern.as_plain() {
+                    Some(text) if *cased => format!("{f} == {}", string(&text)),
+                    Some(text) if folds => format!("{f} in~ ({})", string(&text)),
+                    None if folds && like_ok => {
+                        let mut p = String::new();
+                        for part in &pattern.parts {
+                            match part {
+                                Part::Lit(l) => p.push_str(l),
+                                Part::AnyRun => p.push('*'),
+                                Part::AnyOne => p.push('?'),
+                                Part::Placeholder(_) => {
+                                    unreachable!("placeholders are a separate test")
+                                }
                             }
                         }
+                        format!(
+                            "{f} {} {}",
+                            if *cased { "like" } else { "like~" },
+                            string(&p)
+                        )
                     }
-                    format!(
-                        "{f} {} {}",
-                        if *cased { "like" } else { "like~" },
-                        string(&p)
-                    )
+                    _ => {
+                        let re = crate::backend::lucene::string_regex(pattern, *cased).map_err(
+                            |why| {
+                                Unsupported::new(
+                                    "this string value",
+                                    format!("it has no Lucene regex form: {why}"),
+                                    pred.span,
+                                )
+                            },
+                        )?;
+                        format!("{f} regex {}", string(&re))
+                    }
                 }
-            },
+            }
             Test::Num { op, value, .. } => {
                 let sym = match op {
                     CmpOp::Eq => "==",
@@ -135,12 +155,18 @@ impl Dialect for Eql {
             Test::Null | Test::Exists(false) => return Ok(format!("?{f} == null")),
             Test::Exists(true) => return Ok(format!("?{f} != null")),
             Test::Cidr(net) => format!("cidrMatch({f}, {})", string(&net.to_string())),
-            Test::Regex { .. } => {
-                return Err(Unsupported::new(
-                    "regular expressions (`re`)",
-                    "translating regexes to Elasticsearch regex syntax is not implemented yet for EQL",
-                    pred.span,
-                ));
+            Test::Regex { pattern, flags } => {
+                let source = crate::lower::regex_source(pattern, *flags);
+                let re = regex_translate::translate(&source, Flavor::Lucene).map_err(|why| {
+                    Unsupported::new(
+                        format!("regular expression with {why}"),
+                        "EQL regexes are Lucene regexes: they match the whole value and have no \
+                         assertions; only `^`, `$` and `\\b` at the edges of the pattern can be \
+                         rewritten",
+                        pred.span,
+                    )
+                })?;
+                format!("{f} regex {}", string(&re))
             }
             Test::FieldRef { .. } => {
                 return Err(Unsupported::new(

@@ -7,27 +7,44 @@
 //! refused with [`Unsupported`], which becomes an `AIS801` error naming the rule, the construct
 //! and the target: a backend never emits an approximation.
 
+pub mod casefold;
 pub mod eql;
+pub mod lucene;
 pub mod mapping;
 
 use crate::ast::Doc;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Expr, Pred};
+use crate::schema::{FieldType, Schema};
 use crate::span::Span;
 use mapping::Mapping;
+
+/// A field as the target names it, with its schema type when the schema knows the field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: Option<FieldType>,
+}
 
 /// A query language aisigma compiles to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     /// Elastic Event Query Language
     Eql,
+    /// Elasticsearch query string (Lucene syntax)
+    Lucene,
 }
 
 impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Eql => "eql",
+            Target::Lucene => "lucene",
         }
+    }
+
+    pub fn all() -> &'static [Target] {
+        &[Target::Eql, Target::Lucene]
     }
 
     /// The built-in mapping file of the target.
@@ -37,6 +54,10 @@ impl Target {
                 "backends/eql/mapping.yaml",
                 include_str!("../../backends/eql/mapping.yaml"),
             ),
+            Target::Lucene => (
+                "backends/lucene/mapping.yaml",
+                include_str!("../../backends/lucene/mapping.yaml"),
+            ),
         };
         Mapping::parse(path, text).expect("built-in mappings are valid (tested)")
     }
@@ -44,6 +65,7 @@ impl Target {
     pub fn dialect(self) -> &'static dyn Dialect {
         match self {
             Target::Eql => &eql::Eql,
+            Target::Lucene => &lucene::Lucene,
         }
     }
 
@@ -51,6 +73,7 @@ impl Target {
     pub fn extension(self) -> &'static str {
         match self {
             Target::Eql => "eql",
+            Target::Lucene => "lucene",
         }
     }
 }
@@ -99,7 +122,7 @@ pub trait Dialect: Sync {
     /// sits under an odd number of `not`s, for targets whose missing-field logic needs care.
     fn predicate(
         &self,
-        field: Option<&str>,
+        column: Option<&Column>,
         pred: &Pred,
         negated: bool,
     ) -> Result<String, Unsupported>;
@@ -143,7 +166,7 @@ fn render(
     d: &dyn Dialect,
     e: &Expr,
     negated: bool,
-    map: &dyn Fn(&str, Span) -> Result<String, Unsupported>,
+    map: &dyn Fn(&str, Span) -> Result<Column, Unsupported>,
 ) -> Result<String, Unsupported> {
     let child = |x: &Expr, neg: bool| -> Result<String, Unsupported> {
         let s = render(d, x, neg, map)?;
@@ -193,7 +216,7 @@ fn render(
                 Some(f) => Some(map(f, p.span)?),
                 None => None,
             };
-            d.predicate(field.as_deref(), p, negated)
+            d.predicate(field.as_ref(), p, negated)
         }
     }
 }
@@ -244,12 +267,33 @@ pub fn compile(
     expr: &Expr,
     target: Target,
     mapping: &Mapping,
+    schema: &Schema,
 ) -> Result<Compiled, Vec<Diagnostic>> {
     let d = target.dialect();
-    let map = |f: &str, span: Span| -> Result<String, Unsupported> {
+    let logsource = doc.meta.logsource.as_ref();
+    let category = logsource
+        .and_then(|l| l.category.as_ref())
+        .map(|c| c.value.as_str());
+    let product = schema.product(
+        logsource
+            .and_then(|l| l.product.as_ref())
+            .map(|c| c.value.as_str())
+            .unwrap_or(""),
+    );
+    let field_type = |f: &str| -> Option<FieldType> {
+        let p = product?;
+        let c = category.unwrap_or("");
+        p.field(c, f)
+            .or_else(|| p.field(c, &p.aliases.get(f)?.to))
+            .map(|d| d.ty)
+    };
+    let map = |f: &str, span: Span| -> Result<Column, Unsupported> {
         mapping
             .field(f)
-            .map(str::to_string)
+            .map(|name| Column {
+                name: name.to_string(),
+                ty: field_type(f),
+            })
             .ok_or_else(|| Unsupported {
                 code: Code::UnmappedField,
                 ..Unsupported::new(
@@ -266,7 +310,7 @@ pub fn compile(
             Ok(f) => f,
             Err(u) => return errors.push(u),
         };
-        if let Err(u) = d.predicate(field.as_deref(), p, false) {
+        if let Err(u) = d.predicate(field.as_ref(), p, false) {
             errors.push(u);
         }
     });
@@ -274,12 +318,6 @@ pub fn compile(
         // Only the structure (an `N of` too large to expand) can still be refused here.
         match render(d, expr, false, &map) {
             Ok(cond) => {
-                let category = doc
-                    .meta
-                    .logsource
-                    .as_ref()
-                    .and_then(|l| l.category.as_ref())
-                    .map(|c| c.value.as_str());
                 let logsource = mapping.logsource(category).clone();
                 return Ok(Compiled {
                     query: d.query(&cond, &logsource),

@@ -1,0 +1,1089 @@
+//! aisigma's regex dialect, and its translation into each target's regex flavor.
+//!
+//! A rule's `re` value is Rust `regex` syntax with one change: the Perl classes `\d`, `\w`,
+//! `\s` and the word boundaries `\b`, `\B` are ASCII, as in PCRE, RE2 and Java, so that a rule
+//! means the same thing on every target ([`engine_source`]). Everything else (classes, `.`,
+//! case folding under `i`) is Unicode.
+//!
+//! Targets get a pattern rendered from the parsed HIR, not the rule's text: every class is
+//! written out as explicit ranges, case-insensitive letters as their full simple-case-folding
+//! set, `.` as the class it stands for. So a target's own notion of `\w`, `(?i)` or `.` never
+//! enters, and the compiled regex matches exactly the strings the engine's does.
+//!
+//! Three flavors:
+//! - [`Flavor::Pcre`] (Splunk) and [`Flavor::Re2`] (Sentinel KQL, Chronicle YARA-L): an
+//!   unanchored search, like the engine's.
+//! - [`Flavor::Lucene`] (Elasticsearch `regexp`, EQL `regex`, ES|QL `RLIKE`): Lucene's
+//!   `RegExp` always matches the whole value and has no assertions, so the search is rewritten
+//!   as a whole-value match: `.*` is added on the open sides, `^`/`$` are absorbed where they
+//!   sit at an edge, and `\b` next to an edge becomes an explicit class. An assertion that
+//!   cannot be rewritten exactly is refused.
+
+use regex_syntax::ast::{
+    self, Ast, ClassAscii, ClassAsciiKind, ClassPerl, ClassPerlKind, ClassSet, ClassSetItem,
+};
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
+use std::fmt::Write;
+
+/// A regex flavor a target uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// PCRE as Splunk uses it (UTF-8 subject).
+    Pcre,
+    /// Google RE2 (Kusto `matches regex`, YARA-L).
+    Re2,
+    /// Lucene `RegExp`: whole-value match, no assertions, no inline flags.
+    Lucene,
+}
+
+/// Largest repetition count RE2 accepts.
+const RE2_MAX_REPEAT: u32 = 1000;
+
+/// The pattern the engine compiles for a rule's `re` value and flags: the Perl classes and
+/// word boundaries are made ASCII. Returns the input unchanged if it does not parse (the
+/// caller reports the regex error).
+pub fn engine_source(pattern: &str, flags: &str) -> String {
+    let prefixed = if flags.is_empty() {
+        pattern.to_string()
+    } else {
+        format!("(?{flags}){pattern}")
+    };
+    let Ok(mut parsed) = ast::parse::Parser::new().parse(&prefixed) else {
+        return prefixed;
+    };
+    asciify(&mut parsed);
+    let mut out = String::new();
+    match ast::print::Printer::new().print(&parsed, &mut out) {
+        Ok(()) => out,
+        Err(_) => prefixed,
+    }
+}
+
+fn ascii_class(p: &ClassPerl) -> ClassAscii {
+    ClassAscii {
+        span: p.span,
+        kind: match p.kind {
+            ClassPerlKind::Digit => ClassAsciiKind::Digit,
+            ClassPerlKind::Space => ClassAsciiKind::Space,
+            ClassPerlKind::Word => ClassAsciiKind::Word,
+        },
+        negated: p.negated,
+    }
+}
+
+fn asciify(a: &mut Ast) {
+    match a {
+        Ast::ClassPerl(p) => {
+            let span = p.span;
+            *a = Ast::class_bracketed(ast::ClassBracketed {
+                span,
+                negated: false,
+                kind: ClassSet::Item(ClassSetItem::Ascii(ascii_class(p))),
+            });
+        }
+        Ast::ClassBracketed(b) => asciify_set(&mut b.kind),
+        Ast::Assertion(x) => {
+            use ast::AssertionKind as K;
+            if matches!(
+                x.kind,
+                K::WordBoundary
+                    | K::NotWordBoundary
+                    | K::WordBoundaryStart
+                    | K::WordBoundaryEnd
+                    | K::WordBoundaryStartAngle
+                    | K::WordBoundaryEndAngle
+                    | K::WordBoundaryStartHalf
+                    | K::WordBoundaryEndHalf
+            ) {
+                let span = x.span;
+                let inner = std::mem::replace(a, Ast::empty(span));
+                *a = Ast::group(ast::Group {
+                    span,
+                    kind: ast::GroupKind::NonCapturing(ast::Flags {
+                        span,
+                        items: vec![
+                            ast::FlagsItem {
+                                span,
+                                kind: ast::FlagsItemKind::Negation,
+                            },
+                            ast::FlagsItem {
+                                span,
+                                kind: ast::FlagsItemKind::Flag(ast::Flag::Unicode),
+                            },
+                        ],
+                    }),
+                    ast: Box::new(inner),
+                });
+            }
+        }
+        Ast::Repetition(r) => asciify(&mut r.ast),
+        Ast::Group(g) => asciify(&mut g.ast),
+        Ast::Alternation(x) => x.asts.iter_mut().for_each(asciify),
+        Ast::Concat(x) => x.asts.iter_mut().for_each(asciify),
+        Ast::Empty(_) | Ast::Flags(_) | Ast::Literal(_) | Ast::Dot(_) | Ast::ClassUnicode(_) => {}
+    }
+}
+
+fn asciify_set(s: &mut ClassSet) {
+    match s {
+        ClassSet::Item(item) => asciify_item(item),
+        ClassSet::BinaryOp(op) => {
+            asciify_set(&mut op.lhs);
+            asciify_set(&mut op.rhs);
+        }
+    }
+}
+
+fn asciify_item(item: &mut ClassSetItem) {
+    match item {
+        ClassSetItem::Perl(p) => *item = ClassSetItem::Ascii(ascii_class(p)),
+        ClassSetItem::Bracketed(b) => asciify_set(&mut b.kind),
+        ClassSetItem::Union(u) => u.items.iter_mut().for_each(asciify_item),
+        _ => {}
+    }
+}
+
+/// Parse an engine pattern (as returned by [`engine_source`], or built by the lowering)
+/// into its HIR.
+pub fn parse(source: &str) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(source)
+        .map_err(|e| e.to_string())
+}
+
+/// Translate an engine pattern into `flavor`. For [`Flavor::Lucene`] the result matches the
+/// whole value exactly when the engine's pattern matches somewhere in it. `Err` says which
+/// construct the flavor cannot express.
+pub fn translate(source: &str, flavor: Flavor) -> Result<String, String> {
+    let hir = parse(source)?;
+    match flavor {
+        Flavor::Pcre | Flavor::Re2 => Search { flavor }.node(&hir, false),
+        Flavor::Lucene => lucene(&hir, Side::Open, Side::Open),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared pieces
+
+fn word_class() -> ClassUnicode {
+    ClassUnicode::new([
+        ClassUnicodeRange::new('0', '9'),
+        ClassUnicodeRange::new('A', 'Z'),
+        ClassUnicodeRange::new('_', '_'),
+        ClassUnicodeRange::new('a', 'z'),
+    ])
+}
+
+fn full_class() -> ClassUnicode {
+    ClassUnicode::new([ClassUnicodeRange::new('\0', char::MAX)])
+}
+
+fn single(c: char) -> ClassUnicode {
+    ClassUnicode::new([ClassUnicodeRange::new(c, c)])
+}
+
+/// The simple-case-folding closure of `c` (`k` → `{k, K, K}`).
+fn fold_closure(c: char) -> ClassUnicode {
+    let mut cl = single(c);
+    cl.case_fold_simple();
+    cl
+}
+
+/// If the class is one character, or exactly the case-folding set of one character, that
+/// character and whether it is a folding set of more than one character.
+fn as_char(cl: &ClassUnicode) -> Option<(char, bool)> {
+    let r = cl.ranges();
+    if r.len() == 1 && r[0].start() == r[0].end() {
+        return Some((r[0].start(), false));
+    }
+    let first = r.first()?.start();
+    let closure = fold_closure(first);
+    (closure == *cl).then(|| {
+        // Prefer the lowercase ASCII letter as the representative, for readable output.
+        let rep = cl
+            .iter()
+            .flat_map(|r| r.start()..=r.end())
+            .find(char::is_ascii_lowercase)
+            .unwrap_or(first);
+        (rep, true)
+    })
+}
+
+fn is_subset(a: &ClassUnicode, b: &ClassUnicode) -> bool {
+    let mut x = a.clone();
+    x.difference(b);
+    x.ranges().is_empty()
+}
+
+fn is_disjoint(a: &ClassUnicode, b: &ClassUnicode) -> bool {
+    let mut x = a.clone();
+    x.intersect(b);
+    x.ranges().is_empty()
+}
+
+fn literal_chars(bytes: &[u8]) -> Result<Vec<char>, String> {
+    std::str::from_utf8(bytes)
+        .map(|s| s.chars().collect())
+        .map_err(|_| "a byte-oriented regex".to_string())
+}
+
+fn unicode_class(c: &Class) -> Result<&ClassUnicode, String> {
+    match c {
+        Class::Unicode(u) => Ok(u),
+        Class::Bytes(_) => Err("a byte-oriented character class".to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// PCRE and RE2: unanchored search, rendered node by node.
+
+struct Search {
+    flavor: Flavor,
+}
+
+impl Search {
+    /// A character outside a class.
+    fn ch(&self, c: char, out: &mut String) {
+        if c.is_ascii_alphanumeric() || c == '_' || c == ' ' {
+            out.push(c);
+        } else if c.is_ascii_punctuation() {
+            out.push('\\');
+            out.push(c);
+        } else if !c.is_ascii() && c.is_alphanumeric() {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\x{{{:X}}}", c as u32);
+        }
+    }
+
+    /// A character inside `[...]`.
+    fn class_ch(&self, c: char, out: &mut String) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+        } else if c.is_ascii_punctuation() {
+            out.push('\\');
+            out.push(c);
+        } else if !c.is_ascii() && c.is_alphanumeric() {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\x{{{:X}}}", c as u32);
+        }
+    }
+
+    fn class(&self, cl: &ClassUnicode) -> String {
+        if *cl == full_class() {
+            return "(?s:.)".to_string();
+        }
+        let mut neg = cl.clone();
+        neg.negate();
+        let (body, negated) = if neg.ranges().len() < cl.ranges().len() {
+            (neg, true)
+        } else {
+            (cl.clone(), false)
+        };
+        let mut out = String::from(if negated { "[^" } else { "[" });
+        for r in body.ranges() {
+            self.class_ch(r.start(), &mut out);
+            if r.end() != r.start() {
+                if r.end() as u32 > r.start() as u32 + 1 {
+                    out.push('-');
+                }
+                self.class_ch(r.end(), &mut out);
+            }
+        }
+        out.push(']');
+        out
+    }
+
+    /// Render `h`; `grouped` asks for a single atom (for a quantifier or inside a sequence).
+    fn node(&self, h: &Hir, grouped: bool) -> Result<String, String> {
+        Ok(match h.kind() {
+            HirKind::Empty => "(?:)".to_string(),
+            HirKind::Literal(l) => {
+                let chars = literal_chars(&l.0)?;
+                let mut s = String::new();
+                for c in &chars {
+                    self.ch(*c, &mut s);
+                }
+                if grouped && chars.len() > 1 {
+                    format!("(?:{s})")
+                } else {
+                    s
+                }
+            }
+            HirKind::Class(c) => {
+                let u = unicode_class(c)?;
+                match as_char(u) {
+                    Some((c, true)) => {
+                        let mut s = String::from("(?i:");
+                        self.ch(c, &mut s);
+                        s.push(')');
+                        s
+                    }
+                    Some((c, false)) => {
+                        let mut s = String::new();
+                        self.ch(c, &mut s);
+                        s
+                    }
+                    None if u.ranges().is_empty() => {
+                        return Err("a character class that matches nothing".to_string());
+                    }
+                    None => self.class(u),
+                }
+            }
+            HirKind::Look(look) => self.look(*look)?.to_string(),
+            HirKind::Repetition(r) => {
+                if self.flavor == Flavor::Re2
+                    && (r.min > RE2_MAX_REPEAT || r.max.is_some_and(|m| m > RE2_MAX_REPEAT))
+                {
+                    return Err(format!(
+                        "a repetition count above {RE2_MAX_REPEAT} (RE2's limit)"
+                    ));
+                }
+                let mut inner = self.node(&r.sub, true)?;
+                if matches!(unwrap_captures(&r.sub).kind(), HirKind::Repetition(_)) {
+                    // `(a+)+` must not become the possessive `a++`.
+                    inner = format!("(?:{inner})");
+                }
+                // Greedy and lazy quantifiers accept the same strings; only whether a match
+                // exists matters here, so every quantifier is written greedy.
+                let q = match (r.min, r.max) {
+                    (0, None) => "*".to_string(),
+                    (1, None) => "+".to_string(),
+                    (0, Some(1)) => "?".to_string(),
+                    (m, None) => format!("{{{m},}}"),
+                    (m, Some(n)) if m == n => format!("{{{m}}}"),
+                    (m, Some(n)) => format!("{{{m},{n}}}"),
+                };
+                format!("{inner}{q}")
+            }
+            HirKind::Capture(c) => self.node(&c.sub, grouped)?,
+            HirKind::Concat(items) => {
+                let s = self.sequence(items)?;
+                if grouped { format!("(?:{s})") } else { s }
+            }
+            HirKind::Alternation(items) => {
+                let parts: Vec<String> = items
+                    .iter()
+                    .map(|x| self.node(x, false))
+                    .collect::<Result<_, _>>()?;
+                if grouped {
+                    format!("(?:{})", parts.join("|"))
+                } else {
+                    parts.join("|")
+                }
+            }
+        })
+    }
+
+    /// A concatenation. Runs of characters that are case-insensitive letters or have no case
+    /// are written as one `(?i:...)` group, for readability.
+    fn sequence(&self, items: &[Hir]) -> Result<String, String> {
+        #[derive(PartialEq)]
+        enum K {
+            Folded,
+            Caseless,
+            Cased,
+        }
+        let mut out = String::new();
+        let mut run: Vec<(char, K)> = Vec::new();
+        let flush = |run: &mut Vec<(char, K)>, out: &mut String| {
+            if run.is_empty() {
+                return;
+            }
+            let folded = run.iter().any(|(_, k)| *k == K::Folded);
+            if folded {
+                out.push_str("(?i:");
+            }
+            for (c, _) in run.iter() {
+                self.ch(*c, out);
+            }
+            if folded {
+                out.push(')');
+            }
+            run.clear();
+        };
+        for h in items {
+            let chars: Option<Vec<(char, K)>> = match h.kind() {
+                HirKind::Literal(l) => Some(
+                    literal_chars(&l.0)?
+                        .into_iter()
+                        .map(|c| {
+                            let k = if fold_closure(c).ranges() == single(c).ranges() {
+                                K::Caseless
+                            } else {
+                                K::Cased
+                            };
+                            (c, k)
+                        })
+                        .collect(),
+                ),
+                HirKind::Class(c) => match as_char(unicode_class(c)?) {
+                    Some((c, true)) => Some(vec![(c, K::Folded)]),
+                    Some((c, false)) if fold_closure(c).ranges() == single(c).ranges() => {
+                        Some(vec![(c, K::Caseless)])
+                    }
+                    Some((c, false)) => Some(vec![(c, K::Cased)]),
+                    None => None,
+                },
+                _ => None,
+            };
+            match chars {
+                Some(cs) => {
+                    for (c, k) in cs {
+                        // A case-sensitive letter cannot join a `(?i:...)` run.
+                        if k == K::Cased && run.iter().any(|(_, k)| *k == K::Folded)
+                            || k == K::Folded && run.iter().any(|(_, k)| *k == K::Cased)
+                        {
+                            flush(&mut run, &mut out);
+                        }
+                        run.push((c, k));
+                    }
+                }
+                None => {
+                    flush(&mut run, &mut out);
+                    out.push_str(&self.node(h, true)?);
+                }
+            }
+        }
+        flush(&mut run, &mut out);
+        Ok(out)
+    }
+
+    fn look(&self, look: Look) -> Result<&'static str, String> {
+        Ok(match (look, self.flavor) {
+            (Look::Start, Flavor::Re2) => "^",
+            (Look::Start, _) => "\\A",
+            // PCRE's `$` also matches before a final newline; `\z` is the true end.
+            (Look::End, Flavor::Re2) => "$",
+            (Look::End, _) => "\\z",
+            (Look::StartLF, _) => "(?m:^)",
+            (Look::EndLF, _) => "(?m:$)",
+            (Look::WordAscii, _) => "\\b",
+            (Look::WordAsciiNegate, _) => "\\B",
+            (other, _) => return Err(look_name(other)),
+        })
+    }
+}
+
+fn unwrap_captures(h: &Hir) -> &Hir {
+    match h.kind() {
+        HirKind::Capture(c) => unwrap_captures(&c.sub),
+        _ => h,
+    }
+}
+
+fn look_name(look: Look) -> String {
+    match look {
+        Look::StartCRLF | Look::EndCRLF => "a CRLF-aware line anchor (the `R` flag)".to_string(),
+        Look::WordUnicode | Look::WordUnicodeNegate => "a Unicode word boundary".to_string(),
+        _ => "a word-start or word-end assertion (`\\<`, `\\>`, `\\b{start}`, ...)".to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lucene: whole-value match.
+
+/// What lies beyond one side of the piece being rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// Anything (the search is unanchored here): an implicit `.*`.
+    Open,
+    /// The edge of the value.
+    Edge,
+    /// Other parts of the pattern.
+    Inner,
+}
+
+fn lucene_ch(c: char, out: &mut String) {
+    if c.is_alphanumeric() || c == '_' {
+        out.push(c);
+    } else {
+        // A backslash makes any character literal in Lucene's RegExp, including the
+        // operators `~ & < > @ #`, the `/` that ends a query-string regex, and a newline.
+        out.push('\\');
+        out.push(c);
+    }
+}
+
+fn lucene_class(cl: &ClassUnicode) -> Result<String, String> {
+    if cl.ranges().is_empty() {
+        return Err("a character class that matches nothing".to_string());
+    }
+    if *cl == full_class() {
+        return Ok(".".to_string());
+    }
+    if let Some((c, false)) = as_char(cl) {
+        let mut s = String::new();
+        lucene_ch(c, &mut s);
+        return Ok(s);
+    }
+    let mut neg = cl.clone();
+    neg.negate();
+    let (body, negated) = if neg.ranges().len() < cl.ranges().len() {
+        (neg, true)
+    } else {
+        (cl.clone(), false)
+    };
+    let mut out = String::from(if negated { "[^" } else { "[" });
+    for r in body.ranges() {
+        lucene_ch(r.start(), &mut out);
+        if r.end() != r.start() {
+            if r.end() as u32 > r.start() as u32 + 1 {
+                out.push('-');
+            }
+            lucene_ch(r.end(), &mut out);
+        }
+    }
+    out.push(']');
+    Ok(out)
+}
+
+fn flatten(h: &Hir) -> Vec<&Hir> {
+    match h.kind() {
+        HirKind::Concat(items) => items.iter().flat_map(flatten).collect(),
+        HirKind::Capture(c) if matches!(c.sub.kind(), HirKind::Concat(_)) => flatten(&c.sub),
+        _ => vec![h],
+    }
+}
+
+/// Render `h` so that, with what lies on each side, it matches as the engine does.
+fn lucene(h: &Hir, left: Side, right: Side) -> Result<String, String> {
+    lucene_budget(h, left, right, 16)
+}
+
+/// How many times an assertion may be pushed down before the pattern is refused.
+fn lucene_budget(h: &Hir, left: Side, right: Side, budget: u32) -> Result<String, String> {
+    if budget == 0 {
+        return Err("a word boundary that is too deeply nested to rewrite".to_string());
+    }
+    let items = flatten(h);
+    if items.len() == 1 {
+        let h = items[0];
+        match h.kind() {
+            HirKind::Capture(c) => return lucene_budget(&c.sub, left, right, budget),
+            HirKind::Alternation(branches) => {
+                let parts: Vec<String> = branches
+                    .iter()
+                    .map(|b| lucene_budget(b, left, right, budget))
+                    .collect::<Result<_, _>>()?;
+                return Ok(format!("({})", parts.join("|")));
+            }
+            HirKind::Look(_) => {}
+            _ => {
+                let atom = lucene_atom(h)?;
+                return Ok(format!(
+                    "{}{atom}{}",
+                    if left == Side::Open { ".*" } else { "" },
+                    if right == Side::Open { ".*" } else { "" }
+                ));
+            }
+        }
+    }
+    let (mut l, mut r) = (left, right);
+    let (mut i, mut j) = (0, items.len());
+    let mut head = String::new();
+    let mut tail = Vec::new();
+    while i < j {
+        let HirKind::Look(look) = items[i].kind() else {
+            break;
+        };
+        if matches!(look, Look::End | Look::EndLF) {
+            break;
+        }
+        match left_look(*look, &mut l, &items[i + 1..j]) {
+            Ok(s) => head.push_str(&s),
+            Err(e) => {
+                // A word boundary before a group, a mixed class or a repetition: push it one
+                // level down (`\b(a|-)` is `(\ba|\b-)`) and try again.
+                let Some(alternatives) = expand(*look, &items[i + 1..], true) else {
+                    return Err(e);
+                };
+                let parts = alternatives
+                    .into_iter()
+                    .map(|alt| {
+                        let mut v: Vec<Hir> = items[..i].iter().map(|h| (*h).clone()).collect();
+                        v.push(alt);
+                        lucene_budget(&Hir::concat(v), left, right, budget - 1)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok(join_alternatives(parts));
+            }
+        }
+        i += 1;
+    }
+    while j > i {
+        let HirKind::Look(look) = items[j - 1].kind() else {
+            break;
+        };
+        if matches!(look, Look::Start | Look::StartLF) {
+            break;
+        }
+        match right_look(*look, &mut r, &items[i..j - 1]) {
+            Ok(s) => tail.push(s),
+            Err(e) => {
+                let Some(alternatives) = expand(*look, &items[..j - 1], false) else {
+                    return Err(e);
+                };
+                let parts = alternatives
+                    .into_iter()
+                    .map(|alt| {
+                        let mut v = vec![alt];
+                        v.extend(items[j..].iter().map(|h| (*h).clone()));
+                        lucene_budget(&Hir::concat(v), left, right, budget - 1)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok(join_alternatives(parts));
+            }
+        }
+        j -= 1;
+    }
+    let mut out = head;
+    let middle = &items[i..j];
+    match middle.len() {
+        0 => {
+            if l == Side::Open || r == Side::Open {
+                out.push_str(".*");
+            }
+        }
+        1 => out.push_str(&lucene_budget(middle[0], l, r, budget)?),
+        n => {
+            out.push_str(&lucene_budget(middle[0], l, Side::Inner, budget)?);
+            for m in &middle[1..n - 1] {
+                out.push_str(&lucene_budget(m, Side::Inner, Side::Inner, budget)?);
+            }
+            out.push_str(&lucene_budget(middle[n - 1], Side::Inner, r, budget)?);
+        }
+    }
+    for t in tail.into_iter().rev() {
+        out.push_str(&t);
+    }
+    Ok(out)
+}
+
+fn lucene_atom(h: &Hir) -> Result<String, String> {
+    Ok(match h.kind() {
+        HirKind::Empty => "()".to_string(),
+        HirKind::Literal(l) => {
+            let mut s = String::new();
+            for c in literal_chars(&l.0)? {
+                lucene_ch(c, &mut s);
+            }
+            s
+        }
+        HirKind::Class(c) => lucene_class(unicode_class(c)?)?,
+        HirKind::Repetition(r) => {
+            let inner = lucene(&r.sub, Side::Inner, Side::Inner)?;
+            let single = match r.sub.kind() {
+                HirKind::Class(_) => true,
+                HirKind::Literal(l) => literal_chars(&l.0)?.len() == 1,
+                _ => false,
+            };
+            let inner = if single || inner.starts_with('(') && balanced_group(&inner) {
+                inner
+            } else {
+                format!("({inner})")
+            };
+            let q = match (r.min, r.max) {
+                (0, None) => "*".to_string(),
+                (1, None) => "+".to_string(),
+                (0, Some(1)) => "?".to_string(),
+                (m, None) => format!("{{{m},}}"),
+                (m, Some(n)) if m == n => format!("{{{m}}}"),
+                (m, Some(n)) => format!("{{{m},{n}}}"),
+            };
+            format!("{inner}{q}")
+        }
+        HirKind::Capture(c) => format!("({})", lucene(&c.sub, Side::Inner, Side::Inner)?),
+        HirKind::Concat(_) | HirKind::Alternation(_) => {
+            format!("({})", lucene(h, Side::Inner, Side::Inner)?)
+        }
+        HirKind::Look(look) => {
+            return Err(format!(
+                "{} that is not at the start or end of the pattern",
+                describe_look(*look)
+            ));
+        }
+    })
+}
+
+fn join_alternatives(parts: Vec<String>) -> String {
+    if parts.len() == 1 {
+        parts.into_iter().next().unwrap_or_default()
+    } else {
+        format!("({})", parts.join("|"))
+    }
+}
+
+/// `look` followed (`left`) or preceded by `rest`, rewritten so that the assertion sits next to
+/// simpler pieces: distributed over an alternation, in front of each half of a class split
+/// into word and non-word characters, or past the first copy of a repetition.
+fn expand(look: Look, rest: &[&Hir], left: bool) -> Option<Vec<Hir>> {
+    if !matches!(look, Look::WordAscii | Look::WordAsciiNegate) || rest.is_empty() {
+        return None;
+    }
+    let (edge, others): (&Hir, Vec<Hir>) = if left {
+        (rest[0], rest[1..].iter().map(|h| (*h).clone()).collect())
+    } else {
+        (
+            rest[rest.len() - 1],
+            rest[..rest.len() - 1]
+                .iter()
+                .map(|h| (*h).clone())
+                .collect(),
+        )
+    };
+    let seq = |mid: Vec<Hir>| -> Hir {
+        let mut v = Vec::new();
+        if left {
+            v.push(Hir::look(look));
+            v.extend(mid);
+            v.extend(others.iter().cloned());
+        } else {
+            v.extend(others.iter().cloned());
+            v.extend(mid);
+            v.push(Hir::look(look));
+        }
+        Hir::concat(v)
+    };
+    let edge = unwrap_captures(edge);
+    match edge.kind() {
+        HirKind::Alternation(branches) => {
+            Some(branches.iter().map(|b| seq(vec![b.clone()])).collect())
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut w = c.clone();
+            w.intersect(&word_class());
+            let mut n = c.clone();
+            n.difference(&word_class());
+            if w.ranges().is_empty() || n.ranges().is_empty() {
+                return None;
+            }
+            Some(vec![
+                seq(vec![Hir::class(Class::Unicode(w))]),
+                seq(vec![Hir::class(Class::Unicode(n))]),
+            ])
+        }
+        HirKind::Repetition(r) if r.max != Some(0) => {
+            let rest_rep = Hir::repetition(regex_syntax::hir::Repetition {
+                min: r.min.saturating_sub(1),
+                max: r.max.map(|m| m - 1),
+                greedy: true,
+                sub: r.sub.clone(),
+            });
+            let once = if left {
+                vec![(*r.sub).clone(), rest_rep]
+            } else {
+                vec![rest_rep, (*r.sub).clone()]
+            };
+            if r.min >= 1 {
+                Some(vec![seq(once)])
+            } else {
+                Some(vec![seq(once), seq(vec![])])
+            }
+        }
+        HirKind::Empty => Some(vec![seq(vec![])]),
+        _ => None,
+    }
+}
+
+/// Whether `s` is one parenthesised group `( ... )` (its first `(` closes at the end).
+fn balanced_group(s: &str) -> bool {
+    let mut depth = 0usize;
+    let mut escaped = false;
+    let mut in_class = false;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => {
+                depth -= 1;
+                if depth == 0 {
+                    return i == s.len() - 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+fn describe_look(look: Look) -> String {
+    match look {
+        Look::Start | Look::StartLF => "a start anchor (`^`)".to_string(),
+        Look::End | Look::EndLF => "an end anchor (`$`)".to_string(),
+        Look::WordAscii | Look::WordAsciiNegate => "a word boundary (`\\b`, `\\B`)".to_string(),
+        other => look_name(other),
+    }
+}
+
+/// First characters a sequence can start with, or `None` if it can match the empty string
+/// (or starts with an assertion).
+fn first_chars(items: &[&Hir]) -> Option<ClassUnicode> {
+    let mut acc = ClassUnicode::empty();
+    for h in items {
+        let (set, nullable) = edge_chars(h, true)?;
+        acc.union(&set);
+        if !nullable {
+            return Some(acc);
+        }
+    }
+    None
+}
+
+fn last_chars(items: &[&Hir]) -> Option<ClassUnicode> {
+    let mut acc = ClassUnicode::empty();
+    for h in items.iter().rev() {
+        let (set, nullable) = edge_chars(h, false)?;
+        acc.union(&set);
+        if !nullable {
+            return Some(acc);
+        }
+    }
+    None
+}
+
+/// The characters `h` can start (or end) with, and whether it can match the empty string.
+fn edge_chars(h: &Hir, first: bool) -> Option<(ClassUnicode, bool)> {
+    match h.kind() {
+        HirKind::Empty => Some((ClassUnicode::empty(), true)),
+        HirKind::Literal(l) => {
+            let s = std::str::from_utf8(&l.0).ok()?;
+            let c = if first {
+                s.chars().next()?
+            } else {
+                s.chars().next_back()?
+            };
+            Some((single(c), false))
+        }
+        HirKind::Class(Class::Unicode(u)) => Some((u.clone(), false)),
+        HirKind::Class(Class::Bytes(_)) | HirKind::Look(_) => None,
+        HirKind::Repetition(r) => {
+            let (s, n) = edge_chars(&r.sub, first)?;
+            Some((s, n || r.min == 0))
+        }
+        HirKind::Capture(c) => edge_chars(&c.sub, first),
+        HirKind::Concat(items) => {
+            let refs: Vec<&Hir> = items.iter().collect();
+            let set = if first {
+                first_chars(&refs)
+            } else {
+                last_chars(&refs)
+            };
+            match set {
+                Some(s) => Some((s, false)),
+                None => {
+                    // Nullable (or starts with an assertion): collect the union, nullable.
+                    let mut acc = ClassUnicode::empty();
+                    for x in items {
+                        let (s, _) = edge_chars(x, first)?;
+                        acc.union(&s);
+                    }
+                    Some((acc, true))
+                }
+            }
+        }
+        HirKind::Alternation(items) => {
+            let mut acc = ClassUnicode::empty();
+            let mut nullable = false;
+            for x in items {
+                let (s, n) = edge_chars(x, first)?;
+                acc.union(&s);
+                nullable |= n;
+            }
+            Some((acc, nullable))
+        }
+    }
+}
+
+const NOT_WORD: &str = "[^0-9A-Z_a-z]";
+const WORD: &str = "[0-9A-Z_a-z]";
+
+/// An assertion at the left end of a sequence whose other items are `rest`.
+fn left_look(look: Look, side: &mut Side, rest: &[&Hir]) -> Result<String, String> {
+    let refuse = || Err(format!("{} inside the pattern", describe_look(look)));
+    match (look, *side) {
+        (Look::Start, Side::Open | Side::Edge) => {
+            *side = Side::Edge;
+            Ok(String::new())
+        }
+        (Look::StartLF, Side::Edge) => Ok(String::new()),
+        (Look::StartLF, Side::Open) => {
+            *side = Side::Inner;
+            Ok("(.*\\\n)?".to_string())
+        }
+        (Look::WordAscii | Look::WordAsciiNegate, Side::Open | Side::Edge) => {
+            let word = word_class();
+            let Some(next) = first_chars(rest) else {
+                return Err(format!(
+                    "{} before something that can be empty",
+                    describe_look(look)
+                ));
+            };
+            let next_word = if is_subset(&next, &word) {
+                true
+            } else if is_disjoint(&next, &word) {
+                false
+            } else {
+                return Err(format!(
+                    "{} before characters that are both word and non-word characters",
+                    describe_look(look)
+                ));
+            };
+            // `\b` holds when the previous character differs in wordness from the next one;
+            // `\B` when it is the same. The edge of the value counts as a non-word character.
+            let prev_word = next_word != (look == Look::WordAscii);
+            match (*side, prev_word) {
+                (Side::Edge, true) => Err(format!(
+                    "{} that can never hold at the start of the value",
+                    describe_look(look)
+                )),
+                (Side::Edge, false) => Ok(String::new()),
+                (_, true) => {
+                    *side = Side::Inner;
+                    Ok(format!(".*{WORD}"))
+                }
+                (_, false) => {
+                    *side = Side::Inner;
+                    Ok(format!("(.*{NOT_WORD})?"))
+                }
+            }
+        }
+        _ => refuse(),
+    }
+}
+
+/// An assertion at the right end of a sequence whose other items are `rest`.
+fn right_look(look: Look, side: &mut Side, rest: &[&Hir]) -> Result<String, String> {
+    let refuse = || Err(format!("{} inside the pattern", describe_look(look)));
+    match (look, *side) {
+        (Look::End, Side::Open | Side::Edge) => {
+            *side = Side::Edge;
+            Ok(String::new())
+        }
+        (Look::EndLF, Side::Edge) => Ok(String::new()),
+        (Look::EndLF, Side::Open) => {
+            *side = Side::Inner;
+            Ok("(\\\n.*)?".to_string())
+        }
+        (Look::WordAscii | Look::WordAsciiNegate, Side::Open | Side::Edge) => {
+            let word = word_class();
+            let Some(prev) = last_chars(rest) else {
+                return Err(format!(
+                    "{} after something that can be empty",
+                    describe_look(look)
+                ));
+            };
+            let prev_word = if is_subset(&prev, &word) {
+                true
+            } else if is_disjoint(&prev, &word) {
+                false
+            } else {
+                return Err(format!(
+                    "{} after characters that are both word and non-word characters",
+                    describe_look(look)
+                ));
+            };
+            let next_word = prev_word != (look == Look::WordAscii);
+            match (*side, next_word) {
+                (Side::Edge, true) => Err(format!(
+                    "{} that can never hold at the end of the value",
+                    describe_look(look)
+                )),
+                (Side::Edge, false) => Ok(String::new()),
+                (_, true) => {
+                    *side = Side::Inner;
+                    Ok(format!("{WORD}.*"))
+                }
+                (_, false) => {
+                    *side = Side::Inner;
+                    Ok(format!("({NOT_WORD}.*)?"))
+                }
+            }
+        }
+        _ => refuse(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lucene_of(p: &str) -> String {
+        translate(&engine_source(p, ""), Flavor::Lucene).unwrap()
+    }
+
+    #[test]
+    fn perl_classes_become_ascii() {
+        assert_eq!(
+            engine_source(r"\d+\w\s", ""),
+            r"[[:digit:]]+[[:word:]][[:space:]]"
+        );
+        assert_eq!(engine_source(r"[\D_]", "i"), r"(?i)[[:^digit:]_]");
+        assert_eq!(engine_source(r"\bx\B", ""), r"(?-u:\b)x(?-u:\B)");
+        let re = regex::Regex::new(&engine_source(r"^\w+\b", "")).unwrap();
+        assert!(!re.is_match("é"));
+        assert!(re.is_match("abc def"));
+        assert!(
+            !regex::Regex::new(&engine_source(r"\d", ""))
+                .unwrap()
+                .is_match("٣")
+        );
+    }
+
+    #[test]
+    fn search_flavors() {
+        let t = |p: &str, f: &str, fl| translate(&engine_source(p, f), fl).unwrap();
+        assert_eq!(
+            t(r"ignore\s+previous", "i", Flavor::Re2),
+            r"(?i:ignore)[\x{9}-\x{D}\x{20}]+(?i:previous)"
+        );
+        assert_eq!(t(r"a.b", "", Flavor::Re2), r"a[^\x{A}]b");
+        assert_eq!(t(r"a.b", "s", Flavor::Re2), r"a(?s:.)b");
+        assert_eq!(t(r"^x$", "", Flavor::Re2), r"^x$");
+        assert_eq!(t(r"^x$", "", Flavor::Pcre), r"\Ax\z");
+        assert_eq!(t(r"^x$", "m", Flavor::Pcre), r"(?m:^)x(?m:$)");
+        assert_eq!(t(r"(ab|c)+?d{2,3}", "", Flavor::Re2), r"(?:ab|c)+d{2,3}");
+        assert_eq!(t(r"k", "i", Flavor::Re2), r"(?i:k)");
+        assert_eq!(t(r"Ab1", "", Flavor::Re2), r"Ab1");
+        assert_eq!(t(r"a\.b/c", "", Flavor::Re2), r"a\.b\/c");
+        assert!(translate(&engine_source("a{1001}", ""), Flavor::Re2).is_err());
+        assert_eq!(t(r"(a+)+", "", Flavor::Pcre), r"(?:a+)+");
+    }
+
+    #[test]
+    fn lucene_whole_match() {
+        assert_eq!(lucene_of("abc"), ".*abc.*");
+        assert_eq!(lucene_of("^abc"), "abc.*");
+        assert_eq!(lucene_of("abc$"), ".*abc");
+        assert_eq!(lucene_of("^a|b$"), "(a.*|.*b)");
+        assert_eq!(
+            lucene_of(r"\bfoo\b"),
+            r"(.*[^0-9A-Z_a-z])?foo([^0-9A-Z_a-z].*)?"
+        );
+        assert_eq!(lucene_of(r"\b-x"), r".*[0-9A-Z_a-z]\-x.*");
+        assert_eq!(lucene_of(r"x(/|$)"), r".*x(\/.*|)");
+        assert!(translate(&engine_source(r"a\bb", ""), Flavor::Lucene).is_err());
+        assert!(translate(&engine_source(r"a^b", ""), Flavor::Lucene).is_err());
+        assert_eq!(lucene_of(r"(a+)+"), ".*(a+)+.*");
+        // A boundary before a group or a class with word and non-word characters is pushed
+        // into it.
+        assert_eq!(
+            lucene_of(r"\b(a|-)"),
+            r"((.*[^0-9A-Z_a-z])?a.*|.*[0-9A-Z_a-z]\-.*)"
+        );
+        assert!(translate(&engine_source(r"\bskip", "i"), Flavor::Lucene).is_ok());
+        assert!(translate(&engine_source(r"\b(ba|z)?sh\b", "i"), Flavor::Lucene).is_ok());
+        assert_eq!(
+            translate("(?is)^a.*b$", Flavor::Lucene).unwrap(),
+            "[Aa].*[Bb]"
+        );
+    }
+}
