@@ -11,8 +11,11 @@ const OWASP: &str = include_str!("../data/catalogs/owasp-llm-top10.tsv");
 pub struct Entry {
     pub id: String,
     pub name: String,
-    /// Parent technique for sub-techniques, tactic ids for techniques.
     pub removed: bool,
+    /// Parent technique of a sub-technique.
+    pub parent: Option<String>,
+    /// Tactic ids of a technique (inherited by sub-techniques).
+    pub tactics: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +51,8 @@ impl Catalog {
                     id: r[0].to_string(),
                     name: r[1].to_string(),
                     removed: false,
+                    parent: None,
+                    tactics: Vec::new(),
                 },
             );
         }
@@ -59,6 +64,17 @@ impl Catalog {
                     id: r[0].to_string(),
                     name: r[1].to_string(),
                     removed,
+                    parent: r.get(4).filter(|p| !p.is_empty()).map(|p| p.to_string()),
+                    tactics: r
+                        .get(5)
+                        .map(|t| {
+                            t.split([',', ';', '|'])
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 },
             );
         }
@@ -77,6 +93,8 @@ impl Catalog {
                         id: id.to_string(),
                         name: name.to_string(),
                         removed: false,
+                        parent: None,
+                        tactics: Vec::new(),
                     },
                 );
             }

@@ -74,13 +74,17 @@ enum Command {
         /// Target query language
         #[arg(long, value_enum)]
         target: aisigma::backend::Target,
-        /// Output format: `query` prints each query; `json` prints one JSON object per rule and line
+        /// Output format: `query` prints each query; `json` prints one JSON object per rule and
+        /// line; the others are deployable artifacts of one target (see docs/backends.md)
         #[arg(long, value_enum, default_value_t = CompileFormat::Query)]
         format: CompileFormat,
         /// Field and log-source mapping file replacing the target's built-in one
         #[arg(long, value_name = "FILE")]
         mapping: Option<PathBuf>,
-        /// Write one file per rule into DIR (named after the rule id), atomically
+        /// Directory of artifact templates (`<format>.j2`) overriding the built-in ones
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Write one file per rule (or one pack file) into DIR, atomically
         #[arg(short = 'o', long = "output", value_name = "DIR")]
         output: Option<PathBuf>,
         #[command(flatten)]
@@ -110,6 +114,29 @@ enum TestFormat {
 enum CompileFormat {
     Query,
     Json,
+    /// Splunk savedsearches.conf stanzas (spl)
+    Savedsearches,
+    /// Azure-Sentinel repository analytics rule YAML (kql)
+    SentinelRule,
+    /// ARM template JSON for a Sentinel scheduled rule (kql)
+    SentinelArm,
+    /// Kibana detection-rule import file, NDJSON (lucene, eql, esql)
+    KibanaNdjson,
+    /// Chronicle / SecOps YARA-L 2.0 rule file (yaral)
+    Chronicle,
+}
+
+impl CompileFormat {
+    fn artifact(self) -> Option<&'static str> {
+        Some(match self {
+            CompileFormat::Query | CompileFormat::Json => return None,
+            CompileFormat::Savedsearches => "savedsearches",
+            CompileFormat::SentinelRule => "sentinel-rule",
+            CompileFormat::SentinelArm => "sentinel-arm",
+            CompileFormat::KibanaNdjson => "kibana-ndjson",
+            CompileFormat::Chronicle => "chronicle",
+        })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -187,9 +214,10 @@ fn main() -> ExitCode {
             target,
             format,
             mapping,
+            templates,
             output,
             common,
-        } => run_compile(&paths, target, format, mapping, output, &common),
+        } => run_compile(&paths, target, format, mapping, templates, output, &common),
     }
 }
 
@@ -366,10 +394,41 @@ fn run_compile(
     target: aisigma::backend::Target,
     format: CompileFormat,
     mapping: Option<PathBuf>,
+    templates: Option<PathBuf>,
     output: Option<PathBuf>,
     common: &Common,
 ) -> ExitCode {
     use aisigma::backend;
+    let artifact = match format.artifact() {
+        None => None,
+        Some(name) => match target.format(name) {
+            Some(f) => {
+                let text = match &templates {
+                    Some(dir) if dir.join(f.template).is_file() => {
+                        match std::fs::read_to_string(dir.join(f.template)) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                return usage_error(&format!(
+                                    "cannot read template {}: {e}",
+                                    dir.join(f.template).display()
+                                ));
+                            }
+                        }
+                    }
+                    _ => target.builtin_template(f.template).to_string(),
+                };
+                Some((f, text))
+            }
+            None => {
+                let names: Vec<&str> = target.formats().iter().map(|f| f.name).collect();
+                return usage_error(&format!(
+                    "format `{name}` is not available for target {}; it has: query, json{}",
+                    target.name(),
+                    names.iter().map(|n| format!(", {n}")).collect::<String>()
+                ));
+            }
+        },
+    };
     let mapping = match &mapping {
         None => target.builtin_mapping(),
         Some(f) => {
@@ -448,21 +507,6 @@ fn run_compile(
             };
             match compiled {
                 Ok(c) => {
-                    if format == CompileFormat::Json {
-                        let v = serde_json::json!({
-                            "file": r.path,
-                            "id": cd.doc.meta.id.as_ref().map(|x| x.value.clone()),
-                            "title": cd.doc.label(),
-                            "target": target.name(),
-                            "query": c.query,
-                            "logsource": c.logsource,
-                        });
-                        out.push_str(&v.to_string());
-                        out.push('\n');
-                    } else {
-                        out.push_str(&c.query);
-                        out.push('\n');
-                    }
                     let stem = Path::new(&r.path)
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
@@ -472,7 +516,41 @@ fn run_compile(
                         None if docs.len() > 1 => format!("{stem}-{}", i + 1),
                         None => stem,
                     };
-                    files.push((format!("{name}.{}", target.extension()), c.query + "\n"));
+                    let body = if let Some((f, text)) = &artifact {
+                        let ctx = backend::artifact::RuleContext::new(&cd.doc, &r.path);
+                        match backend::artifact::render(
+                            f.template,
+                            text,
+                            &ctx,
+                            &c.query,
+                            &c.logsource,
+                            target.name(),
+                        ) {
+                            // Every artifact ends with one line break, so that pack parts
+                            // concatenate cleanly.
+                            Ok(b) => b.trim_end_matches('\n').to_string() + "\n",
+                            Err(e) => return usage_error(&e),
+                        }
+                    } else if format == CompileFormat::Json {
+                        let v = serde_json::json!({
+                            "file": r.path,
+                            "id": cd.doc.meta.id.as_ref().map(|x| x.value.clone()),
+                            "title": cd.doc.label(),
+                            "target": target.name(),
+                            "query": c.query,
+                            "logsource": c.logsource,
+                        });
+                        v.to_string() + "\n"
+                    } else {
+                        c.query.clone() + "\n"
+                    };
+                    out.push_str(&body);
+                    // With `-o`, `query` and `json` write each rule's query to its own file.
+                    let (ext, file_body) = match &artifact {
+                        Some((f, _)) => (f.extension, body),
+                        None => (target.extension(), c.query.clone() + "\n"),
+                    };
+                    files.push((format!("{name}.{ext}"), file_body));
                 }
                 Err(diags) => {
                     failed += 1;
@@ -489,6 +567,11 @@ fn run_compile(
             }
         }
     }
+    let pack = artifact.as_ref().and_then(|(f, _)| f.pack);
+    let compiled = files.len();
+    if let Some(p) = pack {
+        files = vec![(p.to_string(), out.clone())];
+    }
     if let Some(dir) = output {
         for (name, body) in &files {
             if let Err(e) = aisigma::output::write_atomic(&dir.join(name), body.as_bytes()) {
@@ -502,7 +585,7 @@ fn run_compile(
     if format == CompileFormat::Query || !errors.is_empty() {
         eprintln!(
             "compiled {} to {}, {} refused or invalid",
-            plural(files.len(), "rule"),
+            plural(compiled, "rule"),
             target.name(),
             failed
         );

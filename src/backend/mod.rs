@@ -7,6 +7,7 @@
 //! refused with [`Unsupported`], which becomes an `AIS801` error naming the rule, the construct
 //! and the target: a backend never emits an approximation.
 
+pub mod artifact;
 pub mod casefold;
 pub mod eql;
 pub mod lucene;
@@ -40,6 +41,34 @@ impl Target {
         match self {
             Target::Eql => "eql",
             Target::Lucene => "lucene",
+        }
+    }
+
+    /// The artifact formats of the target.
+    pub fn formats(self) -> &'static [artifact::Format] {
+        use artifact::Format;
+        const KIBANA: &[Format] = &[Format {
+            name: "kibana-ndjson",
+            template: "kibana-ndjson.j2",
+            pack: Some("rules.ndjson"),
+            extension: "ndjson",
+        }];
+        match self {
+            Target::Eql | Target::Lucene => KIBANA,
+        }
+    }
+
+    pub fn format(self, name: &str) -> Option<&'static artifact::Format> {
+        self.formats().iter().find(|f| f.name == name)
+    }
+
+    /// The built-in template of one of the target's formats.
+    pub fn builtin_template(self, file: &str) -> &'static str {
+        match (self, file) {
+            (Target::Eql | Target::Lucene, "kibana-ndjson.j2") => {
+                include_str!("../../backends/elastic/kibana-ndjson.j2")
+            }
+            _ => "",
         }
     }
 
