@@ -10,6 +10,7 @@
 pub mod artifact;
 pub mod casefold;
 pub mod eql;
+pub mod esql;
 pub mod lucene;
 pub mod mapping;
 
@@ -34,6 +35,8 @@ pub enum Target {
     Eql,
     /// Elasticsearch query string (Lucene syntax)
     Lucene,
+    /// Elasticsearch ES|QL
+    Esql,
 }
 
 impl Target {
@@ -41,6 +44,7 @@ impl Target {
         match self {
             Target::Eql => "eql",
             Target::Lucene => "lucene",
+            Target::Esql => "esql",
         }
     }
 
@@ -54,7 +58,7 @@ impl Target {
             extension: "ndjson",
         }];
         match self {
-            Target::Eql | Target::Lucene => KIBANA,
+            Target::Eql | Target::Lucene | Target::Esql => KIBANA,
         }
     }
 
@@ -65,7 +69,7 @@ impl Target {
     /// The built-in template of one of the target's formats.
     pub fn builtin_template(self, file: &str) -> &'static str {
         match (self, file) {
-            (Target::Eql | Target::Lucene, "kibana-ndjson.j2") => {
+            (Target::Eql | Target::Lucene | Target::Esql, "kibana-ndjson.j2") => {
                 include_str!("../../backends/elastic/kibana-ndjson.j2")
             }
             _ => "",
@@ -73,7 +77,7 @@ impl Target {
     }
 
     pub fn all() -> &'static [Target] {
-        &[Target::Eql, Target::Lucene]
+        &[Target::Eql, Target::Lucene, Target::Esql]
     }
 
     /// The built-in mapping file of the target.
@@ -87,6 +91,10 @@ impl Target {
                 "backends/lucene/mapping.yaml",
                 include_str!("../../backends/lucene/mapping.yaml"),
             ),
+            Target::Esql => (
+                "backends/esql/mapping.yaml",
+                include_str!("../../backends/esql/mapping.yaml"),
+            ),
         };
         Mapping::parse(path, text).expect("built-in mappings are valid (tested)")
     }
@@ -95,6 +103,7 @@ impl Target {
         match self {
             Target::Eql => &eql::Eql,
             Target::Lucene => &lucene::Lucene,
+            Target::Esql => &esql::Esql,
         }
     }
 
@@ -103,6 +112,7 @@ impl Target {
         match self {
             Target::Eql => "eql",
             Target::Lucene => "lucene",
+            Target::Esql => "esql",
         }
     }
 }

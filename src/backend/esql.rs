@@ -1,0 +1,194 @@
+//! Elasticsearch ES|QL: `FROM <index> METADATA _id, _index, _version | WHERE <condition>`.
+//!
+//! - A case-sensitive plain value is `==`; every other string test is `RLIKE` with a Lucene
+//!   regular expression rendered from the rule's meaning ([`crate::regex_translate`]), which
+//!   matches the whole value, as Sigma values do.
+//! - Numbers, booleans: `>`, `>=`, `==`, ...; `cidr`: `CIDR_MATCH(field, "net")`;
+//!   `null`/`exists`: `IS NULL` / `IS NOT NULL`.
+//! - ES|QL has three-valued logic: a comparison with a missing field is `null`, and `WHERE`
+//!   drops the row; `NOT null` is `null` too. Under `not`, every predicate is therefore
+//!   guarded with `field IS NOT NULL AND ...`, so `not` of a predicate on a missing field is
+//!   true, as in aisigma's semantics.
+//! - A field that holds several values makes single-value operators return `null`, so
+//!   ES|QL cannot test "any element": predicates on fields the schema types as arrays are
+//!   refused.
+//!
+//! Refused: keyword searches, field references, date parts, placeholders, array fields, and
+//! regex assertions with no whole-value form.
+
+use super::{Column, Dialect, Unsupported};
+use crate::ir::{CmpOp, Pred, Test};
+use crate::regex_translate::{self, Flavor};
+use std::collections::BTreeMap;
+
+pub struct Esql;
+
+/// An ES|QL string literal. The grammar allows `\"`, `\\`, `\n`, `\r` and `\t` escapes and
+/// every other character raw except a raw line break.
+pub fn string(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// A field name: bare when every segment is an identifier, else in backticks.
+pub fn field(name: &str) -> String {
+    let plain = name.split('.').enumerate().all(|(i, seg)| {
+        let mut cs = seg.chars();
+        let first_ok = cs.next().is_some_and(|c| {
+            c.is_ascii_alphabetic() || ((c == '_' || c == '@') && seg.len() > 1 && i == 0)
+        });
+        first_ok && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if plain {
+        name.to_string()
+    } else {
+        format!("`{}`", name.replace('`', "``"))
+    }
+}
+
+impl Dialect for Esql {
+    fn name(&self) -> &'static str {
+        "esql"
+    }
+
+    fn predicate(
+        &self,
+        column: Option<&Column>,
+        pred: &Pred,
+        negated: bool,
+    ) -> Result<String, Unsupported> {
+        let Some(col) = column else {
+            return Err(Unsupported::new(
+                "keyword (field-less) searches",
+                "ES|QL has no full-text search over all fields; name the field",
+                pred.span,
+            ));
+        };
+        if col.ty.is_some_and(|t| t.array) {
+            return Err(Unsupported::new(
+                format!("a test on the multi-valued field `{}`", col.name),
+                "ES|QL operators return null on a field with several values, so \"any value \
+                 matches\" cannot be written",
+                pred.span,
+            ));
+        }
+        let f = field(&col.name);
+        let body = match &pred.test {
+            Test::Str { pattern, cased } => match pattern.as_plain() {
+                Some(text) if *cased => format!("{f} == {}", string(&text)),
+                _ => {
+                    let re = super::lucene::string_regex(pattern, *cased).map_err(|why| {
+                        Unsupported::new(
+                            "this string value",
+                            format!("it has no Lucene regex form: {why}"),
+                            pred.span,
+                        )
+                    })?;
+                    format!("{f} RLIKE {}", string(&re))
+                }
+            },
+            Test::Regex { pattern, flags } => {
+                let source = crate::lower::regex_source(pattern, *flags);
+                let re = regex_translate::translate(&source, Flavor::Lucene).map_err(|why| {
+                    Unsupported::new(
+                        format!("regular expression with {why}"),
+                        "ES|QL RLIKE patterns are Lucene regexes: they match the whole value and \
+                         have no assertions; only `^`, `$` and `\\b` at the edges of the \
+                         pattern can be rewritten",
+                        pred.span,
+                    )
+                })?;
+                format!("{f} RLIKE {}", string(&re))
+            }
+            Test::Num { op, value, .. } => {
+                format!("{f} {} {}", op_symbol(*op), super::lucene::number(*value))
+            }
+            Test::Bool(b) => format!("{f} == {b}"),
+            Test::Null | Test::Exists(false) => return Ok(format!("{f} IS NULL")),
+            Test::Exists(true) => return Ok(format!("{f} IS NOT NULL")),
+            Test::Cidr(net) => format!("CIDR_MATCH({f}, {})", string(&net.to_string())),
+            Test::FieldRef { .. } => {
+                return Err(Unsupported::new(
+                    "field references (`fieldref`)",
+                    "not implemented for ES|QL",
+                    pred.span,
+                ));
+            }
+            Test::TimePart { .. } => {
+                return Err(Unsupported::new(
+                    "date-part modifiers (`hour`, `day`, ...)",
+                    "not implemented for ES|QL",
+                    pred.span,
+                ));
+            }
+            Test::Placeholder { name } => {
+                return Err(Unsupported::new(
+                    format!("placeholder `%{name}%`"),
+                    "placeholders need values before compilation",
+                    pred.span,
+                ));
+            }
+        };
+        Ok(if negated {
+            format!("({f} IS NOT NULL AND {body})")
+        } else {
+            body
+        })
+    }
+
+    fn and_op(&self) -> &'static str {
+        "AND"
+    }
+
+    fn or_op(&self) -> &'static str {
+        "OR"
+    }
+
+    fn not(&self, inner: &str) -> String {
+        format!("NOT ({inner})")
+    }
+
+    fn query(&self, condition: &str, logsource: &BTreeMap<String, String>) -> String {
+        let index = logsource
+            .get("index")
+            .map(String::as_str)
+            .unwrap_or("logs-*");
+        format!("FROM {index} METADATA _id, _index, _version | WHERE {condition}")
+    }
+}
+
+fn op_symbol(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "==",
+        CmpOp::Lt => "<",
+        CmpOp::Lte => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Gte => ">=",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(string("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
+        assert_eq!(field("gen_ai.request.model"), "gen_ai.request.model");
+        assert_eq!(field("@timestamp"), "@timestamp");
+        assert_eq!(field("a-b"), "`a-b`");
+        assert_eq!(field("x.`y"), "`x.``y`");
+    }
+}

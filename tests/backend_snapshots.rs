@@ -1,0 +1,101 @@
+//! Every rule of the library compiled to every target and every artifact format (insta
+//! snapshots, reviewed by hand), plus properties every target shares.
+
+use aisigma::backend::{Target, artifact, compile};
+use aisigma::check::check_files;
+use aisigma::schema::Schema;
+use std::path::PathBuf;
+
+fn rule_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new("rules")
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "yml"))
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// `(query or refusal, artifacts)` for every rule, in file order.
+fn compile_all(target: Target) -> String {
+    let schema = Schema::builtin();
+    let results = check_files(&rule_files(), &schema, &Default::default());
+    let mapping = target.builtin_mapping();
+    let mut out = String::new();
+    for r in &results {
+        for cd in &r.docs {
+            out.push_str(&format!("# {}\n", r.path));
+            match compile(
+                &cd.doc,
+                cd.expr.as_ref().unwrap(),
+                target,
+                &mapping,
+                &schema,
+            ) {
+                Ok(c) => {
+                    out.push_str(&c.query);
+                    out.push('\n');
+                    for f in target.formats() {
+                        let ctx = artifact::RuleContext::new(&cd.doc, &r.path);
+                        let body = artifact::render(
+                            f.template,
+                            target.builtin_template(f.template),
+                            &ctx,
+                            &c.query,
+                            &c.logsource,
+                            target.name(),
+                        )
+                        .unwrap();
+                        out.push_str(&format!("## {}\n{}\n", f.name, body.trim_end()));
+                    }
+                }
+                Err(ds) => {
+                    for d in ds {
+                        out.push_str(&format!(
+                            "refused [{}] {}:{}: {}\n",
+                            d.code, d.span.start.line, d.span.start.col, d.message
+                        ));
+                    }
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn lucene_rules() {
+    insta::assert_snapshot!("lucene_rules", compile_all(Target::Lucene));
+}
+
+#[test]
+fn esql_rules() {
+    insta::assert_snapshot!("esql_rules", compile_all(Target::Esql));
+}
+
+#[test]
+fn eql_artifacts() {
+    insta::assert_snapshot!("eql_artifacts", compile_all(Target::Eql));
+}
+
+#[test]
+fn kibana_ndjson_is_one_json_object_per_rule() {
+    for &t in [Target::Lucene, Target::Eql, Target::Esql].iter() {
+        let text = compile_all(t);
+        let mut n = 0;
+        for line in text.lines().filter(|l| l.starts_with('{')) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["language"], t.name());
+            assert!(v["rule_id"].as_str().is_some_and(|s| s.len() == 36));
+            assert_eq!(v["index"].is_null(), t == Target::Esql);
+            for th in v["threat"].as_array().unwrap() {
+                assert_eq!(th["framework"], "MITRE ATLAS");
+                assert!(th["tactic"]["id"].as_str().unwrap().starts_with("AML.TA"));
+            }
+            n += 1;
+        }
+        assert!(n >= 30, "{t:?}: {n}");
+    }
+}
