@@ -17,9 +17,33 @@ Prints counts; exits 1 on any failure.
 import json
 import sys
 
+import re
+
 import eql
+import eql.functions
 import yaml
 from eql.parser import elasticsearch_syntax, ignore_missing_fields
+from eql.utils import is_string
+
+
+def _es_regex_callback(cls, source_ast, *regex_literals):
+    """Elasticsearch semantics for `regex`: a Lucene regex matches the whole value, with case.
+
+    eql's Python engine matches a prefix (`re.match`) and ignores case; aisigma emits only the
+    case-sensitive `regex`, whose patterns (escapes `\\x`, classes, `.`, groups, `{m,n}`) read
+    the same in Python's `re` with DOTALL, so this patch gives Elasticsearch's verdict.
+    """
+    compiled = re.compile("|".join(r.value for r in regex_literals), re.UNICODE | re.DOTALL)
+
+    def callback(source, *_):
+        if is_string(source):
+            return compiled.fullmatch(source) is not None
+        return None
+
+    return callback
+
+
+eql.functions.Match.get_callback = classmethod(_es_regex_callback)
 
 
 def nest(flat):
@@ -40,11 +64,11 @@ def nest(flat):
 
 
 def case_sensitive_or_single_wildcard(query):
-    import re
-    strings = re.findall(r'"(?:[^"\\]|\\.)*"', query)
+    # `?` is a wildcard only in `like` patterns (eql's engine ignores it there).
+    strings = re.findall(r'\blike~? ("(?:[^"\\]|\\.)*")', query)
     if any("?" in s for s in strings):
         return True
-    return bool(re.search(r'(==|!=) "|\blike "|\bin \(', query))
+    return bool(re.search(r'(==|!=) "|\blike "|\bin \(|\bregex~ "', query))
 
 
 def run(query, event, i):
