@@ -25,6 +25,10 @@ fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
 /// if that set is exactly `c`'s folding set for every character of `s`.
 pub fn lower_upper_is_fold(s: &str) -> bool {
     s.chars().all(|c| {
+        if c.is_ascii() {
+            // ASCII: only `k` (Kelvin sign) and `s` (long s) have a third folding member.
+            return !matches!(c, 'k' | 'K' | 's' | 'S');
+        }
         let (Some(lo), Some(up)) = (single(c.to_lowercase()), single(c.to_uppercase())) else {
             return false;
         };
