@@ -412,22 +412,32 @@ fn sarif_uris_are_encoded() {
 
 #[test]
 fn compile_to_eql() {
+    let dir = tempfile::tempdir().unwrap();
+    // A keyword search: EQL has no full-text search, so the rule is refused.
+    let refused = dir.path().join("kw.yml");
+    std::fs::write(&refused, "title: Keywords\nid: 2d1e6a43-2c41-4b5a-8f0e-3b9a1c7d5e21\nstatus: test\nlevel: low\ndate: 2026-11-24\nlogsource: {product: x}\ndetection:\n    kw:\n        - evil\n    condition: kw\n").unwrap();
+    let refused = refused.to_str().unwrap().to_string();
+    let o = aisigma(&["compile", &refused, "--target", "eql"]);
+    assert_eq!(code(&o), 1, "keyword searches are refused");
+    assert!(String::from_utf8_lossy(&o.stderr).contains(
+        "error[AIS801]: rule `Keywords`: keyword (field-less) searches cannot be compiled to eql"
+    ));
+    // The example's regex compiles, as an exact Lucene regex.
     let o = aisigma(&[
         "compile",
         "examples/prompt_injection.yml",
         "--target",
         "eql",
     ]);
-    assert_eq!(code(&o), 1, "the example uses a regex, which EQL refuses");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("error[AIS801]: rule `Prompt Injection Followed By Tool Use Request`: regular expressions (`re`) cannot be compiled to eql"));
-    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains(" regex \""));
     let rule = dir.path().join("r.yml");
     std::fs::write(&rule, GOOD_RULE).unwrap();
     let o = aisigma(&["compile", rule.to_str().unwrap(), "--target", "eql"]);
     assert_eq!(code(&o), 0);
     assert_eq!(
         stdout(&o),
-        "any where ai.prompt.text like~ \"*ignore previous*\"\n"
+        "any where ai.prompt.text regex \".*[Ii][Gg][Nn][Oo][Rr][Ee]\\\\ [Pp][Rr][Ee][Vv][Ii][Oo][Uu][Ssſ].*\"\n"
     );
     let o = aisigma(&[
         "compile",
@@ -445,7 +455,7 @@ fn compile_to_eql() {
     let o = aisigma(&[
         "compile",
         rule.to_str().unwrap(),
-        "examples/prompt_injection.yml",
+        &refused,
         "--target",
         "eql",
         "-o",
@@ -461,14 +471,7 @@ fn compile_to_eql() {
         vec!["0f4c5a52-1d2e-4b7a-9c3d-2e1f0a9b8c7d.eql".to_string()],
         "refused rules write nothing"
     );
-    let o = aisigma(&[
-        "compile",
-        "examples/prompt_injection.yml",
-        "--target",
-        "eql",
-        "--format",
-        "json",
-    ]);
+    let o = aisigma(&["compile", &refused, "--target", "eql", "--format", "json"]);
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["error"]["code"], "AIS801");
     // A correlation is refused, not silently skipped; the rule it references compiles.
@@ -476,11 +479,81 @@ fn compile_to_eql() {
     std::fs::write(&corr, "title: Many\nid: 1b2f1c8e-6a43-4a35-a1b8-4d8f0d6c6e19\nstatus: test\nlevel: high\ndate: 2026-11-24\ncorrelation:\n    type: event_count\n    rules: [blocked]\n    timespan: 10m\n    condition: {gte: 10}\n---\ntitle: Blocked\nname: blocked\nlogsource: {product: x}\ndetection:\n    sel:\n        action: block\n    condition: sel\n").unwrap();
     let o = aisigma(&["compile", corr.to_str().unwrap(), "--target", "eql"]);
     assert_eq!(code(&o), 1);
-    assert_eq!(stdout(&o), "any where action in~ (\"block\")\n");
+    assert_eq!(
+        stdout(&o),
+        "any where action regex \"[Bb][Ll][Oo][Cc][Kk\u{212A}]\"\n"
+    );
     assert!(
         String::from_utf8_lossy(&o.stderr)
             .contains("error[AIS601]: rule `Many`: correlation documents cannot be compiled yet")
     );
     let o = aisigma(&["compile", "rules/", "--target", "splunk"]);
     assert_eq!(code(&o), 2, "unknown target is a usage error");
+}
+
+#[test]
+fn compile_kibana_ndjson_pack_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = aisigma(&[
+        "compile",
+        "rules/llm_inference",
+        "--target",
+        "lucene",
+        "--format",
+        "kibana-ndjson",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let pack = std::fs::read_to_string(out.join("rules.ndjson")).unwrap();
+    assert!(pack.lines().count() >= 5, "{pack}");
+    for line in pack.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["language"], "lucene");
+        assert_eq!(v["type"], "query");
+    }
+    // Byte-identical on a second run.
+    let again = aisigma(&[
+        "compile",
+        "rules/llm_inference",
+        "--target",
+        "lucene",
+        "--format",
+        "kibana-ndjson",
+    ]);
+    assert_eq!(stdout(&again), pack);
+    // A user template replaces the built-in one.
+    let tpl = dir.path().join("tpl");
+    std::fs::create_dir(&tpl).unwrap();
+    std::fs::write(
+        tpl.join("kibana-ndjson.j2"),
+        "{{ rule.id }} {{ target }} {{ rule.atlas_ids | join(',') }}",
+    )
+    .unwrap();
+    let o = aisigma(&[
+        "compile",
+        "rules/llm_inference/prompt_injection_override_phrase.yml",
+        "--target",
+        "eql",
+        "--format",
+        "kibana-ndjson",
+        "--templates",
+        tpl.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "656aba00-6130-4d23-bd7e-f9d5e2084ba6 eql AML.T0051.000\n"
+    );
+    // A format the target does not have is a usage error that lists the target's formats.
+    let o = aisigma(&[
+        "compile",
+        "rules/",
+        "--target",
+        "eql",
+        "--format",
+        "chronicle",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("kibana-ndjson"));
 }
