@@ -415,7 +415,7 @@ fn run_compile(
                             }
                         }
                     }
-                    _ => target.builtin_template(f.template).to_string(),
+                    _ => f.builtin.to_string(),
                 };
                 Some((f, text))
             }

@@ -163,6 +163,71 @@ pub fn translate(source: &str, flavor: Flavor) -> Result<String, String> {
     }
 }
 
+/// The Lucene translation of an engine pattern as several whole-value regexes, each at most
+/// `max_len` UTF-16 units where splitting allows: a value matches the pattern exactly when it
+/// matches one of them. A piece that is too long is split at an alternation ([`split_once`]);
+/// a piece that cannot be split is returned as it is, and the caller refuses it.
+pub fn lucene_alternatives(source: &str, max_len: usize) -> Result<Vec<String>, String> {
+    fn pieces(h: &Hir, max_len: usize, depth: u32, out: &mut Vec<String>) -> Result<(), String> {
+        let whole = lucene(h, Side::Open, Side::Open)?;
+        if whole.encode_utf16().count() <= max_len || depth == 0 {
+            out.push(whole);
+            return Ok(());
+        }
+        match split_once(h) {
+            Some(parts) => parts
+                .iter()
+                .try_for_each(|p| pieces(p, max_len, depth - 1, out)),
+            None => {
+                out.push(whole);
+                Ok(())
+            }
+        }
+    }
+    let mut out = Vec::new();
+    pieces(&parse(source)?, max_len, 12, &mut out)?;
+    Ok(out)
+}
+
+/// `h` as alternatives that together match what it matches: the branches of an alternation,
+/// or, for a concatenation, two copies in which its largest alternation keeps one half of its
+/// branches each (`x(a|b|c|d)y` is `x(a|b)y|x(c|d)y`), which shortens each copy while
+/// duplicating as little of the rest as possible.
+fn split_once(h: &Hir) -> Option<Vec<Hir>> {
+    let h = unwrap_captures(h);
+    match h.kind() {
+        HirKind::Alternation(branches) => Some(branches.clone()),
+        HirKind::Concat(items) => {
+            let size = |x: &Hir| {
+                lucene(x, Side::Inner, Side::Inner)
+                    .map(|r| r.len())
+                    .unwrap_or(0)
+            };
+            let (k, branches) = items
+                .iter()
+                .enumerate()
+                .filter_map(|(k, x)| match unwrap_captures(x).kind() {
+                    HirKind::Alternation(b) => Some((k, b)),
+                    _ => None,
+                })
+                .max_by_key(|(k, _)| (size(&items[*k]), std::cmp::Reverse(*k)))?;
+            let half = branches.len() / 2;
+            Some(
+                [&branches[..half], &branches[half..]]
+                    .into_iter()
+                    .map(|part| {
+                        let mut v = items[..k].to_vec();
+                        v.push(Hir::alternation(part.to_vec()));
+                        v.extend(items[k + 1..].iter().cloned());
+                        Hir::concat(v)
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Shared pieces
 
@@ -184,7 +249,7 @@ fn single(c: char) -> ClassUnicode {
 }
 
 /// The simple-case-folding closure of `c` (`k` → `{k, K, K}`).
-fn fold_closure(c: char) -> ClassUnicode {
+pub fn fold_closure(c: char) -> ClassUnicode {
     let mut cl = single(c);
     cl.case_fold_simple();
     cl
@@ -235,6 +300,30 @@ fn unicode_class(c: &Class) -> Result<&ClassUnicode, String> {
     }
 }
 
+/// A bracketed class, written as its ranges or, when that is shorter, as the negation of its
+/// complement (`[^\n]`). `ch` writes one character inside the brackets.
+fn bracket(cl: &ClassUnicode, ch: impl Fn(char, &mut String)) -> String {
+    let mut neg = cl.clone();
+    neg.negate();
+    let (body, negated) = if neg.ranges().len() < cl.ranges().len() {
+        (neg, true)
+    } else {
+        (cl.clone(), false)
+    };
+    let mut out = String::from(if negated { "[^" } else { "[" });
+    for r in body.ranges() {
+        ch(r.start(), &mut out);
+        if r.end() != r.start() {
+            if r.end() as u32 > r.start() as u32 + 1 {
+                out.push('-');
+            }
+            ch(r.end(), &mut out);
+        }
+    }
+    out.push(']');
+    out
+}
+
 // ---------------------------------------------------------------------------------------
 // PCRE and RE2: unanchored search, rendered node by node.
 
@@ -243,23 +332,9 @@ struct Search {
 }
 
 impl Search {
-    /// A character outside a class.
-    fn ch(&self, c: char, out: &mut String) {
-        if c.is_ascii_alphanumeric() || c == '_' || c == ' ' {
-            out.push(c);
-        } else if c.is_ascii_punctuation() {
-            out.push('\\');
-            out.push(c);
-        } else if !c.is_ascii() && c.is_alphanumeric() {
-            out.push(c);
-        } else {
-            let _ = write!(out, "\\x{{{:X}}}", c as u32);
-        }
-    }
-
-    /// A character inside `[...]`.
-    fn class_ch(&self, c: char, out: &mut String) {
-        if c.is_ascii_alphanumeric() || c == '_' {
+    /// A character, outside a class or (`in_class`) inside `[...]`.
+    fn ch(&self, c: char, in_class: bool, out: &mut String) {
+        if c.is_ascii_alphanumeric() || c == '_' || (c == ' ' && !in_class) {
             out.push(c);
         } else if c.is_ascii_punctuation() {
             out.push('\\');
@@ -275,25 +350,7 @@ impl Search {
         if *cl == full_class() {
             return "(?s:.)".to_string();
         }
-        let mut neg = cl.clone();
-        neg.negate();
-        let (body, negated) = if neg.ranges().len() < cl.ranges().len() {
-            (neg, true)
-        } else {
-            (cl.clone(), false)
-        };
-        let mut out = String::from(if negated { "[^" } else { "[" });
-        for r in body.ranges() {
-            self.class_ch(r.start(), &mut out);
-            if r.end() != r.start() {
-                if r.end() as u32 > r.start() as u32 + 1 {
-                    out.push('-');
-                }
-                self.class_ch(r.end(), &mut out);
-            }
-        }
-        out.push(']');
-        out
+        bracket(cl, |c, out| self.ch(c, true, out))
     }
 
     /// Render `h`; `grouped` asks for a single atom (for a quantifier or inside a sequence).
@@ -304,7 +361,7 @@ impl Search {
                 let chars = literal_chars(&l.0)?;
                 let mut s = String::new();
                 for c in &chars {
-                    self.ch(*c, &mut s);
+                    self.ch(*c, false, &mut s);
                 }
                 if grouped && chars.len() > 1 {
                     format!("(?:{s})")
@@ -317,13 +374,13 @@ impl Search {
                 match as_char(u) {
                     Some((c, true)) => {
                         let mut s = String::from("(?i:");
-                        self.ch(c, &mut s);
+                        self.ch(c, false, &mut s);
                         s.push(')');
                         s
                     }
                     Some((c, false)) => {
                         let mut s = String::new();
-                        self.ch(c, &mut s);
+                        self.ch(c, false, &mut s);
                         s
                     }
                     None if u.ranges().is_empty() => {
@@ -397,7 +454,7 @@ impl Search {
                 out.push_str("(?i:");
             }
             for (c, _) in run.iter() {
-                self.ch(*c, out);
+                self.ch(*c, false, out);
             }
             if folded {
                 out.push(')');
@@ -496,12 +553,17 @@ enum Side {
     Inner,
 }
 
-fn lucene_ch(c: char, out: &mut String) {
+/// A character of a Lucene regex, outside a class or (`in_class`) inside `[...]`.
+fn lucene_ch(c: char, in_class: bool, out: &mut String) {
     if c.is_alphanumeric() || c == '_' {
         out.push(c);
+    } else if c == '\\' && !in_class {
+        // In a query string, `\\/` reads as an escaped `/`, so a pattern ending in `\\` would
+        // swallow the `/` that closes it; a class keeps the backslash away from that `/`.
+        out.push_str("[\\\\]");
     } else {
         // A backslash makes any character literal in Lucene's RegExp, including the
-        // operators `~ & < > @ #`, the `/` that ends a query-string regex, and a newline.
+        // operators `~ & < > @ # "`, the `/` that ends a query-string regex, and a newline.
         out.push('\\');
         out.push(c);
     }
@@ -516,28 +578,10 @@ fn lucene_class(cl: &ClassUnicode) -> Result<String, String> {
     }
     if let Some((c, false)) = as_char(cl) {
         let mut s = String::new();
-        lucene_ch(c, &mut s);
+        lucene_ch(c, false, &mut s);
         return Ok(s);
     }
-    let mut neg = cl.clone();
-    neg.negate();
-    let (body, negated) = if neg.ranges().len() < cl.ranges().len() {
-        (neg, true)
-    } else {
-        (cl.clone(), false)
-    };
-    let mut out = String::from(if negated { "[^" } else { "[" });
-    for r in body.ranges() {
-        lucene_ch(r.start(), &mut out);
-        if r.end() != r.start() {
-            if r.end() as u32 > r.start() as u32 + 1 {
-                out.push('-');
-            }
-            lucene_ch(r.end(), &mut out);
-        }
-    }
-    out.push(']');
-    Ok(out)
+    Ok(bracket(cl, |c, out| lucene_ch(c, true, out)))
 }
 
 fn flatten(h: &Hir) -> Vec<&Hir> {
@@ -592,19 +636,38 @@ fn lucene_budget(h: &Hir, left: Side, right: Side, budget: u32) -> Result<String
         if matches!(look, Look::End | Look::EndLF) {
             break;
         }
-        match left_look(*look, &mut l, &items[i + 1..j]) {
+        match edge_look(*look, &mut l, &items[i + 1..j], true) {
             Ok(s) => head.push_str(&s),
             Err(e) => {
-                // A word boundary before a group, a mixed class or a repetition: push it one
-                // level down (`\b(a|-)` is `(\ba|\b-)`) and try again.
-                let Some(alternatives) = expand(*look, &items[i + 1..], true) else {
+                // A word boundary before a group, a mixed class or a repetition: check it
+                // against each alternative of that piece (`\b(a|-)x` is `(\ba|\b-)x`).
+                let Some(alts) = items.get(i + 1).and_then(|h| expand(*look, h, true)) else {
                     return Err(e);
                 };
-                let parts = alternatives
+                let after = &items[i + 2..];
+                if self_contained(&alts) {
+                    let group_right = if after.is_empty() { right } else { Side::Inner };
+                    let parts = alts
+                        .into_iter()
+                        .map(|m| {
+                            lucene_budget(&with_look(*look, m, true), l, group_right, budget - 1)
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut out = head + &join_alternatives(parts);
+                    if !after.is_empty() {
+                        let rest = Hir::concat(after.iter().map(|h| (*h).clone()).collect());
+                        out.push_str(&lucene_budget(&rest, Side::Inner, right, budget)?);
+                    }
+                    return Ok(out);
+                }
+                // An alternative may be empty: the assertion must see what follows, so each
+                // alternative carries the whole rest of the pattern.
+                let parts = alts
                     .into_iter()
-                    .map(|alt| {
+                    .map(|m| {
                         let mut v: Vec<Hir> = items[..i].iter().map(|h| (*h).clone()).collect();
-                        v.push(alt);
+                        v.push(with_look(*look, m, true));
+                        v.extend(after.iter().map(|h| (*h).clone()));
                         lucene_budget(&Hir::concat(v), left, right, budget - 1)
                     })
                     .collect::<Result<Vec<_>, _>>()?;
@@ -620,16 +683,39 @@ fn lucene_budget(h: &Hir, left: Side, right: Side, budget: u32) -> Result<String
         if matches!(look, Look::Start | Look::StartLF) {
             break;
         }
-        match right_look(*look, &mut r, &items[i..j - 1]) {
+        match edge_look(*look, &mut r, &items[i..j - 1], false) {
             Ok(s) => tail.push(s),
             Err(e) => {
-                let Some(alternatives) = expand(*look, &items[..j - 1], false) else {
+                let Some(alts) = (j >= i + 2)
+                    .then(|| expand(*look, items[j - 2], false))
+                    .flatten()
+                else {
                     return Err(e);
                 };
-                let parts = alternatives
+                let before = &items[i..j - 2];
+                let closing: String = tail.iter().rev().map(String::as_str).collect();
+                if self_contained(&alts) {
+                    let group_left = if before.is_empty() { l } else { Side::Inner };
+                    let mut out = head;
+                    if !before.is_empty() {
+                        let prefix = Hir::concat(before.iter().map(|h| (*h).clone()).collect());
+                        out.push_str(&lucene_budget(&prefix, l, Side::Inner, budget)?);
+                    }
+                    let parts = alts
+                        .into_iter()
+                        .map(|m| {
+                            lucene_budget(&with_look(*look, m, false), group_left, r, budget - 1)
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    out.push_str(&join_alternatives(parts));
+                    out.push_str(&closing);
+                    return Ok(out);
+                }
+                let parts = alts
                     .into_iter()
-                    .map(|alt| {
-                        let mut v = vec![alt];
+                    .map(|m| {
+                        let mut v: Vec<Hir> = items[..j - 2].iter().map(|h| (*h).clone()).collect();
+                        v.push(with_look(*look, m, false));
                         v.extend(items[j..].iter().map(|h| (*h).clone()));
                         lucene_budget(&Hir::concat(v), left, right, budget - 1)
                     })
@@ -659,6 +745,10 @@ fn lucene_budget(h: &Hir, left: Side, right: Side, budget: u32) -> Result<String
     for t in tail.into_iter().rev() {
         out.push_str(&t);
     }
+    // Lucene has no empty alternative (`(a|)` is an error); `()` is the empty string.
+    if out.is_empty() {
+        out.push_str("()");
+    }
     Ok(out)
 }
 
@@ -668,7 +758,7 @@ fn lucene_atom(h: &Hir) -> Result<String, String> {
         HirKind::Literal(l) => {
             let mut s = String::new();
             for c in literal_chars(&l.0)? {
-                lucene_ch(c, &mut s);
+                lucene_ch(c, false, &mut s);
             }
             s
         }
@@ -716,42 +806,17 @@ fn join_alternatives(parts: Vec<String>) -> String {
     }
 }
 
-/// `look` followed (`left`) or preceded by `rest`, rewritten so that the assertion sits next to
-/// simpler pieces: distributed over an alternation, in front of each half of a class split
-/// into word and non-word characters, or past the first copy of a repetition.
-fn expand(look: Look, rest: &[&Hir], left: bool) -> Option<Vec<Hir>> {
-    if !matches!(look, Look::WordAscii | Look::WordAsciiNegate) || rest.is_empty() {
+/// The piece next to a word-boundary assertion (`edge`, after it when `left`), rewritten as
+/// alternatives that the assertion can be checked against one by one: the branches of an
+/// alternation, a class split into its word and non-word characters, or a repetition with its
+/// first (or last) copy unrolled. `None` if none of these applies.
+fn expand(look: Look, edge: &Hir, left: bool) -> Option<Vec<Vec<Hir>>> {
+    if !matches!(look, Look::WordAscii | Look::WordAsciiNegate) {
         return None;
     }
-    let (edge, others): (&Hir, Vec<Hir>) = if left {
-        (rest[0], rest[1..].iter().map(|h| (*h).clone()).collect())
-    } else {
-        (
-            rest[rest.len() - 1],
-            rest[..rest.len() - 1]
-                .iter()
-                .map(|h| (*h).clone())
-                .collect(),
-        )
-    };
-    let seq = |mid: Vec<Hir>| -> Hir {
-        let mut v = Vec::new();
-        if left {
-            v.push(Hir::look(look));
-            v.extend(mid);
-            v.extend(others.iter().cloned());
-        } else {
-            v.extend(others.iter().cloned());
-            v.extend(mid);
-            v.push(Hir::look(look));
-        }
-        Hir::concat(v)
-    };
     let edge = unwrap_captures(edge);
     match edge.kind() {
-        HirKind::Alternation(branches) => {
-            Some(branches.iter().map(|b| seq(vec![b.clone()])).collect())
-        }
+        HirKind::Alternation(branches) => Some(branches.iter().map(|b| vec![b.clone()]).collect()),
         HirKind::Class(Class::Unicode(c)) => {
             let mut w = c.clone();
             w.intersect(&word_class());
@@ -761,8 +826,8 @@ fn expand(look: Look, rest: &[&Hir], left: bool) -> Option<Vec<Hir>> {
                 return None;
             }
             Some(vec![
-                seq(vec![Hir::class(Class::Unicode(w))]),
-                seq(vec![Hir::class(Class::Unicode(n))]),
+                vec![Hir::class(Class::Unicode(w))],
+                vec![Hir::class(Class::Unicode(n))],
             ])
         }
         HirKind::Repetition(r) if r.max != Some(0) => {
@@ -778,14 +843,35 @@ fn expand(look: Look, rest: &[&Hir], left: bool) -> Option<Vec<Hir>> {
                 vec![rest_rep, (*r.sub).clone()]
             };
             if r.min >= 1 {
-                Some(vec![seq(once)])
+                Some(vec![once])
             } else {
-                Some(vec![seq(once), seq(vec![])])
+                Some(vec![once, vec![]])
             }
         }
-        HirKind::Empty => Some(vec![seq(vec![])]),
+        HirKind::Empty => Some(vec![vec![]]),
         _ => None,
     }
+}
+
+/// Whether every alternative surely consumes a character, so that the assertion can be checked
+/// against it alone, without the pieces after (or before) it.
+fn self_contained(alternatives: &[Vec<Hir>]) -> bool {
+    alternatives.iter().all(|a| {
+        let refs: Vec<&Hir> = a.iter().collect();
+        edge_set(&refs, true).is_some()
+    })
+}
+
+fn with_look(look: Look, mid: Vec<Hir>, left: bool) -> Hir {
+    let mut v = Vec::with_capacity(mid.len() + 1);
+    if left {
+        v.push(Hir::look(look));
+        v.extend(mid);
+    } else {
+        v.extend(mid);
+        v.push(Hir::look(look));
+    }
+    Hir::concat(v)
 }
 
 /// Whether `s` is one parenthesised group `( ... )` (its first `(` closes at the end).
@@ -824,30 +910,24 @@ fn describe_look(look: Look) -> String {
     }
 }
 
-/// First characters a sequence can start with, or `None` if it can match the empty string
-/// (or starts with an assertion).
-fn first_chars(items: &[&Hir]) -> Option<ClassUnicode> {
+/// The characters a sequence can start (`first`) or end with, or `None` if it can match the
+/// empty string (or begins there with an assertion).
+fn edge_set(items: &[&Hir], first: bool) -> Option<ClassUnicode> {
     let mut acc = ClassUnicode::empty();
-    for h in items {
-        let (set, nullable) = edge_chars(h, true)?;
+    let mut step = |h: &&Hir| -> Option<bool> {
+        let (set, nullable) = edge_chars(h, first)?;
         acc.union(&set);
-        if !nullable {
-            return Some(acc);
-        }
+        Some(nullable)
+    };
+    let done = if first {
+        items.iter().map(&mut step).find(|n| *n != Some(true))
+    } else {
+        items.iter().rev().map(&mut step).find(|n| *n != Some(true))
+    };
+    match done {
+        Some(Some(false)) => Some(acc),
+        _ => None,
     }
-    None
-}
-
-fn last_chars(items: &[&Hir]) -> Option<ClassUnicode> {
-    let mut acc = ClassUnicode::empty();
-    for h in items.iter().rev() {
-        let (set, nullable) = edge_chars(h, false)?;
-        acc.union(&set);
-        if !nullable {
-            return Some(acc);
-        }
-    }
-    None
 }
 
 /// The characters `h` can start (or end) with, and whether it can match the empty string.
@@ -872,12 +952,7 @@ fn edge_chars(h: &Hir, first: bool) -> Option<(ClassUnicode, bool)> {
         HirKind::Capture(c) => edge_chars(&c.sub, first),
         HirKind::Concat(items) => {
             let refs: Vec<&Hir> = items.iter().collect();
-            let set = if first {
-                first_chars(&refs)
-            } else {
-                last_chars(&refs)
-            };
-            match set {
+            match edge_set(&refs, first) {
                 Some(s) => Some((s, false)),
                 None => {
                     // Nullable (or starts with an assertion): collect the union, nullable.
@@ -906,109 +981,76 @@ fn edge_chars(h: &Hir, first: bool) -> Option<(ClassUnicode, bool)> {
 const NOT_WORD: &str = "[^0-9A-Z_a-z]";
 const WORD: &str = "[0-9A-Z_a-z]";
 
-/// An assertion at the left end of a sequence whose other items are `rest`.
-fn left_look(look: Look, side: &mut Side, rest: &[&Hir]) -> Result<String, String> {
-    let refuse = || Err(format!("{} inside the pattern", describe_look(look)));
+/// An assertion at one end of a sequence (`at_start`: the left end) whose other items are
+/// `rest`, with `side` saying what lies beyond that end. Returns the Lucene text that stands
+/// for it there and updates `side`.
+fn edge_look(look: Look, side: &mut Side, rest: &[&Hir], at_start: bool) -> Result<String, String> {
+    let (anchor, line_anchor) = if at_start {
+        (Look::Start, Look::StartLF)
+    } else {
+        (Look::End, Look::EndLF)
+    };
+    let (end_name, toward) = if at_start {
+        ("start", "before")
+    } else {
+        ("end", "after")
+    };
+    // `x` on the far side of this end, followed (or preceded) by anything.
+    let beyond = |x: &str| {
+        if at_start {
+            format!(".*{x}")
+        } else {
+            format!("{x}.*")
+        }
+    };
     match (look, *side) {
-        (Look::Start, Side::Open | Side::Edge) => {
+        (l, Side::Open | Side::Edge) if l == anchor => {
             *side = Side::Edge;
             Ok(String::new())
         }
-        (Look::StartLF, Side::Edge) => Ok(String::new()),
-        (Look::StartLF, Side::Open) => {
+        (l, Side::Edge) if l == line_anchor => Ok(String::new()),
+        (l, Side::Open) if l == line_anchor => {
             *side = Side::Inner;
-            Ok("(.*\\\n)?".to_string())
+            Ok(format!("({})?", beyond("\\\n")))
         }
         (Look::WordAscii | Look::WordAsciiNegate, Side::Open | Side::Edge) => {
             let word = word_class();
-            let Some(next) = first_chars(rest) else {
+            let Some(near) = edge_set(rest, at_start) else {
                 return Err(format!(
-                    "{} before something that can be empty",
+                    "{} {toward} something that can be empty",
                     describe_look(look)
                 ));
             };
-            let next_word = if is_subset(&next, &word) {
+            let near_word = if is_subset(&near, &word) {
                 true
-            } else if is_disjoint(&next, &word) {
+            } else if is_disjoint(&near, &word) {
                 false
             } else {
                 return Err(format!(
-                    "{} before characters that are both word and non-word characters",
+                    "{} {toward} characters that are both word and non-word characters",
                     describe_look(look)
                 ));
             };
-            // `\b` holds when the previous character differs in wordness from the next one;
-            // `\B` when it is the same. The edge of the value counts as a non-word character.
-            let prev_word = next_word != (look == Look::WordAscii);
-            match (*side, prev_word) {
+            // `\b` holds when the characters on its two sides differ in wordness, `\B` when
+            // they agree. The edge of the value counts as a non-word character.
+            let far_word = near_word != (look == Look::WordAscii);
+            match (*side, far_word) {
                 (Side::Edge, true) => Err(format!(
-                    "{} that can never hold at the start of the value",
+                    "{} that can never hold at the {end_name} of the value",
                     describe_look(look)
                 )),
                 (Side::Edge, false) => Ok(String::new()),
                 (_, true) => {
                     *side = Side::Inner;
-                    Ok(format!(".*{WORD}"))
+                    Ok(beyond(WORD))
                 }
                 (_, false) => {
                     *side = Side::Inner;
-                    Ok(format!("(.*{NOT_WORD})?"))
+                    Ok(format!("({})?", beyond(NOT_WORD)))
                 }
             }
         }
-        _ => refuse(),
-    }
-}
-
-/// An assertion at the right end of a sequence whose other items are `rest`.
-fn right_look(look: Look, side: &mut Side, rest: &[&Hir]) -> Result<String, String> {
-    let refuse = || Err(format!("{} inside the pattern", describe_look(look)));
-    match (look, *side) {
-        (Look::End, Side::Open | Side::Edge) => {
-            *side = Side::Edge;
-            Ok(String::new())
-        }
-        (Look::EndLF, Side::Edge) => Ok(String::new()),
-        (Look::EndLF, Side::Open) => {
-            *side = Side::Inner;
-            Ok("(\\\n.*)?".to_string())
-        }
-        (Look::WordAscii | Look::WordAsciiNegate, Side::Open | Side::Edge) => {
-            let word = word_class();
-            let Some(prev) = last_chars(rest) else {
-                return Err(format!(
-                    "{} after something that can be empty",
-                    describe_look(look)
-                ));
-            };
-            let prev_word = if is_subset(&prev, &word) {
-                true
-            } else if is_disjoint(&prev, &word) {
-                false
-            } else {
-                return Err(format!(
-                    "{} after characters that are both word and non-word characters",
-                    describe_look(look)
-                ));
-            };
-            let next_word = prev_word != (look == Look::WordAscii);
-            match (*side, next_word) {
-                (Side::Edge, true) => Err(format!(
-                    "{} that can never hold at the end of the value",
-                    describe_look(look)
-                )),
-                (Side::Edge, false) => Ok(String::new()),
-                (_, true) => {
-                    *side = Side::Inner;
-                    Ok(format!("{WORD}.*"))
-                }
-                (_, false) => {
-                    *side = Side::Inner;
-                    Ok(format!("({NOT_WORD}.*)?"))
-                }
-            }
-        }
-        _ => refuse(),
+        _ => Err(format!("{} inside the pattern", describe_look(look))),
     }
 }
 
@@ -1069,7 +1111,12 @@ mod tests {
             r"(.*[^0-9A-Z_a-z])?foo([^0-9A-Z_a-z].*)?"
         );
         assert_eq!(lucene_of(r"\b-x"), r".*[0-9A-Z_a-z]\-x.*");
-        assert_eq!(lucene_of(r"x(/|$)"), r".*x(\/.*|)");
+        // An empty alternative is written `()`: Lucene rejects `(a|)`.
+        assert_eq!(lucene_of(r"x(/|$)"), r".*x(\/.*|())");
+        assert_eq!(lucene_of(r"^$"), "()");
+        // A literal backslash never stands right before the `/` that closes a query regex.
+        assert_eq!(lucene_of(r"a\\$"), r".*a[\\]");
+        assert_eq!(lucene_of(r"[\\/]"), r".*[\/\\].*");
         assert!(translate(&engine_source(r"a\bb", ""), Flavor::Lucene).is_err());
         assert!(translate(&engine_source(r"a^b", ""), Flavor::Lucene).is_err());
         assert_eq!(lucene_of(r"(a+)+"), ".*(a+)+.*");

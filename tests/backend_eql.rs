@@ -1,11 +1,11 @@
-//! The EQL backend: snapshots of the rule library, refusals, and injection-proof strings.
+//! The EQL backend: each construct's translation, refusals, and injection-proof strings. The
+//! rule library's EQL queries and Kibana rules are snapshotted in `backend_snapshots.rs`.
 
 use aisigma::backend::{Target, compile, eql};
-use aisigma::check::{check_files, check_str};
+use aisigma::check::check_str;
 use aisigma::diagnostic::Code;
 use aisigma::schema::Schema;
 use proptest::prelude::*;
-use std::path::PathBuf;
 
 fn compile_rule(text: &str) -> Result<String, Vec<Code>> {
     let r = check_str("r.yml", text, &Schema::builtin());
@@ -33,52 +33,6 @@ fn rule(detection: &str) -> String {
     format!(
         "title: t\nid: 7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{product: x}}\ndetection:\n{indented}"
     )
-}
-
-#[test]
-fn rule_library_snapshot() {
-    let mut files: Vec<PathBuf> = walk("rules");
-    files.sort();
-    let results = check_files(&files, &Schema::builtin(), &Default::default());
-    let mapping = Target::Eql.builtin_mapping();
-    let mut out = String::new();
-    for r in &results {
-        for cd in &r.docs {
-            out.push_str(&format!("# {}\n", r.path));
-            match compile(
-                &cd.doc,
-                cd.expr.as_ref().unwrap(),
-                Target::Eql,
-                &mapping,
-                &Schema::builtin(),
-            ) {
-                Ok(c) => out.push_str(&format!("{}\n\n", c.query)),
-                Err(ds) => {
-                    for d in ds {
-                        out.push_str(&format!(
-                            "refused [{}] {}:{}: {}\n",
-                            d.code, d.span.start.line, d.span.start.col, d.message
-                        ));
-                    }
-                    out.push('\n');
-                }
-            }
-        }
-    }
-    insta::assert_snapshot!("eql_rules", out);
-}
-
-fn walk(dir: &str) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            v.extend(walk(p.to_str().unwrap()));
-        } else if p.extension().is_some_and(|x| x == "yml") {
-            v.push(p);
-        }
-    }
-    v
 }
 
 #[test]

@@ -40,7 +40,7 @@ fn compile_all(target: Target) -> String {
                         let ctx = artifact::RuleContext::new(&cd.doc, &r.path);
                         let body = artifact::render(
                             f.template,
-                            target.builtin_template(f.template),
+                            f.builtin,
                             &ctx,
                             &c.query,
                             &c.logsource,

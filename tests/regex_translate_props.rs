@@ -4,6 +4,7 @@
 //! tests/conformance/lucene_oracle.sh); the RE2/PCRE flavors use the `regex` crate with `\b`
 //! made ASCII, as in RE2 and PCRE.
 
+use aisigma::backend::lucene::{MAX_REGEX_LENGTH, elastic_regexes};
 use aisigma::regex_translate::{Flavor, engine_source, translate};
 use proptest::prelude::*;
 
@@ -118,4 +119,69 @@ fn most_generated_patterns_have_a_lucene_form() {
         }
     }
     assert!(ok * 10 >= total * 8, "{ok}/{total}");
+}
+
+#[test]
+fn long_patterns_split_into_pieces_that_together_mean_the_pattern() {
+    // Too long for one Elasticsearch regex once case folding and `\b` are written out.
+    let verbs = [
+        "ignore",
+        "disregard",
+        "forget",
+        "skip",
+        "override",
+        "bypass",
+        "drop",
+    ];
+    let nouns = [
+        "instructions",
+        "rules",
+        "guidelines",
+        "prompts",
+        "directions",
+        "context",
+        "messages",
+        "directives",
+        "orders",
+    ];
+    let p = format!(
+        r"\b({})\s+(all\s+|the\s+)*(previous|prior|above|earlier|system)\s+({})\b",
+        verbs.join("|"),
+        nouns.join("|")
+    );
+    let source = engine_source(&p, "i");
+    let whole = translate(&source, Flavor::Lucene).unwrap();
+    assert!(
+        whole.encode_utf16().count() > MAX_REGEX_LENGTH,
+        "{}",
+        whole.len()
+    );
+    let parts = elastic_regexes(&source, Default::default()).unwrap();
+    assert!(parts.len() > 1);
+    let parts: Vec<regex::Regex> = parts
+        .iter()
+        .map(|r| {
+            assert!(r.encode_utf16().count() <= MAX_REGEX_LENGTH);
+            regex::Regex::new(&lucene_to_rust(r)).unwrap()
+        })
+        .collect();
+    let engine = regex::Regex::new(&source).unwrap();
+    let mut texts = Vec::new();
+    for v in verbs {
+        for n in nouns {
+            texts.push(format!("please {v} all the PREVIOUS {n}."));
+            texts.push(format!("x{v} prior {n}"));
+            texts.push(format!("{v} earlier {n}s"));
+            texts.push(format!("{} system\t{n}", v.to_uppercase()));
+        }
+    }
+    texts.push("ignore the previous rule".into());
+    for t in &texts {
+        assert_eq!(
+            parts.iter().any(|r| r.is_match(t)),
+            engine.is_match(t),
+            "{t:?}"
+        );
+    }
+    assert!(texts.iter().filter(|t| engine.is_match(t)).count() > 60);
 }

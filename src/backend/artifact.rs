@@ -17,8 +17,10 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Format {
     pub name: &'static str,
-    /// File name of the template in `backends/<target>/`.
+    /// File name of the template (in `backends/<target>/`, or in `--templates DIR`).
     pub template: &'static str,
+    /// The built-in template's text, embedded from `backends/`.
+    pub builtin: &'static str,
     /// A pack is one file for all rules (its parts are concatenated); otherwise one file per
     /// rule, named after the rule id with this extension.
     pub pack: Option<&'static str>,

@@ -6,13 +6,14 @@
 //! the target's operator only for values where both definitions agree on every character;
 //! otherwise it writes the folding out (a regex with explicit classes).
 
-use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+use crate::regex_translate::fold_closure;
 
 /// The characters equal to `c` under Unicode simple case folding, sorted.
-pub fn fold_closure(c: char) -> Vec<char> {
-    let mut cl = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
-    cl.case_fold_simple();
-    cl.iter().flat_map(|r| r.start()..=r.end()).collect()
+fn fold_set(c: char) -> Vec<char> {
+    fold_closure(c)
+        .iter()
+        .flat_map(|r| r.start()..=r.end())
+        .collect()
 }
 
 fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
@@ -35,7 +36,7 @@ pub fn lower_upper_is_fold(s: &str) -> bool {
         let mut set = vec![c, lo, up];
         set.sort_unstable();
         set.dedup();
-        set == fold_closure(c)
+        set == fold_set(c)
     })
 }
 
@@ -45,8 +46,8 @@ mod tests {
 
     #[test]
     fn folding_sets() {
-        assert_eq!(fold_closure('k'), vec!['K', 'k', '\u{212A}']);
-        assert_eq!(fold_closure('1'), vec!['1']);
+        assert_eq!(fold_set('k'), vec!['K', 'k', '\u{212A}']);
+        assert_eq!(fold_set('1'), vec!['1']);
         assert!(lower_upper_is_fold("GPT-4o mini / Ä"));
         assert!(!lower_upper_is_fold("key"));
         assert!(!lower_upper_is_fold("system"));

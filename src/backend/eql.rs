@@ -20,9 +20,9 @@
 //! Refused (AIS801): regex assertions that have no whole-value form, keyword searches (EQL has no full-text search), field references (EQL cannot compare two
 //! fields), date parts and unresolved placeholders.
 
-use super::{Column, Dialect, Unsupported};
-use crate::ir::{CmpOp, Pred, Test};
-use crate::regex_translate::{self, Flavor};
+use super::lucene::{elastic_regexes, string_regexes};
+use super::{Column, Dialect, Unsupported, number};
+use crate::ir::{Pred, Test};
 use crate::sigma_string::Part;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -65,11 +65,13 @@ pub fn field(name: &str) -> String {
     }
 }
 
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
+/// `field regex "re"`, or `field regex ("re1", "re2")` for several regexes (any may match).
+fn regex(f: &str, regexes: &[String]) -> String {
+    let list: Vec<String> = regexes.iter().map(|r| string(r)).collect();
+    if list.len() == 1 {
+        format!("{f} regex {}", list[0])
     } else {
-        format!("{v}")
+        format!("{f} regex ({})", list.join(", "))
     }
 }
 
@@ -127,46 +129,17 @@ impl Dialect for Eql {
                             string(&p)
                         )
                     }
-                    _ => {
-                        let re = crate::backend::lucene::string_regex(pattern, *cased).map_err(
-                            |why| {
-                                Unsupported::new(
-                                    "this string value",
-                                    format!("it has no Lucene regex form: {why}"),
-                                    pred.span,
-                                )
-                            },
-                        )?;
-                        format!("{f} regex {}", string(&re))
-                    }
+                    _ => regex(&f, &string_regexes(pattern, *cased, pred.span)?),
                 }
             }
-            Test::Num { op, value, .. } => {
-                let sym = match op {
-                    CmpOp::Eq => "==",
-                    CmpOp::Lt => "<",
-                    CmpOp::Lte => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Gte => ">=",
-                };
-                format!("{f} {sym} {}", number(*value))
-            }
+            Test::Num { op, value, .. } => format!("{f} {} {}", op.symbol(), number(*value)),
             Test::Bool(b) => format!("{f} == {b}"),
             Test::Null | Test::Exists(false) => return Ok(format!("?{f} == null")),
             Test::Exists(true) => return Ok(format!("?{f} != null")),
             Test::Cidr(net) => format!("cidrMatch({f}, {})", string(&net.to_string())),
             Test::Regex { pattern, flags } => {
                 let source = crate::lower::regex_source(pattern, *flags);
-                let re = regex_translate::translate(&source, Flavor::Lucene).map_err(|why| {
-                    Unsupported::new(
-                        format!("regular expression with {why}"),
-                        "EQL regexes are Lucene regexes: they match the whole value and have no \
-                         assertions; only `^`, `$` and `\\b` at the edges of the pattern can be \
-                         rewritten",
-                        pred.span,
-                    )
-                })?;
-                format!("{f} regex {}", string(&re))
+                regex(&f, &elastic_regexes(&source, pred.span)?)
             }
             Test::FieldRef { .. } => {
                 return Err(Unsupported::new(
@@ -182,13 +155,7 @@ impl Dialect for Eql {
                     pred.span,
                 ));
             }
-            Test::Placeholder { name } => {
-                return Err(Unsupported::new(
-                    format!("placeholder `%{name}%`"),
-                    "placeholders need values before compilation",
-                    pred.span,
-                ));
-            }
+            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         };
         Ok(if negated {
             format!("(?{f} != null and {body})")

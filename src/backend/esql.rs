@@ -16,9 +16,9 @@
 //! Refused: keyword searches, field references, date parts, placeholders, array fields, and
 //! regex assertions with no whole-value form.
 
-use super::{Column, Dialect, Unsupported};
-use crate::ir::{CmpOp, Pred, Test};
-use crate::regex_translate::{self, Flavor};
+use super::lucene::{any_of, elastic_regexes, string_regexes};
+use super::{Column, Dialect, Unsupported, number};
+use crate::ir::{Pred, Test};
 use std::collections::BTreeMap;
 
 pub struct Esql;
@@ -88,33 +88,21 @@ impl Dialect for Esql {
         let body = match &pred.test {
             Test::Str { pattern, cased } => match pattern.as_plain() {
                 Some(text) if *cased => format!("{f} == {}", string(&text)),
-                _ => {
-                    let re = super::lucene::string_regex(pattern, *cased).map_err(|why| {
-                        Unsupported::new(
-                            "this string value",
-                            format!("it has no Lucene regex form: {why}"),
-                            pred.span,
-                        )
-                    })?;
-                    format!("{f} RLIKE {}", string(&re))
-                }
+                _ => any_of(
+                    &string_regexes(pattern, *cased, pred.span)?,
+                    |r| format!("{f} RLIKE {}", string(r)),
+                    "OR",
+                ),
             },
             Test::Regex { pattern, flags } => {
                 let source = crate::lower::regex_source(pattern, *flags);
-                let re = regex_translate::translate(&source, Flavor::Lucene).map_err(|why| {
-                    Unsupported::new(
-                        format!("regular expression with {why}"),
-                        "ES|QL RLIKE patterns are Lucene regexes: they match the whole value and \
-                         have no assertions; only `^`, `$` and `\\b` at the edges of the \
-                         pattern can be rewritten",
-                        pred.span,
-                    )
-                })?;
-                format!("{f} RLIKE {}", string(&re))
+                any_of(
+                    &elastic_regexes(&source, pred.span)?,
+                    |r| format!("{f} RLIKE {}", string(r)),
+                    "OR",
+                )
             }
-            Test::Num { op, value, .. } => {
-                format!("{f} {} {}", op_symbol(*op), super::lucene::number(*value))
-            }
+            Test::Num { op, value, .. } => format!("{f} {} {}", op.symbol(), number(*value)),
             Test::Bool(b) => format!("{f} == {b}"),
             Test::Null | Test::Exists(false) => return Ok(format!("{f} IS NULL")),
             Test::Exists(true) => return Ok(format!("{f} IS NOT NULL")),
@@ -133,13 +121,7 @@ impl Dialect for Esql {
                     pred.span,
                 ));
             }
-            Test::Placeholder { name } => {
-                return Err(Unsupported::new(
-                    format!("placeholder `%{name}%`"),
-                    "placeholders need values before compilation",
-                    pred.span,
-                ));
-            }
+            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         };
         Ok(if negated {
             format!("({f} IS NOT NULL AND {body})")
@@ -166,16 +148,6 @@ impl Dialect for Esql {
             .map(String::as_str)
             .unwrap_or("logs-*");
         format!("FROM {index} METADATA _id, _index, _version | WHERE {condition}")
-    }
-}
-
-fn op_symbol(op: CmpOp) -> &'static str {
-    match op {
-        CmpOp::Eq => "==",
-        CmpOp::Lt => "<",
-        CmpOp::Lte => "<=",
-        CmpOp::Gt => ">",
-        CmpOp::Gte => ">=",
     }
 }
 

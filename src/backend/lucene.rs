@@ -22,9 +22,11 @@
 //! setting and analyzers), field references, date parts, placeholders, and regex assertions
 //! that cannot be rewritten as a whole-value match.
 
-use super::{Column, Dialect, Unsupported};
+use super::{Column, Dialect, Unsupported, number};
 use crate::ir::{CmpOp, Pred, Test};
 use crate::regex_translate::{self, Flavor};
+use crate::sigma_string::SigmaString;
+use crate::span::Span;
 
 pub struct Lucene;
 
@@ -56,20 +58,87 @@ pub fn phrase(s: &str) -> String {
     o
 }
 
-pub fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
+/// Longest regex Elasticsearch accepts by default: the index setting `index.max_regex_length`,
+/// counted in UTF-16 code units.
+pub const MAX_REGEX_LENGTH: usize = 1000;
+
+/// The Lucene regexes for a string or `re` test (`source` is its engine pattern), as the three
+/// Elastic targets use them: query-string `/.../`, EQL `regex`, ES|QL `RLIKE`. The value
+/// matches when any of them matches: a pattern longer than Elasticsearch accepts is split into
+/// alternatives ([`regex_translate::lucene_alternatives`]), packed into as few regexes as fit.
+/// Refused when the pattern has no whole-value form, or when a piece that cannot be split
+/// further is still too long.
+pub fn elastic_regexes(source: &str, span: Span) -> Result<Vec<String>, Unsupported> {
+    let refuse = |why: String| {
+        Unsupported::new(
+            format!("a regular expression with {why}"),
+            "Elasticsearch regexes (Lucene syntax) match the whole value and have no assertions; \
+             only `^`, `$` and `\\b` at the edges of the pattern can be rewritten",
+            span,
+        )
+    };
+    let len = |s: &str| s.encode_utf16().count();
+    let whole = regex_translate::translate(source, Flavor::Lucene).map_err(refuse)?;
+    if len(&whole) <= MAX_REGEX_LENGTH {
+        return Ok(vec![whole]);
     }
+    let mut packed: Vec<Vec<String>> = Vec::new();
+    let mut size = 0;
+    for alt in regex_translate::lucene_alternatives(source, MAX_REGEX_LENGTH).map_err(refuse)? {
+        let n = len(&alt);
+        if n > MAX_REGEX_LENGTH {
+            return Err(Unsupported::new(
+                format!("a value or regular expression whose Lucene regex has {n} characters"),
+                format!(
+                    "Elasticsearch refuses regexes longer than {MAX_REGEX_LENGTH} characters (the \
+                     index setting `index.max_regex_length`); case-insensitive letters and `\\b` \
+                     are written out, so split the value or pattern into shorter ones"
+                ),
+                span,
+            ));
+        }
+        // `(a|b)` costs the parts, one `|` between each two and the parentheses: adding `n`
+        // to a group of `size` gives `size + 1 + n`, plus 2.
+        match packed.last_mut() {
+            Some(group) if size + n + 3 <= MAX_REGEX_LENGTH => {
+                group.push(alt);
+                size += n + 1;
+            }
+            _ => {
+                size = n;
+                packed.push(vec![alt]);
+            }
+        }
+    }
+    Ok(packed
+        .into_iter()
+        .map(|g| {
+            if g.len() == 1 {
+                g.into_iter().next().unwrap_or_default()
+            } else {
+                format!("({})", g.join("|"))
+            }
+        })
+        .collect())
 }
 
-/// The Lucene regex for a string test (whole-value match), or why it cannot be written.
-pub fn string_regex(
-    pattern: &crate::sigma_string::SigmaString,
+/// [`elastic_regexes`] for a string value.
+pub fn string_regexes(
+    pattern: &SigmaString,
     cased: bool,
-) -> Result<String, String> {
-    regex_translate::translate(&pattern.to_regex(!cased), Flavor::Lucene)
+    span: Span,
+) -> Result<Vec<String>, Unsupported> {
+    elastic_regexes(&pattern.to_regex(!cased), span)
+}
+
+/// `field OP re` for each regex, ORed (parenthesised when there are several).
+pub fn any_of(regexes: &[String], one: impl Fn(&str) -> String, or: &str) -> String {
+    let parts: Vec<String> = regexes.iter().map(|r| one(r)).collect();
+    if parts.len() == 1 {
+        parts.into_iter().next().unwrap_or_default()
+    } else {
+        format!("({})", parts.join(&format!(" {or} ")))
+    }
 }
 
 impl Dialect for Lucene {
@@ -95,28 +164,19 @@ impl Dialect for Lucene {
         Ok(match &pred.test {
             Test::Str { pattern, cased } => match pattern.as_plain() {
                 Some(text) if *cased => format!("{f}:{}", phrase(&text)),
-                _ => {
-                    let re = string_regex(pattern, *cased).map_err(|why| {
-                        Unsupported::new(
-                            "this string value",
-                            format!("it has no Lucene regex form: {why}"),
-                            pred.span,
-                        )
-                    })?;
-                    format!("{f}:/{re}/")
-                }
+                _ => any_of(
+                    &string_regexes(pattern, *cased, pred.span)?,
+                    |r| format!("{f}:/{r}/"),
+                    "OR",
+                ),
             },
             Test::Regex { pattern, flags } => {
                 let source = crate::lower::regex_source(pattern, *flags);
-                let re = regex_translate::translate(&source, Flavor::Lucene).map_err(|why| {
-                    Unsupported::new(
-                        format!("regular expression with {why}"),
-                        "Lucene regexes match the whole value and have no assertions; only \
-                         `^`, `$` and `\\b` at the edges of the pattern can be rewritten",
-                        pred.span,
-                    )
-                })?;
-                format!("{f}:/{re}/")
+                any_of(
+                    &elastic_regexes(&source, pred.span)?,
+                    |r| format!("{f}:/{r}/"),
+                    "OR",
+                )
             }
             Test::Num { op, value, .. } => {
                 let v = number(*value);
@@ -146,13 +206,7 @@ impl Dialect for Lucene {
                     pred.span,
                 ));
             }
-            Test::Placeholder { name } => {
-                return Err(Unsupported::new(
-                    format!("placeholder `%{name}%`"),
-                    "placeholders need values before compilation",
-                    pred.span,
-                ));
-            }
+            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         })
     }
 
@@ -172,7 +226,6 @@ impl Dialect for Lucene {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sigma_string::SigmaString;
 
     #[test]
     fn escaping() {
@@ -182,10 +235,42 @@ mod tests {
     }
 
     #[test]
-    fn string_regexes() {
-        let s = |v: &str, cased| string_regex(&SigmaString::parse(v, false), cased).unwrap();
+    fn string_values_as_regexes() {
+        let s = |v: &str, cased| {
+            let mut v =
+                string_regexes(&SigmaString::parse(v, false), cased, Span::default()).unwrap();
+            assert_eq!(v.len(), 1);
+            v.remove(0)
+        };
         assert_eq!(s("ab*c?", false), "[Aa][Bb].*[Cc].");
         assert_eq!(s("a/b\"", true), "a\\/b\\\"");
         assert_eq!(s("K", false), "[Kk\u{212A}]");
+    }
+
+    #[test]
+    fn long_regexes_are_split_or_refused() {
+        let span = Span::default();
+        // 40 case-insensitive alternatives of 30 letters: one regex would be ~5000 long.
+        let words: Vec<String> = (0..40)
+            .map(|i| format!("w{i:02}{}", "x".repeat(27)))
+            .collect();
+        let source = format!("(?i){}", words.join("|"));
+        let parts = elastic_regexes(&source, span).unwrap();
+        assert!(parts.len() > 1);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.encode_utf16().count() <= MAX_REGEX_LENGTH)
+        );
+        // That the parts together mean the pattern is tested in tests/regex_translate_props.rs.
+        // One literal that is too long by itself cannot be split.
+        let long = format!("(?i){}", "y".repeat(300));
+        let err = elastic_regexes(&long, span).unwrap_err();
+        assert!(
+            err.construct.contains("1204 characters"),
+            "{}",
+            err.construct
+        );
+        assert!(err.reason.contains("index.max_regex_length"));
     }
 }

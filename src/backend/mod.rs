@@ -54,6 +54,7 @@ impl Target {
         const KIBANA: &[Format] = &[Format {
             name: "kibana-ndjson",
             template: "kibana-ndjson.j2",
+            builtin: include_str!("../../backends/elastic/kibana-ndjson.j2"),
             pack: Some("rules.ndjson"),
             extension: "ndjson",
         }];
@@ -64,20 +65,6 @@ impl Target {
 
     pub fn format(self, name: &str) -> Option<&'static artifact::Format> {
         self.formats().iter().find(|f| f.name == name)
-    }
-
-    /// The built-in template of one of the target's formats.
-    pub fn builtin_template(self, file: &str) -> &'static str {
-        match (self, file) {
-            (Target::Eql | Target::Lucene | Target::Esql, "kibana-ndjson.j2") => {
-                include_str!("../../backends/elastic/kibana-ndjson.j2")
-            }
-            _ => "",
-        }
-    }
-
-    pub fn all() -> &'static [Target] {
-        &[Target::Eql, Target::Lucene, Target::Esql]
     }
 
     /// The built-in mapping file of the target.
@@ -153,6 +140,25 @@ impl Unsupported {
     }
 }
 
+/// A number as every target writes it: an integer without a fraction, else Rust's shortest
+/// round-trip form.
+pub fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The refusal of an unresolved `%placeholder%`, the same on every target.
+pub fn placeholder(name: &str, span: Span) -> Unsupported {
+    Unsupported::new(
+        format!("placeholder `%{name}%`"),
+        "placeholders need values before compilation",
+        span,
+    )
+}
+
 /// How a target writes queries. Only [`Dialect::predicate`] has no default.
 pub trait Dialect: Sync {
     fn name(&self) -> &'static str;
@@ -200,21 +206,16 @@ pub trait Dialect: Sync {
 }
 
 /// Render an expression; compound children of `and`/`or` are grouped, so the output never
-/// depends on the target's operator precedence.
+/// depends on the target's operator precedence. A refusal is recorded in `errors` and
+/// rendering goes on, so that one run reports every refusal of a rule; the text is only used
+/// when `errors` stays empty.
 fn render(
     d: &dyn Dialect,
     e: &Expr,
     negated: bool,
     map: &dyn Fn(&str, Span) -> Result<Column, Unsupported>,
-) -> Result<String, Unsupported> {
-    let child = |x: &Expr, neg: bool| -> Result<String, Unsupported> {
-        let s = render(d, x, neg, map)?;
-        Ok(if matches!(x, Expr::Pred(_) | Expr::Not(_)) {
-            s
-        } else {
-            d.group(&s)
-        })
-    };
+    errors: &mut Vec<Unsupported>,
+) -> String {
     match e {
         Expr::And(items) | Expr::Or(items) => {
             let op = if matches!(e, Expr::And(_)) {
@@ -224,38 +225,52 @@ fn render(
             };
             let parts: Vec<String> = items
                 .iter()
-                .map(|x| child(x, negated))
-                .collect::<Result<_, _>>()?;
-            Ok(parts.join(&format!(" {op} ")))
+                .map(|x| {
+                    let s = render(d, x, negated, map, errors);
+                    if matches!(x, Expr::Pred(_) | Expr::Not(_)) {
+                        s
+                    } else {
+                        d.group(&s)
+                    }
+                })
+                .collect();
+            parts.join(&format!(" {op} "))
         }
-        Expr::Not(inner) => Ok(d.not(&render(d, inner, !negated, map)?)),
+        Expr::Not(inner) => d.not(&render(d, inner, !negated, map, errors)),
         Expr::AtLeast(n, items) => {
-            let combos =
-                combinations(items.len(), *n, d.max_at_least_expansion()).ok_or_else(|| {
-                    let span = first_span(e).unwrap_or_default();
-                    Unsupported::new(
-                        format!("`{n} of` over {} search identifiers", items.len()),
-                        format!(
-                            "it expands to more than {} alternatives",
-                            d.max_at_least_expansion()
-                        ),
-                        span,
-                    )
-                })?;
+            let Some(combos) = combinations(items.len(), *n, d.max_at_least_expansion()) else {
+                errors.push(Unsupported::new(
+                    format!("`{n} of` over {} search identifiers", items.len()),
+                    format!(
+                        "it expands to more than {} alternatives",
+                        d.max_at_least_expansion()
+                    ),
+                    first_span(e).unwrap_or_default(),
+                ));
+                return String::new();
+            };
             let expanded = Expr::Or(
                 combos
                     .into_iter()
                     .map(|c| Expr::And(c.into_iter().map(|i| items[i].clone()).collect()))
                     .collect(),
             );
-            render(d, &expanded, negated, map)
+            render(d, &expanded, negated, map, errors)
         }
         Expr::Pred(p) => {
-            let field = match &p.field {
-                Some(f) => Some(map(f, p.span)?),
-                None => None,
-            };
-            d.predicate(field.as_ref(), p, negated)
+            let rendered = p
+                .field
+                .as_deref()
+                .map(|f| map(f, p.span))
+                .transpose()
+                .and_then(|col| d.predicate(col.as_ref(), p, negated));
+            rendered.unwrap_or_else(|u| {
+                // `N of` expansions render a predicate several times; report it once.
+                if !errors.contains(&u) {
+                    errors.push(u);
+                }
+                String::new()
+            })
         }
     }
 }
@@ -342,31 +357,15 @@ pub fn compile(
                 )
             })
     };
-    // Check every predicate first, so that one run reports all refusals, not only the first.
     let mut errors = Vec::new();
-    expr.preds(&mut |p| {
-        let field = match p.field.as_deref().map(|f| map(f, p.span)).transpose() {
-            Ok(f) => f,
-            Err(u) => return errors.push(u),
-        };
-        if let Err(u) = d.predicate(field.as_ref(), p, false) {
-            errors.push(u);
-        }
-    });
+    let cond = render(d, expr, false, &map, &mut errors);
     if errors.is_empty() {
-        // Only the structure (an `N of` too large to expand) can still be refused here.
-        match render(d, expr, false, &map) {
-            Ok(cond) => {
-                let logsource = mapping.logsource(category).clone();
-                return Ok(Compiled {
-                    query: d.query(&cond, &logsource),
-                    logsource,
-                });
-            }
-            Err(u) => errors.push(u),
-        }
+        let logsource = mapping.logsource(category).clone();
+        return Ok(Compiled {
+            query: d.query(&cond, &logsource),
+            logsource,
+        });
     }
-    errors.dedup();
     let rule = doc.label();
     Err(errors
         .into_iter()
