@@ -114,28 +114,17 @@ enum TestFormat {
 enum CompileFormat {
     Query,
     Json,
-    /// Splunk savedsearches.conf stanzas (spl)
-    Savedsearches,
-    /// Azure-Sentinel repository analytics rule YAML (kql)
-    SentinelRule,
-    /// ARM template JSON for a Sentinel scheduled rule (kql)
-    SentinelArm,
     /// Kibana detection-rule import file, NDJSON (lucene, eql, esql)
     KibanaNdjson,
-    /// Chronicle / SecOps YARA-L 2.0 rule file (yaral)
-    Chronicle,
 }
 
 impl CompileFormat {
+    /// The artifact format this names (rendered from a template), if any.
     fn artifact(self) -> Option<&'static str> {
-        Some(match self {
-            CompileFormat::Query | CompileFormat::Json => return None,
-            CompileFormat::Savedsearches => "savedsearches",
-            CompileFormat::SentinelRule => "sentinel-rule",
-            CompileFormat::SentinelArm => "sentinel-arm",
-            CompileFormat::KibanaNdjson => "kibana-ndjson",
-            CompileFormat::Chronicle => "chronicle",
-        })
+        match self {
+            CompileFormat::Query | CompileFormat::Json => None,
+            CompileFormat::KibanaNdjson => Some("kibana-ndjson"),
+        }
     }
 }
 
