@@ -116,14 +116,22 @@ enum CompileFormat {
     Json,
     /// Kibana detection-rule import file, NDJSON (lucene, eql, esql)
     KibanaNdjson,
+    /// Microsoft Sentinel analytics rule, YAML of the Azure-Sentinel repository (kql)
+    SentinelRule,
+    /// Microsoft Sentinel analytics rule, ARM template JSON (kql)
+    SentinelArm,
+    /// The custom tables the queries read, as JSON: {"Table_CL": {"column": "type"}} (kql)
+    Tables,
 }
 
 impl CompileFormat {
     /// The artifact format this names (rendered from a template), if any.
     fn artifact(self) -> Option<&'static str> {
         match self {
-            CompileFormat::Query | CompileFormat::Json => None,
+            CompileFormat::Query | CompileFormat::Json | CompileFormat::Tables => None,
             CompileFormat::KibanaNdjson => Some("kibana-ndjson"),
+            CompileFormat::SentinelRule => Some("sentinel-rule"),
+            CompileFormat::SentinelArm => Some("sentinel-arm"),
         }
     }
 }
@@ -437,12 +445,15 @@ fn run_compile(
             }
         }
     };
-    let (results, io_failed) = match prepare(paths, common) {
-        Ok(r) => r,
-        Err(e) => return usage_error(&e),
-    };
     let schema = match load_schema(&common.schemas) {
         Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    if format == CompileFormat::Tables {
+        return run_tables(target, &mapping, &schema, output.as_deref());
+    }
+    let (results, io_failed) = match prepare(paths, common) {
+        Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
     let mut out = String::new();
@@ -585,6 +596,37 @@ fn run_compile(
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::from(EXIT_OK)
+    }
+}
+
+/// `compile --format tables`: the table schema of the KQL output (rules are not read).
+fn run_tables(
+    target: aisigma::backend::Target,
+    mapping: &aisigma::backend::mapping::Mapping,
+    schema: &aisigma::schema::Schema,
+    output: Option<&Path>,
+) -> ExitCode {
+    if target != aisigma::backend::Target::Kql {
+        return usage_error(&format!(
+            "format `tables` is only available for target kql, not {}",
+            target.name()
+        ));
+    }
+    let tables = match aisigma::backend::kql::tables(mapping, schema) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let body = serde_json::to_string_pretty(&tables).unwrap_or_default() + "\n";
+    match output {
+        Some(dir) => match aisigma::output::write_atomic(&dir.join("tables.json"), body.as_bytes())
+        {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => usage_error(&format!(
+                "cannot write {}: {e}",
+                dir.join("tables.json").display()
+            )),
+        },
+        None => print(&body),
     }
 }
 

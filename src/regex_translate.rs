@@ -11,8 +11,8 @@
 //! enters, and the compiled regex matches exactly the strings the engine's does.
 //!
 //! Three flavors:
-//! - [`Flavor::Pcre`] (Splunk) and [`Flavor::Re2`] (Sentinel KQL, Chronicle YARA-L): an
-//!   unanchored search, like the engine's.
+//! - [`Flavor::Pcre`] (Splunk), [`Flavor::Rust`] (Sentinel KQL) and [`Flavor::Re2`]
+//!   (Chronicle YARA-L): an unanchored search, like the engine's.
 //! - [`Flavor::Lucene`] (Elasticsearch `regexp`, EQL `regex`, ES|QL `RLIKE`): Lucene's
 //!   `RegExp` always matches the whole value and has no assertions, so the search is rewritten
 //!   as a whole-value match: `.*` is added on the open sides, `^`/`$` are absorbed where they
@@ -30,8 +30,12 @@ use std::fmt::Write;
 pub enum Flavor {
     /// PCRE as Splunk uses it (UTF-8 subject).
     Pcre,
-    /// Google RE2 (Kusto `matches regex`, YARA-L).
+    /// Google RE2 (YARA-L).
     Re2,
+    /// The Rust `regex` crate, which Kusto's `matches regex` uses: RE2 syntax, but `\b` is
+    /// Unicode-aware (so the ASCII boundary is written `(?-u:\b)`) and only meta characters
+    /// may be escaped in older versions (other punctuation is written raw).
+    Rust,
     /// Lucene `RegExp`: whole-value match, no assertions, no inline flags.
     Lucene,
 }
@@ -158,7 +162,7 @@ pub fn parse(source: &str) -> Result<Hir, String> {
 pub fn translate(source: &str, flavor: Flavor) -> Result<String, String> {
     let hir = parse(source)?;
     match flavor {
-        Flavor::Pcre | Flavor::Re2 => Search { flavor }.node(&hir, false),
+        Flavor::Pcre | Flavor::Re2 | Flavor::Rust => Search { flavor }.node(&hir, false),
         Flavor::Lucene => lucene(&hir, Side::Open, Side::Open),
     }
 }
@@ -334,7 +338,12 @@ struct Search {
 impl Search {
     /// A character, outside a class or (`in_class`) inside `[...]`.
     fn ch(&self, c: char, in_class: bool, out: &mut String) {
-        if c.is_ascii_alphanumeric() || c == '_' || (c == ' ' && !in_class) {
+        let plain = c.is_ascii_alphanumeric() || c == '_' || (c == ' ' && !in_class);
+        // Older Rust regex versions reject escapes of non-meta punctuation (`\/`).
+        let rust_raw = self.flavor == Flavor::Rust
+            && c.is_ascii_punctuation()
+            && !regex_syntax::is_meta_character(c);
+        if plain || rust_raw {
             out.push(c);
         } else if c.is_ascii_punctuation() {
             out.push('\\');
@@ -391,7 +400,7 @@ impl Search {
             }
             HirKind::Look(look) => self.look(*look)?.to_string(),
             HirKind::Repetition(r) => {
-                if self.flavor == Flavor::Re2
+                if matches!(self.flavor, Flavor::Re2 | Flavor::Rust)
                     && (r.min > RE2_MAX_REPEAT || r.max.is_some_and(|m| m > RE2_MAX_REPEAT))
                 {
                     return Err(format!(
@@ -510,13 +519,15 @@ impl Search {
 
     fn look(&self, look: Look) -> Result<&'static str, String> {
         Ok(match (look, self.flavor) {
-            (Look::Start, Flavor::Re2) => "^",
+            (Look::Start, Flavor::Re2 | Flavor::Rust) => "^",
             (Look::Start, _) => "\\A",
             // PCRE's `$` also matches before a final newline; `\z` is the true end.
-            (Look::End, Flavor::Re2) => "$",
+            (Look::End, Flavor::Re2 | Flavor::Rust) => "$",
             (Look::End, _) => "\\z",
             (Look::StartLF, _) => "(?m:^)",
             (Look::EndLF, _) => "(?m:$)",
+            (Look::WordAscii, Flavor::Rust) => "(?-u:\\b)",
+            (Look::WordAsciiNegate, Flavor::Rust) => "(?-u:\\B)",
             (Look::WordAscii, _) => "\\b",
             (Look::WordAsciiNegate, _) => "\\B",
             (other, _) => return Err(look_name(other)),

@@ -157,6 +157,34 @@ impl SigmaString {
         r
     }
 
+    /// An unanchored-search regex equivalent to this pattern (as a Rust regex, for the
+    /// targets whose regex operators search): like [`SigmaString::to_regex`], but a leading
+    /// or trailing `*` drops its `.*` and the anchor on that side.
+    pub fn to_search_regex(&self, case_insensitive: bool) -> String {
+        let parts = &self.parts[..];
+        let open_start = parts.first() == Some(&Part::AnyRun);
+        let open_end = parts.len() > usize::from(open_start) && parts.last() == Some(&Part::AnyRun);
+        let inner = &parts[usize::from(open_start)..parts.len() - usize::from(open_end)];
+        let mut r = String::from(if case_insensitive { "(?is)" } else { "(?s)" });
+        if !open_start {
+            r.push('^');
+        }
+        for p in inner {
+            match p {
+                Part::Lit(l) => r.push_str(&regex::escape(l)),
+                Part::AnyRun => r.push_str(".*"),
+                Part::AnyOne => r.push('.'),
+                Part::Placeholder(n) => {
+                    let _ = write!(r, "%{n}%");
+                }
+            }
+        }
+        if !open_end {
+            r.push('$');
+        }
+        r
+    }
+
     /// Sigma source form, re-escaped (for messages and round trips).
     pub fn to_sigma(&self) -> String {
         let mut s = String::new();
@@ -190,6 +218,34 @@ mod tests {
 
     fn lit(s: &str) -> Part {
         Lit(s.to_string())
+    }
+
+    #[test]
+    fn search_regex_equals_the_anchored_one() {
+        let values = [
+            "*abc*", "abc*", "*abc", "abc", "*", "**", "", "a*b?c", "*a\\*", "?",
+        ];
+        let texts = [
+            "", "abc", "xabcx", "abcx", "xabc", "aXbYc", "a\\", "a\nb", "Ab",
+        ];
+        for v in values {
+            for ci in [false, true] {
+                let s = SigmaString::parse(v, false);
+                let anchored = regex::Regex::new(&s.to_regex(ci)).unwrap();
+                let search = regex::Regex::new(&s.to_search_regex(ci)).unwrap();
+                for t in texts {
+                    assert_eq!(anchored.is_match(t), search.is_match(t), "{v} {ci} {t:?}");
+                }
+            }
+        }
+        assert_eq!(
+            SigmaString::parse("*a.b*", false).to_search_regex(false),
+            r"(?s)a\.b"
+        );
+        assert_eq!(
+            SigmaString::parse("a*", false).to_search_regex(true),
+            "(?is)^a"
+        );
     }
 
     #[test]

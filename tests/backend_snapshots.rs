@@ -81,6 +81,39 @@ fn eql_artifacts() {
 }
 
 #[test]
+fn kql_artifacts() {
+    insta::assert_snapshot!("kql_artifacts", compile_all(Target::Kql));
+}
+
+#[test]
+fn sentinel_artifacts_are_valid_json_and_yaml() {
+    let text = compile_all(Target::Kql);
+    let mut arm = 0;
+    for part in text.split("## ").skip(1) {
+        let (name, body) = part.split_once('\n').unwrap();
+        let body = body.split("\n# ").next().unwrap().trim();
+        match name {
+            "sentinel-arm" => {
+                let v: serde_json::Value = serde_json::from_str(body).unwrap();
+                let p = &v["resources"][0]["properties"];
+                assert!(p["query"].as_str().unwrap().contains(" | where "));
+                assert_eq!(p["triggerThreshold"], 0);
+                arm += 1;
+            }
+            "sentinel-rule" => {
+                let docs = aisigma::yaml::parse(body).unwrap();
+                let root = &docs[0].root;
+                for key in ["id", "name", "severity", "query", "tactics", "kind"] {
+                    assert!(root.get(key).is_some(), "{key} in {body}");
+                }
+            }
+            other => panic!("unexpected format {other}"),
+        }
+    }
+    assert!(arm >= 30, "{arm}");
+}
+
+#[test]
 fn kibana_ndjson_is_one_json_object_per_rule() {
     for &t in [Target::Lucene, Target::Eql, Target::Esql].iter() {
         let text = compile_all(t);

@@ -93,8 +93,11 @@ proptest! {
             .map(|l| regex::Regex::new(&lucene_to_rust(&l)).unwrap());
         let re2 = regex::Regex::new(&search_to_rust(&translate(&source, Flavor::Re2).unwrap())).unwrap();
         let pcre = regex::Regex::new(&search_to_rust(&translate(&source, Flavor::Pcre).unwrap())).unwrap();
+        // Kusto's `matches regex` is the Rust regex crate: its flavor runs as written.
+        let rust = regex::Regex::new(&translate(&source, Flavor::Rust).unwrap()).unwrap();
         for s in &inputs {
             let want = engine.is_match(s);
+            prop_assert_eq!(rust.is_match(s), want, "rust {:?} on {:?}", rust.as_str(), s);
             prop_assert_eq!(re2.is_match(s), want, "re2 {:?} on {:?}", re2.as_str(), s);
             prop_assert_eq!(pcre.is_match(s), want, "pcre {:?} on {:?}", pcre.as_str(), s);
             if let Some(l) = &lucene {

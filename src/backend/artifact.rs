@@ -5,7 +5,8 @@
 //! target's `logsource` settings from the mapping file, and these filters:
 //! `json` (a JSON value, also a valid YAML double-quoted scalar), `conf` (a
 //! `savedsearches.conf` value: line breaks continued with a trailing backslash),
-//! `yaral_string` (a YARA-L double-quoted string) and `merge` (`a | merge(b)`: map `a` with
+//! `yaral_string` (a YARA-L double-quoted string), `arm_literal` (an ARM template string
+//! that must not be read as an expression: a leading `[` doubled) and `merge` (`a | merge(b)`: map `a` with
 //! the entries of `b`). Map keys come out sorted, so output is deterministic.
 
 use crate::ast::Doc;
@@ -76,7 +77,14 @@ pub struct RuleContext {
     pub elastic_threat: serde_json::Value,
     /// ATT&CK technique ids (`T1059.001`) and tactic names (`Execution`) from `attack.*` tags.
     pub attack_techniques: Vec<String>,
+    /// `attack_techniques` split for Sentinel's ARM API: parent ids (`T1059`) and
+    /// sub-technique ids (`T1059.001`).
+    pub attack_parent_techniques: Vec<String>,
+    pub attack_subtechniques: Vec<String>,
     pub attack_tactics: Vec<String>,
+    /// The rule id if it is a UUID, else a UUID derived from the file and title (Sentinel
+    /// needs one).
+    pub guid: String,
     /// Severity in each product's vocabulary.
     pub elastic_severity: &'static str,
     pub elastic_risk_score: u32,
@@ -203,6 +211,25 @@ impl RuleContext {
         attack_techniques.dedup();
         attack_tactics.sort();
         attack_tactics.dedup();
+        let mut attack_parent_techniques: Vec<String> = attack_techniques
+            .iter()
+            .map(|t| t.split('.').next().unwrap_or(t).to_string())
+            .collect();
+        attack_parent_techniques.dedup();
+        let attack_subtechniques: Vec<String> = attack_techniques
+            .iter()
+            .filter(|t| t.contains('.'))
+            .cloned()
+            .collect();
+        let guid = match uuid::Uuid::parse_str(&text(&m.id)) {
+            Ok(u) => u.hyphenated().to_string(),
+            Err(_) => uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_URL,
+                format!("aisigma:{file}:{}", doc.label()).as_bytes(),
+            )
+            .hyphenated()
+            .to_string(),
+        };
         let level = text(&m.level).to_lowercase();
         let (es, risk, sentinel, splunk, chronicle) = match level.as_str() {
             "informational" => ("low", 21, "Informational", 1, "INFORMATIONAL"),
@@ -276,7 +303,10 @@ impl RuleContext {
             atlas_ids: ids,
             owasp,
             attack_techniques,
+            attack_parent_techniques,
+            attack_subtechniques,
             attack_tactics,
+            guid,
             elastic_severity: es,
             elastic_risk_score: risk,
             sentinel_severity: sentinel,
@@ -314,6 +344,16 @@ pub fn yaral_string(v: String) -> String {
     o
 }
 
+/// An ARM template string value: ARM evaluates a string that starts with `[` as an
+/// expression, and `[[` escapes it.
+fn arm_literal(v: String) -> String {
+    if v.starts_with('[') {
+        format!("[{v}")
+    } else {
+        v
+    }
+}
+
 fn json(v: minijinja::Value) -> Result<String, minijinja::Error> {
     serde_json::to_string(&v)
         .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
@@ -345,6 +385,7 @@ pub fn render(
     env.add_filter("json", json);
     env.add_filter("conf", conf);
     env.add_filter("merge", merge);
+    env.add_filter("arm_literal", arm_literal);
     env.add_filter("yaral_string", yaral_string);
     env.add_template(template_name, template)
         .map_err(|e| format!("template {template_name}: {e}"))?;

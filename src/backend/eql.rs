@@ -164,7 +164,12 @@ impl Dialect for Eql {
         })
     }
 
-    fn query(&self, condition: &str, _logsource: &BTreeMap<String, String>) -> String {
+    fn query(
+        &self,
+        condition: &str,
+        _logsource: &BTreeMap<String, String>,
+        _stages: &[String],
+    ) -> String {
         format!("any where {condition}")
     }
 }

@@ -142,7 +142,12 @@ impl Dialect for Esql {
         format!("NOT ({inner})")
     }
 
-    fn query(&self, condition: &str, logsource: &BTreeMap<String, String>) -> String {
+    fn query(
+        &self,
+        condition: &str,
+        logsource: &BTreeMap<String, String>,
+        _stages: &[String],
+    ) -> String {
         let index = logsource
             .get("index")
             .map(String::as_str)

@@ -2,7 +2,8 @@
 //!
 //! ```yaml
 //! target: eql
-//! identity: true          # unlisted fields keep their name; false: unlisted fields are errors
+//! identity: true          # unlisted fields keep their name; false: unlisted fields are errors;
+//!                         # or a template: "{field_underscore}", 'additional.fields["{field}"]'
 //! fields: {schema.field: target.field}
 //! logsources: {llm_inference: {index: "logs-*"}}
 //! default: {index: "logs-*"}   # for categories not listed
@@ -18,7 +19,8 @@ pub struct Mapping {
     /// Where the mapping came from (named in "unmapped field" errors).
     pub source: String,
     pub target: String,
-    pub identity: bool,
+    /// How a field that `fields` does not list is named; `None`: it is unmapped (an error).
+    pub identity: Option<String>,
     pub fields: BTreeMap<String, String>,
     /// Per category: target-specific settings (index, table, sourcetype...).
     pub logsources: BTreeMap<String, BTreeMap<String, String>>,
@@ -41,6 +43,14 @@ fn string_map(n: &Node) -> Result<BTreeMap<String, String>, Diagnostic> {
         .collect()
 }
 
+/// A field name with every character other than an ASCII letter, digit or `_` replaced by
+/// `_` (`gen_ai.request.model` -> `gen_ai_request_model`), as table column names need.
+pub fn underscore(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
 impl Mapping {
     pub fn parse(source: &str, text: &str) -> Result<Mapping, Diagnostic> {
         let docs = yaml::parse(text)?;
@@ -54,10 +64,24 @@ impl Mapping {
             .and_then(Node::as_str)
             .ok_or_else(|| err(root.span, "missing `target`"))?
             .to_string();
-        let identity = match root.get("identity").map(|n| &n.kind) {
-            Some(yaml::Kind::Bool(b)) => *b,
-            None => false,
-            Some(_) => return Err(err(root.span, "`identity` must be true or false")),
+        let identity = match root.get("identity") {
+            None => None,
+            Some(n) => match &n.kind {
+                yaml::Kind::Bool(true) => Some("{field}".to_string()),
+                yaml::Kind::Bool(false) => None,
+                _ => match n.as_str() {
+                    Some(t) if t.contains("{field}") || t.contains("{field_underscore}") => {
+                        Some(t.to_string())
+                    }
+                    _ => {
+                        return Err(err(
+                            n.span,
+                            "`identity` must be true, false, or a template containing `{field}` \
+                             or `{field_underscore}`",
+                        ));
+                    }
+                },
+            },
         };
         let fields = match root.get("fields") {
             Some(f) => string_map(f)?,
@@ -87,12 +111,20 @@ impl Mapping {
     }
 
     /// The target's name for a field, or `None` if the mapping does not cover it.
-    pub fn field<'a>(&'a self, name: &'a str) -> Option<&'a str> {
-        match self.fields.get(name) {
-            Some(f) => Some(f),
-            None if self.identity => Some(name),
-            None => None,
+    pub fn field<'a>(&'a self, name: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        if let Some(f) = self.fields.get(name) {
+            return Some(Cow::Borrowed(f));
         }
+        let template = self.identity.as_deref()?;
+        if template == "{field}" {
+            return Some(Cow::Borrowed(name));
+        }
+        Some(Cow::Owned(
+            template
+                .replace("{field_underscore}", &underscore(name))
+                .replace("{field}", name),
+        ))
     }
 
     /// Settings for a logsource category (the category's own, else the default).

@@ -11,6 +11,7 @@ pub mod artifact;
 pub mod casefold;
 pub mod eql;
 pub mod esql;
+pub mod kql;
 pub mod lucene;
 pub mod mapping;
 
@@ -37,6 +38,8 @@ pub enum Target {
     Lucene,
     /// Elasticsearch ES|QL
     Esql,
+    /// Microsoft Sentinel KQL
+    Kql,
 }
 
 impl Target {
@@ -45,6 +48,7 @@ impl Target {
             Target::Eql => "eql",
             Target::Lucene => "lucene",
             Target::Esql => "esql",
+            Target::Kql => "kql",
         }
     }
 
@@ -58,8 +62,25 @@ impl Target {
             pack: Some("rules.ndjson"),
             extension: "ndjson",
         }];
+        const SENTINEL: &[Format] = &[
+            Format {
+                name: "sentinel-rule",
+                template: "sentinel-rule.j2",
+                builtin: include_str!("../../backends/sentinel/sentinel-rule.j2"),
+                pack: None,
+                extension: "yaml",
+            },
+            Format {
+                name: "sentinel-arm",
+                template: "sentinel-arm.j2",
+                builtin: include_str!("../../backends/sentinel/sentinel-arm.j2"),
+                pack: None,
+                extension: "json",
+            },
+        ];
         match self {
             Target::Eql | Target::Lucene | Target::Esql => KIBANA,
+            Target::Kql => SENTINEL,
         }
     }
 
@@ -82,6 +103,10 @@ impl Target {
                 "backends/esql/mapping.yaml",
                 include_str!("../../backends/esql/mapping.yaml"),
             ),
+            Target::Kql => (
+                "backends/kql/mapping.yaml",
+                include_str!("../../backends/kql/mapping.yaml"),
+            ),
         };
         Mapping::parse(path, text).expect("built-in mappings are valid (tested)")
     }
@@ -91,6 +116,7 @@ impl Target {
             Target::Eql => &eql::Eql,
             Target::Lucene => &lucene::Lucene,
             Target::Esql => &esql::Esql,
+            Target::Kql => &kql::Kql,
         }
     }
 
@@ -100,6 +126,7 @@ impl Target {
             Target::Eql => "eql",
             Target::Lucene => "lucene",
             Target::Esql => "esql",
+            Target::Kql => "kql",
         }
     }
 }
@@ -172,6 +199,18 @@ pub trait Dialect: Sync {
         negated: bool,
     ) -> Result<String, Unsupported>;
 
+    /// [`Dialect::predicate`] for targets that need extra pipeline stages before the filter
+    /// (KQL's `mv-apply` for arrays): a stage pushed to `stages` runs before the condition.
+    fn staged_predicate(
+        &self,
+        column: Option<&Column>,
+        pred: &Pred,
+        negated: bool,
+        _stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        self.predicate(column, pred, negated)
+    }
+
     fn and_op(&self) -> &'static str {
         "and"
     }
@@ -190,11 +229,13 @@ pub trait Dialect: Sync {
         format!("({inner})")
     }
 
-    /// Wrap the rendered condition into a complete query.
+    /// Wrap the rendered condition into a complete query; `stages` are those of
+    /// [`Dialect::staged_predicate`].
     fn query(
         &self,
         condition: &str,
         _logsource: &std::collections::BTreeMap<String, String>,
+        _stages: &[String],
     ) -> String {
         condition.to_string()
     }
@@ -209,13 +250,14 @@ pub trait Dialect: Sync {
 /// depends on the target's operator precedence. A refusal is recorded in `errors` and
 /// rendering goes on, so that one run reports every refusal of a rule; the text is only used
 /// when `errors` stays empty.
-fn render(
-    d: &dyn Dialect,
-    e: &Expr,
-    negated: bool,
-    map: &dyn Fn(&str, Span) -> Result<Column, Unsupported>,
-    errors: &mut Vec<Unsupported>,
-) -> String {
+/// What rendering collects: refusals, and the pipeline stages some predicates need.
+struct Out<'a> {
+    map: &'a dyn Fn(&str, Span) -> Result<Column, Unsupported>,
+    errors: Vec<Unsupported>,
+    stages: Vec<String>,
+}
+
+fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) -> String {
     match e {
         Expr::And(items) | Expr::Or(items) => {
             let op = if matches!(e, Expr::And(_)) {
@@ -226,7 +268,7 @@ fn render(
             let parts: Vec<String> = items
                 .iter()
                 .map(|x| {
-                    let s = render(d, x, negated, map, errors);
+                    let s = render(d, x, negated, out);
                     if matches!(x, Expr::Pred(_) | Expr::Not(_)) {
                         s
                     } else {
@@ -236,10 +278,10 @@ fn render(
                 .collect();
             parts.join(&format!(" {op} "))
         }
-        Expr::Not(inner) => d.not(&render(d, inner, !negated, map, errors)),
+        Expr::Not(inner) => d.not(&render(d, inner, !negated, out)),
         Expr::AtLeast(n, items) => {
             let Some(combos) = combinations(items.len(), *n, d.max_at_least_expansion()) else {
-                errors.push(Unsupported::new(
+                out.errors.push(Unsupported::new(
                     format!("`{n} of` over {} search identifiers", items.len()),
                     format!(
                         "it expands to more than {} alternatives",
@@ -255,19 +297,19 @@ fn render(
                     .map(|c| Expr::And(c.into_iter().map(|i| items[i].clone()).collect()))
                     .collect(),
             );
-            render(d, &expanded, negated, map, errors)
+            render(d, &expanded, negated, out)
         }
         Expr::Pred(p) => {
             let rendered = p
                 .field
                 .as_deref()
-                .map(|f| map(f, p.span))
+                .map(|f| (out.map)(f, p.span))
                 .transpose()
-                .and_then(|col| d.predicate(col.as_ref(), p, negated));
+                .and_then(|col| d.staged_predicate(col.as_ref(), p, negated, &mut out.stages));
             rendered.unwrap_or_else(|u| {
                 // `N of` expansions render a predicate several times; report it once.
-                if !errors.contains(&u) {
-                    errors.push(u);
+                if !out.errors.contains(&u) {
+                    out.errors.push(u);
                 }
                 String::new()
             })
@@ -345,7 +387,7 @@ pub fn compile(
         mapping
             .field(f)
             .map(|name| Column {
-                name: name.to_string(),
+                name: name.into_owned(),
                 ty: field_type(f),
             })
             .ok_or_else(|| Unsupported {
@@ -357,17 +399,22 @@ pub fn compile(
                 )
             })
     };
-    let mut errors = Vec::new();
-    let cond = render(d, expr, false, &map, &mut errors);
-    if errors.is_empty() {
+    let mut out = Out {
+        map: &map,
+        errors: Vec::new(),
+        stages: Vec::new(),
+    };
+    let cond = render(d, expr, false, &mut out);
+    if out.errors.is_empty() {
         let logsource = mapping.logsource(category).clone();
         return Ok(Compiled {
-            query: d.query(&cond, &logsource),
+            query: d.query(&cond, &logsource, &out.stages),
             logsource,
         });
     }
     let rule = doc.label();
-    Err(errors
+    Err(out
+        .errors
         .into_iter()
         .map(|u| u.into_diagnostic(&rule, target))
         .collect())

@@ -1,0 +1,406 @@
+//! Microsoft Sentinel KQL: `<Table> | where <condition>`, one custom table per category.
+//!
+//! - A case-sensitive plain value is `==`; a case-sensitive `*x*`, `x*`, `*x` is
+//!   `contains_cs` / `startswith_cs` / `endswith_cs` (ordinal, exact). A value whose
+//!   characters have no case is compared the same way whatever the rule's case mode.
+//! - Every other string test is `matches regex`. Kusto's regex engine is the Rust `regex`
+//!   crate, which aisigma's engine uses too; the pattern is rendered from the rule's meaning
+//!   ([`crate::regex_translate`], [`crate::regex_translate::Flavor::Rust`]), with case folding
+//!   written out, so no undocumented folding of Kusto's `=~`/`has`/`contains` enters.
+//! - Numbers: `>`, `>=`, `==`, ... (`todouble()` on columns the schema does not type as
+//!   numbers); booleans: `== true`; `cidr`: `ipv4_is_in_range` / `ipv6_is_in_range` on values
+//!   that are plain addresses; `null`/`exists`: `isempty` / `isnotempty`.
+//! - A custom table's string column holds `""` for a missing value, so a missing string field
+//!   and an empty one are the same to every query (documented in docs/backends.md). Other
+//!   columns are `null` when missing, and KQL's logic is three-valued (`not(null)` is `null`,
+//!   which `where` drops): under `not`, every such predicate is guarded with
+//!   `isnotnull(c) and ...`.
+//!
+//! - A test on a field the schema types as an array (a `dynamic` column) means "some element
+//!   matches": an `mv-apply` stage before the `where` counts the matching elements.
+//!
+//! Refused: keyword searches, field references, date parts and placeholders.
+
+use super::{Column, Dialect, Unsupported, number};
+use crate::ir::{Pred, Test};
+use crate::regex_translate::{self, Flavor};
+use crate::schema::BaseType;
+use crate::sigma_string::{Part, SigmaString};
+use crate::span::Span;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub struct Kql;
+
+/// A KQL string literal: `"` and `\` escaped, line breaks and tabs as `\n` `\r` `\t`, other
+/// control and line-separator characters as `\uXXXX`.
+pub fn string(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// Operator words that contain `_` and could be mistaken for a column name.
+const UNDERSCORE_KEYWORDS: &[&str] = &[
+    "contains_cs",
+    "endswith_cs",
+    "has_all",
+    "has_any",
+    "has_cs",
+    "hasprefix_cs",
+    "hassuffix_cs",
+    "in_cs",
+    "startswith_cs",
+];
+
+/// A column reference: bare when it is an identifier that cannot be a keyword (it contains
+/// `_` or an upper-case letter; every KQL keyword is lower case), else `['name']`.
+pub fn column(name: &str) -> String {
+    let mut cs = name.chars();
+    let ident = cs
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let not_keyword = name.contains('_') || name.chars().any(|c| c.is_ascii_uppercase());
+    if ident && not_keyword && !UNDERSCORE_KEYWORDS.contains(&name) {
+        name.to_string()
+    } else {
+        let mut o = String::from("['");
+        for c in name.chars() {
+            match c {
+                '\'' => o.push_str("\\'"),
+                '\\' => o.push_str("\\\\"),
+                c => o.push(c),
+            }
+        }
+        o.push_str("']");
+        o
+    }
+}
+
+/// `c matches regex "..."` for an engine regex source.
+fn matches_regex(c: &str, source: &str, span: Span) -> Result<String, Unsupported> {
+    let re = regex_translate::translate(source, Flavor::Rust).map_err(|why| {
+        Unsupported::new(
+            format!("a regular expression with {why}"),
+            "Kusto's regex engine (the Rust regex crate) cannot express it",
+            span,
+        )
+    })?;
+    Ok(format!("{c} matches regex {}", string(&re)))
+}
+
+/// True if no character of the pattern's literals has a case (digits, punctuation...), so
+/// case-insensitive and case-sensitive matching agree.
+fn caseless(pattern: &SigmaString) -> bool {
+    pattern.parts.iter().all(|p| match p {
+        Part::Lit(l) => l.chars().all(|c| {
+            let f = regex_translate::fold_closure(c);
+            f.ranges().len() == 1 && f.ranges()[0].start() == c && f.ranges()[0].end() == c
+        }),
+        _ => true,
+    })
+}
+
+/// A string test with ordinal operators where the pattern allows, else a regex.
+fn string_test(
+    c: &str,
+    pattern: &SigmaString,
+    cased: bool,
+    span: Span,
+) -> Result<String, Unsupported> {
+    if cased || caseless(pattern) {
+        match &pattern.parts[..] {
+            [Part::Lit(l)] => return Ok(format!("{c} == {}", string(l))),
+            [Part::AnyRun, Part::Lit(l), Part::AnyRun] => {
+                return Ok(format!("{c} contains_cs {}", string(l)));
+            }
+            [Part::Lit(l), Part::AnyRun] => {
+                return Ok(format!("{c} startswith_cs {}", string(l)));
+            }
+            [Part::AnyRun, Part::Lit(l)] => {
+                return Ok(format!("{c} endswith_cs {}", string(l)));
+            }
+            _ => {}
+        }
+    }
+    matches_regex(c, &pattern.to_search_regex(!cased), span)
+}
+
+/// A strict dotted-quad IPv4 address (what the engine parses), optionally padded with
+/// whitespace (the engine trims it).
+const IPV4_RE: &str = r"^\s*(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\s*$";
+
+impl Dialect for Kql {
+    fn name(&self) -> &'static str {
+        "kql"
+    }
+
+    fn predicate(
+        &self,
+        column_: Option<&Column>,
+        pred: &Pred,
+        negated: bool,
+    ) -> Result<String, Unsupported> {
+        let Some(col) = column_ else {
+            return Err(Unsupported::new(
+                "keyword (field-less) searches",
+                "KQL's `search`/`has` match terms, not the substrings a Sigma keyword means; name \
+                 the field",
+                pred.span,
+            ));
+        };
+        if col.ty.is_some_and(|t| t.array) {
+            return Err(Unsupported::new(
+                format!("a test on the multi-valued field `{}`", col.name),
+                "internal: array tests need a pipeline stage (staged_predicate)",
+                pred.span,
+            ));
+        }
+        let base = col.ty.map(|t| t.base);
+        let c = column(&col.name);
+        // Columns that are strings in the table: never null, missing is "".
+        let string_column = matches!(base, None | Some(BaseType::String) | Some(BaseType::Ip));
+        let as_text = if string_column {
+            c.clone()
+        } else {
+            format!("tostring({c})")
+        };
+        // The expression whose `null` (missing value, failed conversion) must not reach a
+        // `not`: KQL's `not(null)` is `null`, which `where` drops.
+        let mut nullable: Option<String> = None;
+        let body = match &pred.test {
+            Test::Str { .. } | Test::Regex { .. } => {
+                let t = match &pred.test {
+                    Test::Str { pattern, cased } => {
+                        string_test(&as_text, pattern, *cased, pred.span)?
+                    }
+                    Test::Regex { pattern, flags } => matches_regex(
+                        &as_text,
+                        &crate::lower::regex_source(pattern, *flags),
+                        pred.span,
+                    )?,
+                    _ => unreachable!("matched above"),
+                };
+                if string_column {
+                    t
+                } else {
+                    // tostring(null) is "", which a pattern may match: test presence first.
+                    format!("(isnotnull({c}) and {t})")
+                }
+            }
+            Test::Num { op, value, .. } => {
+                let n = if base.is_some_and(|b| b.is_numeric()) {
+                    c.clone()
+                } else {
+                    format!("todouble({c})")
+                };
+                let body = format!("{n} {} {}", op.symbol(), number(*value));
+                nullable = Some(n);
+                body
+            }
+            Test::Bool(b) => match base {
+                Some(BaseType::Bool) => {
+                    nullable = Some(c.clone());
+                    format!("{c} == {b}")
+                }
+                // The engine accepts the strings "true"/"false" in any ASCII case;
+                // tostring(null) is "", never null.
+                _ => format!("tolower(tostring({c})) == \"{b}\""),
+            },
+            Test::Null | Test::Exists(false) => return Ok(format!("isempty({c})")),
+            Test::Exists(true) => return Ok(format!("isnotempty({c})")),
+            Test::Cidr(net) => {
+                let net = string(&net.to_string());
+                // Only plain addresses, as the engine parses them: the range functions also
+                // accept prefixes (`10.0.0.0/24`) as the value. coalesce: they return null
+                // for a value that is not an address.
+                if net.contains(':') {
+                    format!(
+                        "({as_text} contains \":\" and not({as_text} contains \"/\") and \
+                         coalesce(ipv6_is_in_range(trim(@\"\\s+\", {as_text}), {net}), false))"
+                    )
+                } else {
+                    format!(
+                        "({as_text} matches regex {} and coalesce(ipv4_is_in_range(trim(@\"\\s+\", \
+                         {as_text}), {net}), false))",
+                        string(IPV4_RE)
+                    )
+                }
+            }
+            Test::FieldRef { .. } => {
+                return Err(Unsupported::new(
+                    "field references (`fieldref`)",
+                    "not implemented for KQL",
+                    pred.span,
+                ));
+            }
+            Test::TimePart { .. } => {
+                return Err(Unsupported::new(
+                    "date-part modifiers (`hour`, `day`, ...)",
+                    "not implemented for KQL",
+                    pred.span,
+                ));
+            }
+            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
+        };
+        Ok(match nullable {
+            Some(n) if negated => format!("(isnotnull({n}) and {body})"),
+            _ => body,
+        })
+    }
+
+    /// A test on an array (`dynamic`) column means "some element matches": an `mv-apply`
+    /// stage counts the matching elements of each row into `__pN` (zero for a missing or
+    /// empty array), and the condition tests `__pN > 0`.
+    fn staged_predicate(
+        &self,
+        column_: Option<&Column>,
+        pred: &Pred,
+        negated: bool,
+        stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        let Some(ty) = column_.and_then(|c| c.ty).filter(|t| t.array) else {
+            return self.predicate(column_, pred, negated);
+        };
+        let c = column(&column_.expect("typed").name);
+        match pred.test {
+            Test::Null | Test::Exists(false) => return Ok(format!("isnull({c})")),
+            Test::Exists(true) => return Ok(format!("isnotnull({c})")),
+            _ => {}
+        }
+        let n = stages.len() + 1;
+        let element_ty = crate::schema::FieldType { array: false, ..ty };
+        let element = Column {
+            name: format!("__v{n}"),
+            ty: Some(element_ty),
+        };
+        let test = self.predicate(Some(&element), pred, false)?;
+        stages.push(format!(
+            "mv-apply __v{n} = {c} to typeof({}) on (summarize __p{n} = countif({test}))",
+            column_type(element_ty)
+        ));
+        Ok(format!("__p{n} > 0"))
+    }
+
+    fn not(&self, inner: &str) -> String {
+        format!("not({inner})")
+    }
+
+    fn query(
+        &self,
+        condition: &str,
+        logsource: &BTreeMap<String, String>,
+        stages: &[String],
+    ) -> String {
+        let table = logsource
+            .get("table")
+            .map(String::as_str)
+            .unwrap_or("AIEvents_CL");
+        let mut q = column(table);
+        for s in stages {
+            q.push_str(" | ");
+            q.push_str(s);
+        }
+        let _ = write!(q, " | where {condition}");
+        if !stages.is_empty() {
+            let names: Vec<String> = (1..=stages.len()).map(|n| format!("__p{n}")).collect();
+            let _ = write!(q, " | project-away {}", names.join(", "));
+        }
+        q
+    }
+}
+
+/// A Kusto column type for a schema type: what `--format tables` declares.
+pub fn column_type(ty: crate::schema::FieldType) -> &'static str {
+    if ty.array {
+        return "dynamic";
+    }
+    match ty.base {
+        BaseType::String | BaseType::Ip => "string",
+        BaseType::Int => "long",
+        BaseType::Float => "real",
+        BaseType::Bool => "bool",
+        BaseType::Timestamp => "datetime",
+        BaseType::Json => "dynamic",
+    }
+}
+
+/// The custom tables the KQL output queries, for `--format tables`: for every category the
+/// mapping gives a `table`, the schema's fields (envelope and category) under their mapped
+/// column names, plus Sentinel's required `TimeGenerated`. Two fields that map to one column
+/// with different types are an error.
+pub fn tables(
+    mapping: &super::mapping::Mapping,
+    schema: &crate::schema::Schema,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, String> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let product = schema.product("ai");
+    for (category, settings) in &mapping.logsources {
+        let Some(table) = settings.get("table") else {
+            continue;
+        };
+        let columns = out.entry(table.clone()).or_default();
+        columns.insert("TimeGenerated".into(), "datetime".into());
+        let Some(p) = product else { continue };
+        let mut fields: Vec<(&String, &crate::schema::FieldDef)> = p.envelope.iter().collect();
+        if let Some(cat) = p.categories.get(category) {
+            fields.extend(cat.fields.iter());
+        }
+        for (name, def) in fields {
+            let Some(col) = mapping.field(name) else {
+                continue;
+            };
+            let ty = column_type(def.ty);
+            match columns.get(col.as_ref()) {
+                Some(t) if t != ty => {
+                    return Err(format!(
+                        "{}: fields of category `{category}` map to column `{col}` of table \
+                         `{table}` with two types ({t} and {ty})",
+                        mapping.source
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    columns.insert(col.into_owned(), ty.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(string("a\"b\\c\nd\u{1}"), r#""a\"b\\c\nd\u0001""#);
+        assert_eq!(column("gen_ai_request_model"), "gen_ai_request_model");
+        assert_eq!(column("TimeGenerated"), "TimeGenerated");
+        assert_eq!(column("where"), "['where']");
+        assert_eq!(column("has_any"), "['has_any']");
+        assert_eq!(column("a.b'c"), r"['a.b\'c']");
+    }
+
+    #[test]
+    fn caseless_values() {
+        assert!(caseless(&SigmaString::parse("*10.0.*", false)));
+        assert!(!caseless(&SigmaString::parse("*a*", false)));
+    }
+}

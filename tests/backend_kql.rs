@@ -1,0 +1,183 @@
+//! The KQL backend: each construct's translation, refusals, injection-proof strings, and the
+//! table schema. The rule library's KQL queries and Sentinel artifacts are snapshotted in
+//! `backend_snapshots.rs`; the Kusto.Language parser checks them in
+//! `tests/conformance/kql_oracle.sh`.
+
+use aisigma::backend::{Target, compile, kql};
+use aisigma::check::check_str;
+use aisigma::diagnostic::Code;
+use aisigma::schema::Schema;
+use proptest::prelude::*;
+
+fn compile_rule(text: &str) -> Result<String, Vec<Code>> {
+    let r = check_str("r.yml", text, &Schema::builtin());
+    assert!(
+        r.diags
+            .iter()
+            .all(|d| d.severity != aisigma::diagnostic::Severity::Error),
+        "{:?}",
+        r.diags
+    );
+    let cd = &r.docs[0];
+    compile(
+        &cd.doc,
+        cd.expr.as_ref().unwrap(),
+        Target::Kql,
+        &Target::Kql.builtin_mapping(),
+        &Schema::builtin(),
+    )
+    .map(|c| c.query)
+    .map_err(|ds| ds.iter().map(|d| d.code).collect())
+}
+
+fn rule(logsource: &str, detection: &str) -> String {
+    let indented: String = detection.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "title: t\nid: 7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {logsource}\ndetection:\n{indented}"
+    )
+}
+
+#[test]
+fn semantics_of_each_construct() {
+    let q = |d: &str| compile_rule(&rule("{product: x}", d)).unwrap();
+    let w = |cond: &str| format!("AIEvents_CL | where {cond}");
+    // Case-insensitive letters are matched by the Rust regex crate, which Kusto uses.
+    assert_eq!(
+        q("sel:\n  F: abc\ncondition: sel"),
+        w(r#"F matches regex "^(?i:abc)$""#)
+    );
+    assert_eq!(
+        q("sel:\n  F|cased: abc\ncondition: sel"),
+        w(r#"F == "abc""#)
+    );
+    // No letters: case does not matter, ordinal operators are exact.
+    assert_eq!(
+        q("sel:\n  F|contains: '10.0.'\ncondition: sel"),
+        w(r#"F contains_cs "10.0.""#)
+    );
+    assert_eq!(
+        q("sel:\n  F|startswith|cased: Ab\ncondition: sel"),
+        w(r#"F startswith_cs "Ab""#)
+    );
+    assert_eq!(
+        q("sel:\n  F|endswith|cased: Ab\ncondition: sel"),
+        w(r#"F endswith_cs "Ab""#)
+    );
+    // `?` is one character; a literal `*` stays literal.
+    assert_eq!(
+        q("sel:\n  F|cased: 'a?c\\*'\ncondition: sel"),
+        w(r#"F matches regex "^a(?s:.)c\\*$""#)
+    );
+    assert_eq!(
+        q("sel:\n  F|re: '^a\\b'\ncondition: sel"),
+        w(r#"F matches regex "^a(?-u:\\b)""#)
+    );
+    // Untyped fields are compared as numbers with todouble(), and guarded under `not`.
+    assert_eq!(
+        q("sel:\n  F|gte: 2.5\ncondition: not sel"),
+        w("not((isnotnull(todouble(F)) and todouble(F) >= 2.5))")
+    );
+    assert_eq!(q("sel:\n  F: null\ncondition: sel"), w("isempty(F)"));
+    assert_eq!(
+        q("sel:\n  F|exists: true\ncondition: sel"),
+        w("isnotempty(F)")
+    );
+    assert!(
+        q("sel:\n  F|cidr: 10.0.0.0/8\ncondition: sel")
+            .contains(r#"coalesce(ipv4_is_in_range(trim(@"\s+", F), "10.0.0.0/8"), false)"#)
+    );
+    assert!(
+        q("sel:\n  F|cidr: '2001:db8::/32'\ncondition: sel")
+            .contains(r#"coalesce(ipv6_is_in_range(trim(@"\s+", F), "2001:db8::/32"), false)"#)
+    );
+    assert_eq!(
+        q("a:\n  F|cased: x\nb:\n  G|cased: y\nc:\n  H|cased: z\ncondition: a and not (b or c)"),
+        w(r#"F == "x" and not(G == "y" or H == "z")"#)
+    );
+}
+
+#[test]
+fn typed_columns_and_arrays() {
+    let q = |d: &str| compile_rule(&rule("{product: ai, category: llm_inference}", d)).unwrap();
+    assert_eq!(
+        q("sel:\n  gen_ai.usage.input_tokens|gt: 5\ncondition: not sel"),
+        "AIInference_CL | where not((isnotnull(gen_ai_usage_input_tokens) and gen_ai_usage_input_tokens > 5))"
+    );
+    // An array column: an mv-apply stage counts the matching elements.
+    assert_eq!(
+        q("sel:\n  user.roles|cased: admin\ncondition: not sel"),
+        "AIInference_CL | mv-apply __v1 = user_roles to typeof(string) on (summarize __p1 = countif(__v1 == \"admin\")) | where not(__p1 > 0) | project-away __p1"
+    );
+}
+
+#[test]
+fn refusals_name_the_construct() {
+    let e = |d: &str| compile_rule(&rule("{product: x}", d)).unwrap_err();
+    assert_eq!(
+        e("kw:\n  - abc\ncondition: kw"),
+        vec![Code::UnsupportedConstruct]
+    );
+    assert_eq!(
+        e("sel:\n  f|fieldref: g\ncondition: sel"),
+        vec![Code::UnsupportedConstruct]
+    );
+}
+
+#[test]
+fn tables_cover_every_mapped_column_with_its_type() {
+    let t = kql::tables(&Target::Kql.builtin_mapping(), &Schema::builtin()).unwrap();
+    assert_eq!(t.len(), 11);
+    let inference = &t["AIInference_CL"];
+    assert_eq!(inference["TimeGenerated"], "datetime");
+    assert_eq!(inference["gen_ai_usage_input_tokens"], "long");
+    assert_eq!(inference["user_roles"], "dynamic");
+    assert!(!inference.contains_key("@timestamp"));
+    assert!(
+        inference
+            .keys()
+            .all(|k| k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    );
+}
+
+#[test]
+fn column_names_are_bracketed_unless_plain() {
+    assert_eq!(kql::column("gen_ai_system"), "gen_ai_system");
+    assert_eq!(kql::column("count"), "['count']");
+    assert_eq!(kql::column("a'b\\"), r"['a\'b\\']");
+}
+
+/// Undo KQL string escaping; `None` if the literal is malformed or ends early.
+fn unescape(lit: &str) -> Option<String> {
+    let inner = lit.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::new();
+    let mut it = inner.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '"' => return None,
+            '\\' => match it.next()? {
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                '\\' => out.push('\\'),
+                '"' => out.push('"'),
+                'u' => {
+                    let hex: String = it.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                _ => return None,
+            },
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+proptest! {
+    /// Any value, however hostile, stays inside its string literal and round-trips.
+    #[test]
+    fn string_literals_cannot_be_escaped_from(s in "\\PC*|[\"\\\\\n\r\t\u{0}-\u{1f}\u{7f}\u{2028}a-z| ]{0,40}") {
+        let lit = kql::string(&s);
+        prop_assert_eq!(unescape(&lit), Some(s.clone()));
+        prop_assert!(!lit.contains('\n') && !lit.contains('\r'));
+    }
+}
