@@ -120,6 +120,8 @@ enum CompileFormat {
     SentinelRule,
     /// Microsoft Sentinel analytics rule, ARM template JSON (kql)
     SentinelArm,
+    /// Splunk savedsearches.conf stanzas, one pack (spl)
+    Savedsearches,
     /// The custom tables the queries read, as JSON: {"Table_CL": {"column": "type"}} (kql)
     Tables,
 }
@@ -132,6 +134,7 @@ impl CompileFormat {
             CompileFormat::KibanaNdjson => Some("kibana-ndjson"),
             CompileFormat::SentinelRule => Some("sentinel-rule"),
             CompileFormat::SentinelArm => Some("sentinel-arm"),
+            CompileFormat::Savedsearches => Some("savedsearches"),
         }
     }
 }

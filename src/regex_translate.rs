@@ -167,6 +167,23 @@ pub fn translate(source: &str, flavor: Flavor) -> Result<String, String> {
     }
 }
 
+/// True if the engine pattern can match or name a character outside ASCII (a non-ASCII
+/// literal, or a class or `.` that includes one): PCRE must then run in UTF mode.
+pub fn needs_unicode(source: &str) -> bool {
+    fn walk(h: &Hir) -> bool {
+        match h.kind() {
+            HirKind::Literal(l) => !l.0.is_ascii(),
+            HirKind::Class(Class::Unicode(c)) => c.ranges().iter().any(|r| r.end() > '\x7f'),
+            HirKind::Class(Class::Bytes(c)) => c.ranges().iter().any(|r| r.end() > 0x7f),
+            HirKind::Repetition(r) => walk(&r.sub),
+            HirKind::Capture(c) => walk(&c.sub),
+            HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(walk),
+            HirKind::Empty | HirKind::Look(_) => false,
+        }
+    }
+    parse(source).map(|h| walk(&h)).unwrap_or(true)
+}
+
 /// The Lucene translation of an engine pattern as several whole-value regexes, each at most
 /// `max_len` UTF-16 units where splitting allows: a value matches the pattern exactly when it
 /// matches one of them. A piece that is too long is split at an alternation ([`split_once`]);
@@ -345,6 +362,9 @@ impl Search {
             && !regex_syntax::is_meta_character(c);
         if plain || rust_raw {
             out.push(c);
+        } else if c == '$' && self.flavor == Flavor::Pcre {
+            // Splunk reads `$name$` in a saved search as a token.
+            out.push_str("\\x{24}");
         } else if c.is_ascii_punctuation() {
             out.push('\\');
             out.push(c);
@@ -524,6 +544,11 @@ impl Search {
             // PCRE's `$` also matches before a final newline; `\z` is the true end.
             (Look::End, Flavor::Re2 | Flavor::Rust) => "$",
             (Look::End, _) => "\\z",
+            // PCRE's multi-line anchors depend on the library's newline convention (LF, CRLF,
+            // ANY...); the engine's are LF only. Written out, they also keep `$` (Splunk's token
+            // delimiter) out of the query.
+            (Look::StartLF, Flavor::Pcre) => "(?:\\A|(?<=\\n))",
+            (Look::EndLF, Flavor::Pcre) => "(?=\\n|\\z)",
             (Look::StartLF, _) => "(?m:^)",
             (Look::EndLF, _) => "(?m:$)",
             (Look::WordAscii, Flavor::Rust) => "(?-u:\\b)",
@@ -1102,7 +1127,8 @@ mod tests {
         assert_eq!(t(r"a.b", "s", Flavor::Re2), r"a(?s:.)b");
         assert_eq!(t(r"^x$", "", Flavor::Re2), r"^x$");
         assert_eq!(t(r"^x$", "", Flavor::Pcre), r"\Ax\z");
-        assert_eq!(t(r"^x$", "m", Flavor::Pcre), r"(?m:^)x(?m:$)");
+        assert_eq!(t(r"^x$", "m", Flavor::Pcre), r"(?:\A|(?<=\n))x(?=\n|\z)");
+        assert_eq!(t(r"a\$", "", Flavor::Pcre), r"a\x{24}");
         assert_eq!(t(r"(ab|c)+?d{2,3}", "", Flavor::Re2), r"(?:ab|c)+d{2,3}");
         assert_eq!(t(r"k", "i", Flavor::Re2), r"(?i:k)");
         assert_eq!(t(r"Ab1", "", Flavor::Re2), r"Ab1");

@@ -86,6 +86,37 @@ fn kql_artifacts() {
 }
 
 #[test]
+fn spl_artifacts() {
+    insta::assert_snapshot!("spl_artifacts", compile_all(Target::Spl));
+}
+
+#[test]
+fn savedsearches_stanzas_are_well_formed() {
+    let text = compile_all(Target::Spl);
+    let mut stanzas = 0;
+    for part in text.split("## savedsearches\n").skip(1) {
+        let body = part.split("\n\n# ").next().unwrap().trim_end();
+        let mut lines = body.lines();
+        let header = lines.next().unwrap();
+        assert!(header.starts_with('[') && header.ends_with(']'), "{header}");
+        let mut continued = false;
+        for l in lines {
+            // Every line is `key = value`, or continues the previous one.
+            assert!(continued || l.contains(" = "), "{l}");
+            continued = l.ends_with(" \\");
+        }
+        assert!(body.contains("\nsearch = search index="), "{body}");
+        let search = body.lines().find(|l| l.starts_with("search = ")).unwrap();
+        assert!(
+            !search.contains('$'),
+            "a `$` would be read as a token: {search}"
+        );
+        stanzas += 1;
+    }
+    assert!(stanzas >= 30, "{stanzas}");
+}
+
+#[test]
 fn sentinel_artifacts_are_valid_json_and_yaml() {
     let text = compile_all(Target::Kql);
     let mut arm = 0;

@@ -51,7 +51,11 @@ fn lucene_to_rust(p: &str) -> String {
 }
 
 fn search_to_rust(p: &str) -> String {
-    p.replace("\\b", "(?-u:\\b)").replace("\\B", "(?-u:\\B)")
+    p.replace("\\b", "(?-u:\\b)")
+        .replace("\\B", "(?-u:\\B)")
+        // PCRE's written-out multi-line anchors (Rust has no look-around).
+        .replace("(?:\\A|(?<=\\n))", "(?m:^)")
+        .replace("(?=\\n|\\z)", "(?m:$)")
 }
 
 const ATOMS: &[&str] = &[

@@ -4,7 +4,8 @@
 //! Templates receive one rule as `rule` (see [`RuleContext`]), the compiled `query`, the
 //! target's `logsource` settings from the mapping file, and these filters:
 //! `json` (a JSON value, also a valid YAML double-quoted scalar), `conf` (a
-//! `savedsearches.conf` value: line breaks continued with a trailing backslash),
+//! `savedsearches.conf` value: line breaks continued with a trailing backslash), `conf_stanza`
+//! (a stanza name without brackets or line breaks),
 //! `yaral_string` (a YARA-L double-quoted string), `arm_literal` (an ARM template string
 //! that must not be read as an expression: a leading `[` doubled) and `merge` (`a | merge(b)`: map `a` with
 //! the entries of `b`). Map keys come out sorted, so output is deterministic.
@@ -320,9 +321,31 @@ impl RuleContext {
 /// A `savedsearches.conf` value: each line break becomes `\` + line break, as the .conf
 /// format continues a value on the next line.
 fn conf(v: String) -> String {
-    v.replace("\r\n", "\n")
+    let mut v = v
+        .replace("\r\n", "\n")
         .replace('\r', "\n")
-        .replace('\n', " \\\n")
+        .replace('\n', " \\\n");
+    // A value that ends with a backslash would continue onto the next key.
+    if v.ends_with('\\') {
+        v.push(' ');
+    }
+    v
+}
+
+/// A `savedsearches.conf` stanza name: brackets, control characters and line breaks become
+/// spaces, so the name cannot end the `[...]` header or start another stanza.
+fn conf_stanza(v: String) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '[' | ']' | '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// A YARA-L string literal body: `\` and `"` escaped, control characters as escapes.
@@ -384,6 +407,7 @@ pub fn render(
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_filter("json", json);
     env.add_filter("conf", conf);
+    env.add_filter("conf_stanza", conf_stanza);
     env.add_filter("merge", merge);
     env.add_filter("arm_literal", arm_literal);
     env.add_filter("yaral_string", yaral_string);
@@ -408,6 +432,8 @@ mod tests {
     #[test]
     fn filters_escape() {
         assert_eq!(conf("a\nb".into()), "a \\\nb");
+        assert_eq!(conf("a\\".into()), "a\\ ");
+        assert_eq!(conf_stanza("x]\n[y".into()), "x  y");
         assert_eq!(yaral_string("a\"b\\c\nd".into()), r#""a\"b\\c\nd""#);
     }
 }

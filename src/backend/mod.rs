@@ -14,6 +14,7 @@ pub mod esql;
 pub mod kql;
 pub mod lucene;
 pub mod mapping;
+pub mod spl;
 
 use crate::ast::Doc;
 use crate::diagnostic::{Code, Diagnostic};
@@ -40,6 +41,8 @@ pub enum Target {
     Esql,
     /// Microsoft Sentinel KQL
     Kql,
+    /// Splunk SPL
+    Spl,
 }
 
 impl Target {
@@ -49,6 +52,7 @@ impl Target {
             Target::Lucene => "lucene",
             Target::Esql => "esql",
             Target::Kql => "kql",
+            Target::Spl => "spl",
         }
     }
 
@@ -66,21 +70,29 @@ impl Target {
             Format {
                 name: "sentinel-rule",
                 template: "sentinel-rule.j2",
-                builtin: include_str!("../../backends/sentinel/sentinel-rule.j2"),
+                builtin: include_str!("../../backends/kql/sentinel-rule.j2"),
                 pack: None,
                 extension: "yaml",
             },
             Format {
                 name: "sentinel-arm",
                 template: "sentinel-arm.j2",
-                builtin: include_str!("../../backends/sentinel/sentinel-arm.j2"),
+                builtin: include_str!("../../backends/kql/sentinel-arm.j2"),
                 pack: None,
                 extension: "json",
             },
         ];
+        const SPLUNK: &[Format] = &[Format {
+            name: "savedsearches",
+            template: "savedsearches.j2",
+            builtin: include_str!("../../backends/spl/savedsearches.j2"),
+            pack: Some("savedsearches.conf"),
+            extension: "conf",
+        }];
         match self {
             Target::Eql | Target::Lucene | Target::Esql => KIBANA,
             Target::Kql => SENTINEL,
+            Target::Spl => SPLUNK,
         }
     }
 
@@ -107,6 +119,10 @@ impl Target {
                 "backends/kql/mapping.yaml",
                 include_str!("../../backends/kql/mapping.yaml"),
             ),
+            Target::Spl => (
+                "backends/spl/mapping.yaml",
+                include_str!("../../backends/spl/mapping.yaml"),
+            ),
         };
         Mapping::parse(path, text).expect("built-in mappings are valid (tested)")
     }
@@ -117,6 +133,7 @@ impl Target {
             Target::Lucene => &lucene::Lucene,
             Target::Esql => &esql::Esql,
             Target::Kql => &kql::Kql,
+            Target::Spl => &spl::Spl,
         }
     }
 
@@ -127,6 +144,7 @@ impl Target {
             Target::Lucene => "lucene",
             Target::Esql => "esql",
             Target::Kql => "kql",
+            Target::Spl => "spl",
         }
     }
 }

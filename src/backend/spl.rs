@@ -1,0 +1,212 @@
+//! Splunk SPL: `search index="…" sourcetype="…" | where <condition>`.
+//!
+//! The condition is an eval expression, not `search` terms: `search` matches terms
+//! case-insensitively with its own tokenizer and wildcard rules, which cannot express a Sigma
+//! value exactly. In the eval expression:
+//! - every string test is `isnotnull(mvfind('field', "<regex>"))`: `mvfind` returns the index
+//!   of the first value that matches (so a multi-valued field, e.g. a JSON array extracted as
+//!   `field{}`, matches when any value does) or `NULL`. The regex is PCRE rendered from the
+//!   rule's meaning ([`crate::regex_translate`], [`Flavor::Pcre`]): case folding written out,
+//!   `(*UTF)` when a character outside ASCII is involved, `$` written `\x{24}` so that no
+//!   `$token$` appears in a saved search;
+//! - numbers: `tonumber('field') > n`, booleans: the strings `true`/`false` in any case (as
+//!   JSON booleans are extracted), `cidr`: `cidrmatch("net", 'field')`; on fields the schema
+//!   types as arrays, these go through `mvfilter(...)`, which keeps the matching values;
+//! - `null`/`exists`: `isnull('field')` / `isnotnull('field')`.
+//!
+//! Every predicate is written so that it is true or false, never `NULL` (a missing field is
+//! tested first), so `NOT` and `AND`/`OR` are two-valued, as in aisigma's semantics.
+//!
+//! Refused: keyword searches (they would search `_raw`, the event's JSON text, not values),
+//! field references, date parts, placeholders, and field names that contain `'` or `\`
+//! (eval has no escape for them).
+
+use super::{Column, Dialect, Unsupported, number};
+use crate::ir::{Pred, Test};
+use crate::regex_translate::{self, Flavor};
+use crate::span::Span;
+use std::collections::BTreeMap;
+
+pub struct Spl;
+
+/// An eval string literal. Eval removes one level of backslash escaping, so `\` is doubled and
+/// `"` escaped; line breaks and other control characters never reach it (regexes write them
+/// as `\x{..}` escapes, and other values are not written as literals).
+pub fn string(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// A quoted `search` term value (index, sourcetype): `"` and `\` escaped; control characters
+/// and `$` are not allowed (checked by the caller).
+fn search_value(s: &str) -> String {
+    string(s)
+}
+
+/// A field name in an eval expression: `'name'`.
+fn field(name: &str, span: Span) -> Result<String, Unsupported> {
+    if name.contains(['\'', '\\']) || name.chars().any(char::is_control) {
+        return Err(Unsupported::new(
+            format!("the field name `{name}`"),
+            "Splunk eval has no escape for `'` or `\\` in a field name; map the field to \
+             another name",
+            span,
+        ));
+    }
+    Ok(format!("'{name}'"))
+}
+
+/// `isnotnull(mvfind('f', "re"))` for an engine regex source.
+fn mvfind(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
+    let re = regex_translate::translate(source, Flavor::Pcre).map_err(|why| {
+        Unsupported::new(
+            format!("a regular expression with {why}"),
+            "Splunk's PCRE cannot express it",
+            span,
+        )
+    })?;
+    let re = if regex_translate::needs_unicode(source) {
+        format!("(*UTF){re}")
+    } else {
+        re
+    };
+    Ok(format!("isnotnull(mvfind({f}, {}))", string(&re)))
+}
+
+impl Dialect for Spl {
+    fn name(&self) -> &'static str {
+        "spl"
+    }
+
+    fn predicate(
+        &self,
+        column: Option<&Column>,
+        pred: &Pred,
+        _negated: bool,
+    ) -> Result<String, Unsupported> {
+        let Some(col) = column else {
+            return Err(Unsupported::new(
+                "keyword (field-less) searches",
+                "a Splunk keyword search matches the raw event text (JSON with its escapes), not \
+                 field values; name the field",
+                pred.span,
+            ));
+        };
+        let f = field(&col.name, pred.span)?;
+        let array = col.ty.is_some_and(|t| t.array);
+        // A scalar test `t` on every value of a multi-valued field, or on the one value.
+        let values = |t: String| {
+            if array {
+                format!("isnotnull(mvfilter({t}))")
+            } else {
+                format!("({t})")
+            }
+        };
+        Ok(match &pred.test {
+            Test::Str { pattern, cased } => {
+                mvfind(&f, &pattern.to_search_regex(!cased), pred.span)?
+            }
+            Test::Regex { pattern, flags } => {
+                mvfind(&f, &crate::lower::regex_source(pattern, *flags), pred.span)?
+            }
+            Test::Num { op, value, .. } => values(format!(
+                "isnotnull(tonumber({f})) AND tonumber({f}) {} {}",
+                op.symbol(),
+                number(*value)
+            )),
+            // JSON booleans are extracted as the strings "true"/"false"; the engine also
+            // accepts those strings in any ASCII case.
+            Test::Bool(b) => {
+                let re: String = b
+                    .to_string()
+                    .chars()
+                    .map(|c| format!("[{}{c}]", c.to_ascii_uppercase()))
+                    .collect();
+                format!("isnotnull(mvfind({f}, {}))", string(&format!("\\A{re}\\z")))
+            }
+            Test::Null | Test::Exists(_) if array => {
+                return Err(Unsupported::new(
+                    format!("`null`/`exists` on the multi-valued field `{}`", col.name),
+                    "Splunk extracts no field for an empty JSON array, so an empty array and a \
+                     missing field cannot be told apart",
+                    pred.span,
+                ));
+            }
+            Test::Null | Test::Exists(false) => format!("isnull({f})"),
+            Test::Exists(true) => format!("isnotnull({f})"),
+            Test::Cidr(net) => values(format!(
+                "isnotnull({f}) AND cidrmatch({}, trim({f}))",
+                string(&net.to_string())
+            )),
+            Test::FieldRef { .. } => {
+                return Err(Unsupported::new(
+                    "field references (`fieldref`)",
+                    "not implemented for SPL",
+                    pred.span,
+                ));
+            }
+            Test::TimePart { .. } => {
+                return Err(Unsupported::new(
+                    "date-part modifiers (`hour`, `day`, ...)",
+                    "not implemented for SPL",
+                    pred.span,
+                ));
+            }
+            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
+        })
+    }
+
+    fn and_op(&self) -> &'static str {
+        "AND"
+    }
+
+    fn or_op(&self) -> &'static str {
+        "OR"
+    }
+
+    fn not(&self, inner: &str) -> String {
+        format!("NOT ({inner})")
+    }
+
+    fn query(
+        &self,
+        condition: &str,
+        logsource: &BTreeMap<String, String>,
+        _stages: &[String],
+    ) -> String {
+        let mut q = String::from("search");
+        for key in ["index", "sourcetype", "source"] {
+            if let Some(v) = logsource.get(key) {
+                q.push_str(&format!(" {key}={}", search_value(v)));
+            }
+        }
+        if q == "search" {
+            q.push_str(" *");
+        }
+        format!("{q} | where {condition}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(string(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(
+            field("gen_ai.request.model", Span::default()).unwrap(),
+            "'gen_ai.request.model'"
+        );
+        assert!(field("a'b", Span::default()).is_err());
+    }
+}
