@@ -122,6 +122,8 @@ enum CompileFormat {
     SentinelArm,
     /// Splunk savedsearches.conf stanzas, one pack (spl)
     Savedsearches,
+    /// A complete YARA-L 2.0 rule file per rule (yaral)
+    Chronicle,
     /// The custom tables the queries read, as JSON: {"Table_CL": {"column": "type"}} (kql)
     Tables,
 }
@@ -135,6 +137,7 @@ impl CompileFormat {
             CompileFormat::SentinelRule => Some("sentinel-rule"),
             CompileFormat::SentinelArm => Some("sentinel-arm"),
             CompileFormat::Savedsearches => Some("savedsearches"),
+            CompileFormat::Chronicle => Some("chronicle"),
         }
     }
 }

@@ -7,32 +7,14 @@ use aisigma::diagnostic::Code;
 use aisigma::schema::Schema;
 use proptest::prelude::*;
 
-fn compile_rule(text: &str) -> Result<String, Vec<Code>> {
-    let r = check_str("r.yml", text, &Schema::builtin());
-    assert!(
-        r.diags
-            .iter()
-            .all(|d| d.severity != aisigma::diagnostic::Severity::Error),
-        "{:?}",
-        r.diags
-    );
-    let cd = &r.docs[0];
-    compile(
-        &cd.doc,
-        cd.expr.as_ref().unwrap(),
-        Target::Eql,
-        &Target::Eql.builtin_mapping(),
-        &Schema::builtin(),
-    )
-    .map(|c| c.query)
-    .map_err(|ds| ds.iter().map(|d| d.code).collect())
-}
+mod common;
 
 fn rule(detection: &str) -> String {
-    let indented: String = detection.lines().map(|l| format!("    {l}\n")).collect();
-    format!(
-        "title: t\nid: 7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{product: x}}\ndetection:\n{indented}"
-    )
+    common::rule("{product: x}", detection)
+}
+
+fn compile_rule(text: &str) -> Result<String, Vec<Code>> {
+    common::compile_rule(Target::Eql, text)
 }
 
 #[test]

@@ -3,38 +3,16 @@
 //! `backend_snapshots.rs`; the Kusto.Language parser checks them in
 //! `tests/conformance/kql_oracle.sh`.
 
-use aisigma::backend::{Target, compile, kql};
-use aisigma::check::check_str;
+use aisigma::backend::{Target, kql};
 use aisigma::diagnostic::Code;
-use aisigma::schema::Schema;
 use proptest::prelude::*;
 
-fn compile_rule(text: &str) -> Result<String, Vec<Code>> {
-    let r = check_str("r.yml", text, &Schema::builtin());
-    assert!(
-        r.diags
-            .iter()
-            .all(|d| d.severity != aisigma::diagnostic::Severity::Error),
-        "{:?}",
-        r.diags
-    );
-    let cd = &r.docs[0];
-    compile(
-        &cd.doc,
-        cd.expr.as_ref().unwrap(),
-        Target::Kql,
-        &Target::Kql.builtin_mapping(),
-        &Schema::builtin(),
-    )
-    .map(|c| c.query)
-    .map_err(|ds| ds.iter().map(|d| d.code).collect())
-}
+mod common;
 
-fn rule(logsource: &str, detection: &str) -> String {
-    let indented: String = detection.lines().map(|l| format!("    {l}\n")).collect();
-    format!(
-        "title: t\nid: 7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {logsource}\ndetection:\n{indented}"
-    )
+use common::rule;
+
+fn compile_rule(text: &str) -> Result<String, Vec<Code>> {
+    common::compile_rule(Target::Kql, text)
 }
 
 #[test]
@@ -125,7 +103,11 @@ fn refusals_name_the_construct() {
 
 #[test]
 fn tables_cover_every_mapped_column_with_its_type() {
-    let t = kql::tables(&Target::Kql.builtin_mapping(), &Schema::builtin()).unwrap();
+    let t = kql::tables(
+        &Target::Kql.builtin_mapping(),
+        &aisigma::schema::Schema::builtin(),
+    )
+    .unwrap();
     assert_eq!(t.len(), 11);
     let inference = &t["AIInference_CL"];
     assert_eq!(inference["TimeGenerated"], "datetime");

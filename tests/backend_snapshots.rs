@@ -91,6 +91,11 @@ fn spl_artifacts() {
 }
 
 #[test]
+fn yaral_artifacts() {
+    insta::assert_snapshot!("yaral_artifacts", compile_all(Target::Yaral));
+}
+
+#[test]
 fn savedsearches_stanzas_are_well_formed() {
     let text = compile_all(Target::Spl);
     let mut stanzas = 0;

@@ -12,25 +12,11 @@ use aisigma::check::check_str;
 use aisigma::engine::Matcher;
 use aisigma::schema::Schema;
 use serde_json::{Value, json};
+
+mod common;
 use std::fmt::Write;
 
-/// A small deterministic PRNG (xorshift64*), so the generated cases are the same every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+use common::Rng;
 
 const WORDS: &[&str] = &["x", "y", "xy", "Xy", "yx", "x-y", "X Y", ""];
 const FIELDS: &[&str] = &["a", "b", "c"];

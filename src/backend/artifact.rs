@@ -433,7 +433,7 @@ mod tests {
     fn filters_escape() {
         assert_eq!(conf("a\nb".into()), "a \\\nb");
         assert_eq!(conf("a\\".into()), "a\\ ");
-        assert_eq!(conf_stanza("x]\n[y".into()), "x  y");
+        assert_eq!(conf_stanza("x]\n[y".into()), "x   y");
         assert_eq!(yaral_string("a\"b\\c\nd".into()), r#""a\"b\\c\nd""#);
     }
 }

@@ -141,21 +141,9 @@ impl Dialect for Eql {
                 let source = crate::lower::regex_source(pattern, *flags);
                 regex(&f, &elastic_regexes(&source, pred.span)?)
             }
-            Test::FieldRef { .. } => {
-                return Err(Unsupported::new(
-                    "field references (`fieldref`)",
-                    "EQL cannot compare a field with another field",
-                    pred.span,
-                ));
+            Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
+                unreachable!("refused for every target by backend::render")
             }
-            Test::TimePart { .. } => {
-                return Err(Unsupported::new(
-                    "date-part modifiers (`hour`, `day`, ...)",
-                    "EQL has no date-part functions",
-                    pred.span,
-                ));
-            }
-            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         };
         Ok(if negated {
             format!("(?{f} != null and {body})")

@@ -107,21 +107,9 @@ impl Dialect for Esql {
             Test::Null | Test::Exists(false) => return Ok(format!("{f} IS NULL")),
             Test::Exists(true) => return Ok(format!("{f} IS NOT NULL")),
             Test::Cidr(net) => format!("CIDR_MATCH({f}, {})", string(&net.to_string())),
-            Test::FieldRef { .. } => {
-                return Err(Unsupported::new(
-                    "field references (`fieldref`)",
-                    "not implemented for ES|QL",
-                    pred.span,
-                ));
+            Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
+                unreachable!("refused for every target by backend::render")
             }
-            Test::TimePart { .. } => {
-                return Err(Unsupported::new(
-                    "date-part modifiers (`hour`, `day`, ...)",
-                    "not implemented for ES|QL",
-                    pred.span,
-                ));
-            }
-            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         };
         Ok(if negated {
             format!("({f} IS NOT NULL AND {body})")

@@ -242,21 +242,9 @@ impl Dialect for Kql {
                     )
                 }
             }
-            Test::FieldRef { .. } => {
-                return Err(Unsupported::new(
-                    "field references (`fieldref`)",
-                    "not implemented for KQL",
-                    pred.span,
-                ));
+            Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
+                unreachable!("refused for every target by backend::render")
             }
-            Test::TimePart { .. } => {
-                return Err(Unsupported::new(
-                    "date-part modifiers (`hour`, `day`, ...)",
-                    "not implemented for KQL",
-                    pred.span,
-                ));
-            }
-            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         };
         Ok(match nullable {
             Some(n) if negated => format!("(isnotnull({n}) and {body})"),

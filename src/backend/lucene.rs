@@ -192,21 +192,9 @@ impl Dialect for Lucene {
             Test::Null | Test::Exists(false) => format!("(*:* AND NOT _exists_:{f})"),
             Test::Exists(true) => format!("_exists_:{f}"),
             Test::Cidr(net) => format!("{f}:{}", phrase(&net.to_string())),
-            Test::FieldRef { .. } => {
-                return Err(Unsupported::new(
-                    "field references (`fieldref`)",
-                    "a query string cannot compare a field with another field",
-                    pred.span,
-                ));
+            Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
+                unreachable!("refused for every target by backend::render")
             }
-            Test::TimePart { .. } => {
-                return Err(Unsupported::new(
-                    "date-part modifiers (`hour`, `day`, ...)",
-                    "a query string has no date-part functions",
-                    pred.span,
-                ));
-            }
-            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         })
     }
 

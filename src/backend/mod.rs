@@ -15,10 +15,11 @@ pub mod kql;
 pub mod lucene;
 pub mod mapping;
 pub mod spl;
+pub mod yaral;
 
 use crate::ast::Doc;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Expr, Pred};
+use crate::ir::{Expr, Pred, Test};
 use crate::schema::{FieldType, Schema};
 use crate::span::Span;
 use mapping::Mapping;
@@ -43,6 +44,8 @@ pub enum Target {
     Kql,
     /// Splunk SPL
     Spl,
+    /// Google SecOps (Chronicle) YARA-L 2.0
+    Yaral,
 }
 
 impl Target {
@@ -53,6 +56,7 @@ impl Target {
             Target::Esql => "esql",
             Target::Kql => "kql",
             Target::Spl => "spl",
+            Target::Yaral => "yaral",
         }
     }
 
@@ -89,10 +93,18 @@ impl Target {
             pack: Some("savedsearches.conf"),
             extension: "conf",
         }];
+        const CHRONICLE: &[Format] = &[Format {
+            name: "chronicle",
+            template: "chronicle.j2",
+            builtin: include_str!("../../backends/yaral/chronicle.j2"),
+            pack: None,
+            extension: "yaral",
+        }];
         match self {
             Target::Eql | Target::Lucene | Target::Esql => KIBANA,
             Target::Kql => SENTINEL,
             Target::Spl => SPLUNK,
+            Target::Yaral => CHRONICLE,
         }
     }
 
@@ -123,6 +135,10 @@ impl Target {
                 "backends/spl/mapping.yaml",
                 include_str!("../../backends/spl/mapping.yaml"),
             ),
+            Target::Yaral => (
+                "backends/yaral/mapping.yaml",
+                include_str!("../../backends/yaral/mapping.yaml"),
+            ),
         };
         Mapping::parse(path, text).expect("built-in mappings are valid (tested)")
     }
@@ -134,6 +150,7 @@ impl Target {
             Target::Esql => &esql::Esql,
             Target::Kql => &kql::Kql,
             Target::Spl => &spl::Spl,
+            Target::Yaral => &yaral::Yaral,
         }
     }
 
@@ -145,6 +162,7 @@ impl Target {
             Target::Esql => "esql",
             Target::Kql => "kql",
             Target::Spl => "spl",
+            Target::Yaral => "yaral",
         }
     }
 }
@@ -195,13 +213,25 @@ pub fn number(v: f64) -> String {
     }
 }
 
-/// The refusal of an unresolved `%placeholder%`, the same on every target.
-pub fn placeholder(name: &str, span: Span) -> Unsupported {
-    Unsupported::new(
-        format!("placeholder `%{name}%`"),
-        "placeholders need values before compilation",
-        span,
-    )
+/// The tests no target compiles, refused the same way for all before a dialect sees them:
+/// unresolved placeholders, and the field references and date parts no backend implements.
+fn common_refusal(target: &str, p: &Pred) -> Option<Unsupported> {
+    let (construct, reason) = match &p.test {
+        Test::Placeholder { name } => (
+            format!("placeholder `%{name}%`"),
+            "placeholders need values before compilation".to_string(),
+        ),
+        Test::FieldRef { .. } => (
+            "field references (`fieldref`)".to_string(),
+            format!("comparing two fields is not implemented for {target}"),
+        ),
+        Test::TimePart { .. } => (
+            "date-part modifiers (`hour`, `day`, ...)".to_string(),
+            format!("date parts are not implemented for {target}"),
+        ),
+        _ => return None,
+    };
+    Some(Unsupported::new(construct, reason, p.span))
 }
 
 /// How a target writes queries. Only [`Dialect::predicate`] has no default.
@@ -318,12 +348,15 @@ fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) -> String {
             render(d, &expanded, negated, out)
         }
         Expr::Pred(p) => {
-            let rendered = p
-                .field
-                .as_deref()
-                .map(|f| (out.map)(f, p.span))
-                .transpose()
-                .and_then(|col| d.staged_predicate(col.as_ref(), p, negated, &mut out.stages));
+            let rendered = match common_refusal(d.name(), p) {
+                Some(u) => Err(u),
+                None => p
+                    .field
+                    .as_deref()
+                    .map(|f| (out.map)(f, p.span))
+                    .transpose()
+                    .and_then(|col| d.staged_predicate(col.as_ref(), p, negated, &mut out.stages)),
+            };
             rendered.unwrap_or_else(|u| {
                 // `N of` expansions render a predicate several times; report it once.
                 if !out.errors.contains(&u) {

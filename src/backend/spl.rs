@@ -147,21 +147,9 @@ impl Dialect for Spl {
                 "isnotnull({f}) AND cidrmatch({}, trim({f}))",
                 string(&net.to_string())
             )),
-            Test::FieldRef { .. } => {
-                return Err(Unsupported::new(
-                    "field references (`fieldref`)",
-                    "not implemented for SPL",
-                    pred.span,
-                ));
+            Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
+                unreachable!("refused for every target by backend::render")
             }
-            Test::TimePart { .. } => {
-                return Err(Unsupported::new(
-                    "date-part modifiers (`hour`, `day`, ...)",
-                    "not implemented for SPL",
-                    pred.span,
-                ));
-            }
-            Test::Placeholder { name } => return Err(super::placeholder(name, pred.span)),
         })
     }
 

@@ -1,0 +1,216 @@
+//! Google SecOps (Chronicle) YARA-L 2.0: the `events` section of a single-event rule over
+//! `$e`, a UDM event. The `chronicle` format wraps it into a complete rule with `meta` and
+//! `condition: $e`.
+//!
+//! - A case-sensitive plain value is `$e.field = "value"`; every other string test is a regex
+//!   literal, `$e.field = /.../`, rendered from the rule's meaning
+//!   ([`crate::regex_translate`], [`Flavor::Re2`]: Chronicle's regexes are RE2 and search
+//!   the value, like the engine's). Case folding is written out, so `nocase` is never used.
+//! - Fields the mapping sends to `additional.fields["name"]` hold strings (YARA-L's map access
+//!   returns strings only), so numbers are compared as `cast.as_int(...)` /
+//!   `cast.as_float(...)`, after a regex checks that the value is a decimal number (the casts
+//!   turn anything else, and a missing value, into 0). Booleans are the strings
+//!   `true`/`false` in any case.
+//! - `cidr`: `net.ip_in_range_cidr($e.field, "net")` (IPv4 and IPv6).
+//! - UDM has no null: a missing string is `""`, so `null`/`exists` are `= ""` / `!= ""`, and an
+//!   empty string counts as missing (documented in docs/backends.md).
+//!
+//! Refused: keyword searches, field references, date parts, placeholders, and fields the
+//! schema types as arrays: `additional.fields` cannot hold lists, and YARA-L evaluates a
+//! repeated UDM field one element at a time across the whole `events` section, which is not
+//! "some element matches" per predicate.
+
+use super::{Column, Dialect, Unsupported, number};
+use crate::ir::{Pred, Test};
+use crate::regex_translate::{self, Flavor};
+use crate::schema::BaseType;
+use crate::span::Span;
+use std::collections::BTreeMap;
+
+pub struct Yaral;
+
+/// A YARA-L double-quoted string, or `None` if the value holds a character that has no
+/// documented escape (a control character other than line feed and tab).
+pub fn string(s: &str) -> Option<String> {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\t' => o.push_str("\\t"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => return None,
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    Some(o)
+}
+
+/// A field path of `$e`: dotted identifiers, optionally ending in a map access
+/// `["key"]` (the key without `"`, `\` or control characters). `None` if the mapped name is
+/// not of that form.
+pub fn field(name: &str) -> Option<String> {
+    let (path, key) = match name.split_once('[') {
+        Some((p, rest)) => {
+            let key = rest.strip_prefix('"')?.strip_suffix("\"]")?;
+            if key.contains(['"', '\\']) || key.chars().any(char::is_control) {
+                return None;
+            }
+            (p, Some(key))
+        }
+        None => (name, None),
+    };
+    let ok = path.split('.').all(|seg| {
+        let mut cs = seg.chars();
+        cs.next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    ok.then(|| match key {
+        Some(k) => format!("$e.{path}[\"{k}\"]"),
+        None => format!("$e.{path}"),
+    })
+}
+
+/// `$e.f = /re/` for an engine regex source.
+fn regex(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
+    let re = regex_translate::translate(source, Flavor::Re2).map_err(|why| {
+        Unsupported::new(
+            format!("a regular expression with {why}"),
+            "Chronicle's RE2 cannot express it",
+            span,
+        )
+    })?;
+    Ok(format!("{f} = /{re}/"))
+}
+
+/// A decimal number as text (what the casts read), with the whitespace the engine trims.
+const NUMBER_RE: &str = r"^\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$";
+
+impl Dialect for Yaral {
+    fn name(&self) -> &'static str {
+        "yaral"
+    }
+
+    fn predicate(
+        &self,
+        column: Option<&Column>,
+        pred: &Pred,
+        _negated: bool,
+    ) -> Result<String, Unsupported> {
+        let Some(col) = column else {
+            return Err(Unsupported::new(
+                "keyword (field-less) searches",
+                "YARA-L has no search over all fields; name the field",
+                pred.span,
+            ));
+        };
+        if col.ty.is_some_and(|t| t.array) {
+            return Err(Unsupported::new(
+                format!("a test on the multi-valued field `{}`", col.name),
+                "additional.fields holds only strings, and YARA-L evaluates a repeated UDM field \
+                 one element at a time across the whole events section, so \"some element \
+                 matches\" cannot be written per predicate",
+                pred.span,
+            ));
+        }
+        let Some(f) = field(&col.name) else {
+            return Err(Unsupported::new(
+                format!("the mapped field name `{}`", col.name),
+                "a YARA-L field is a dotted UDM path, optionally ending in [\"key\"]",
+                pred.span,
+            ));
+        };
+        let in_map = col.name.contains('[');
+        let base = col.ty.map(|t| t.base);
+        Ok(match &pred.test {
+            Test::Str { pattern, cased } => match pattern.as_plain().and_then(|t| string(&t)) {
+                Some(lit) if *cased => format!("{f} = {lit}"),
+                _ => regex(&f, &pattern.to_search_regex(!cased), pred.span)?,
+            },
+            Test::Regex { pattern, flags } => {
+                regex(&f, &crate::lower::regex_source(pattern, *flags), pred.span)?
+            }
+            Test::Num { op, value, .. } => {
+                let op = match op.symbol() {
+                    "==" => "=",
+                    s => s,
+                };
+                if *value < 0.0 {
+                    return Err(Unsupported::new(
+                        "a comparison with a negative number",
+                        "YARA-L has no negative number literals",
+                        pred.span,
+                    ));
+                }
+                if in_map || !base.is_some_and(|b| b.is_numeric()) {
+                    let cast = if base == Some(BaseType::Int) {
+                        "cast.as_int"
+                    } else {
+                        "cast.as_float"
+                    };
+                    format!(
+                        "({f} = /{}/ and {cast}({f}) {op} {})",
+                        NUMBER_RE,
+                        number(*value)
+                    )
+                } else {
+                    format!("{f} {op} {}", number(*value))
+                }
+            }
+            Test::Bool(b) => {
+                let re: String = b
+                    .to_string()
+                    .chars()
+                    .map(|c| format!("[{}{c}]", c.to_ascii_uppercase()))
+                    .collect();
+                format!("{f} = /^{re}$/")
+            }
+            Test::Null | Test::Exists(false) => format!("{f} = \"\""),
+            Test::Exists(true) => format!("{f} != \"\""),
+            Test::Cidr(net) => format!("net.ip_in_range_cidr({f}, \"{net}\")"),
+            Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
+                unreachable!("refused for every target by backend::render")
+            }
+        })
+    }
+
+    /// The events section as one expression: the category's UDM selectors from the mapping
+    /// (`$e.metadata.<key> = "value"`), and the condition.
+    fn query(
+        &self,
+        condition: &str,
+        logsource: &BTreeMap<String, String>,
+        _stages: &[String],
+    ) -> String {
+        let mut parts: Vec<String> = logsource
+            .iter()
+            .filter_map(|(k, v)| {
+                let f = field(&format!("metadata.{k}"))?;
+                Some(format!("{f} = {}", string(v)?))
+            })
+            .collect();
+        parts.push(format!("({condition})"));
+        parts.join(" and ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(string("a\"b\\c\nd").unwrap(), r#""a\"b\\c\nd""#);
+        assert_eq!(string("a\rb"), None);
+        assert_eq!(field("principal.ip").unwrap(), "$e.principal.ip");
+        assert_eq!(
+            field("additional.fields[\"gen_ai.system\"]").unwrap(),
+            "$e.additional.fields[\"gen_ai.system\"]"
+        );
+        assert_eq!(field("additional.fields[\"a\\\"]\"]"), None);
+        assert_eq!(field("a b"), None);
+    }
+}
