@@ -2,7 +2,9 @@
 //! evaluated by aisigma's engine and compiled to EQL. The cases are written (with the engine's
 //! verdicts) to `$AISIGMA_EQL_DIFF` when that variable is set, and
 //! `tests/conformance/eql_differential.py` replays them through Elastic's `eql` engine (CI does).
-//! Without the variable the test still checks that every generated rule compiles.
+//! The same rules compiled to Lucene go to the directory `$AISIGMA_LUCENE_DIFF` for
+//! `tests/conformance/lucene_oracle.sh`, which runs them in Lucene 9.
+//! Without the variables the test still checks that every generated rule compiles.
 //!
 //! The generator keeps to what eql's Python engine models faithfully: case-insensitive
 //! operators, no `?` wildcard, no multi-valued fields.
@@ -136,6 +138,8 @@ fn event(r: &mut Rng) -> Value {
 fn generated_rules_compile_and_record_engine_verdicts() {
     let schema = Schema::builtin();
     let mapping = Target::Eql.builtin_mapping();
+    let lucene_mapping = Target::Lucene.builtin_mapping();
+    let mut lucene_out = String::new();
     let mut r = Rng(0x5EED_1234_ABCD_0001);
     let mut out = String::new();
     let (mut rules, mut cases) = (0, 0);
@@ -150,19 +154,44 @@ fn generated_rules_compile_and_record_engine_verdicts() {
         let query = compile(&checked.docs[0].doc, expr, Target::Eql, &mapping, &schema)
             .unwrap_or_else(|e| panic!("generated rule does not compile: {e:?}\n{text}"))
             .query;
+        let lucene = compile(
+            &checked.docs[0].doc,
+            expr,
+            Target::Lucene,
+            &lucene_mapping,
+            &schema,
+        )
+        .unwrap_or_else(|e| panic!("generated rule does not compile to Lucene: {e:?}\n{text}"))
+        .query;
         let matcher = Matcher::new(expr).unwrap();
         rules += 1;
+        let (mut events, mut expect) = (Vec::new(), Vec::new());
         for _ in 0..12 {
             let ev = event(&mut r);
             cases += 1;
-            let line =
-                json!({"query": query, "event": ev, "verdict": matcher.matches(&ev), "rule": text});
+            let verdict = matcher.matches(&ev);
+            let line = json!({"query": query, "event": ev, "verdict": verdict, "rule": text});
             out.push_str(&line.to_string());
             out.push('\n');
+            events.push(ev);
+            expect.push(verdict);
         }
+        // `cidr` needs the field mapped as `ip` in Elasticsearch.
+        let line = json!({"id": rules, "query": lucene, "events": events, "expect": expect,
+                          "types": {"ip": "ip"}});
+        lucene_out.push_str(&line.to_string());
+        lucene_out.push('\n');
     }
     assert_eq!((rules, cases), (400, 4800));
     if let Ok(path) = std::env::var("AISIGMA_EQL_DIFF") {
         std::fs::write(path, out).unwrap();
+    }
+    // The same cases, compiled to Lucene, for tests/conformance/lucene_oracle.sh.
+    if let Ok(dir) = std::env::var("AISIGMA_LUCENE_DIFF") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("eql_generator.jsonl"),
+            lucene_out,
+        )
+        .unwrap();
     }
 }

@@ -602,6 +602,8 @@ fn interpreter_reads_the_documented_forms() {
 fn generated_rules_agree_with_the_engine() {
     let schema = Schema::builtin();
     let mapping = Target::Spl.builtin_mapping();
+    let lucene_mapping = Target::Lucene.builtin_mapping();
+    let mut lucene_cases = String::new();
     let mut r = Rng(0x5EED_05B1_0000_0003);
     let (mut rules, mut cases, mut refused, mut matched) = (0, 0, 0, 0);
     let mut disagreements = Vec::new();
@@ -620,15 +622,42 @@ fn generated_rules_agree_with_the_engine() {
             }
         };
         let matcher = Matcher::new(expr).unwrap();
+        // The same rules and events are replayed in Lucene 9 by
+        // tests/conformance/lucene_oracle.sh (this generator has `?`, case-sensitive values,
+        // non-ASCII case folding, regexes and arrays, which the EQL one avoids).
+        let lucene = compile(
+            &checked.docs[0].doc,
+            expr,
+            Target::Lucene,
+            &lucene_mapping,
+            &schema,
+        )
+        .ok()
+        .map(|c| c.query);
+        let (mut events, mut expect) = (Vec::new(), Vec::new());
         for _ in 0..12 {
             let ev = event(&mut r);
             cases += 1;
             let want = matcher.matches(&ev);
+            events.push(ev.clone());
+            expect.push(want);
             matched += usize::from(want);
             if run(&query, &ev) != want && disagreements.len() < 5 {
                 disagreements.push(format!("engine {want}\n{text}{query}\n{ev}"));
             }
         }
+        if let Some(q) = lucene {
+            let line = json!({"id": rules, "query": q, "events": events, "expect": expect});
+            lucene_cases.push_str(&line.to_string());
+            lucene_cases.push('\n');
+        }
+    }
+    if let Ok(dir) = std::env::var("AISIGMA_LUCENE_DIFF") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("spl_generator.jsonl"),
+            lucene_cases,
+        )
+        .unwrap();
     }
     eprintln!(
         "spl differential: {rules} rules ({refused} refused), {cases} cases, {matched} matched, \
