@@ -163,3 +163,19 @@ proptest! {
         prop_assert!(!lit.contains('\n') && !lit.contains('\r'));
     }
 }
+
+#[test]
+fn long_chains_are_chunked_for_the_parser() {
+    let values: Vec<String> = (0..150).map(|i| format!("'v{i}'")).collect();
+    let q = compile_rule(&rule(
+        "{product: x}",
+        &format!("sel:\n  F|cased: [{}]\ncondition: sel", values.join(", ")),
+    ))
+    .unwrap();
+    // 150 operands: chunks of 64, 64 and 22, each parenthesised, with every value once.
+    assert_eq!(q.matches(" or ").count(), 149);
+    assert_eq!(q.matches("(F == ").count(), 3);
+    for i in 0..150 {
+        assert!(q.contains(&format!("F == \"v{i}\"")));
+    }
+}

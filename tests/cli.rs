@@ -557,3 +557,88 @@ fn compile_kibana_ndjson_pack_and_templates() {
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("kibana-ndjson"));
 }
+
+#[test]
+fn compile_splunk_sentinel_and_chronicle_artifacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let o = aisigma(args);
+        (
+            code(&o),
+            stdout(&o),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // Splunk: one savedsearches.conf pack.
+    let (c, _, err) = run(&[
+        "compile",
+        "rules/model_serving",
+        "--target",
+        "spl",
+        "--format",
+        "savedsearches",
+        "-o",
+        &p("spl"),
+    ]);
+    assert_eq!(c, 0, "{err}");
+    let conf = std::fs::read_to_string(dir.path().join("spl/savedsearches.conf")).unwrap();
+    assert_eq!(
+        conf.matches("\nsearch = search index=\"ai\"").count(),
+        3,
+        "{conf}"
+    );
+    assert!(conf.contains("action.correlationsearch.annotations = {"));
+    // Sentinel: one YAML and one ARM file per rule, named after the rule id.
+    for (format, ext) in [("sentinel-rule", "yaml"), ("sentinel-arm", "json")] {
+        let (c, _, err) = run(&[
+            "compile",
+            "rules/model_serving",
+            "--target",
+            "kql",
+            "--format",
+            format,
+            "-o",
+            &p(format),
+        ]);
+        assert_eq!(c, 0, "{err}");
+        let files: Vec<_> = std::fs::read_dir(dir.path().join(format))
+            .unwrap()
+            .collect();
+        assert_eq!(files.len(), 3);
+        for f in files {
+            assert!(f.unwrap().file_name().to_string_lossy().ends_with(ext));
+        }
+    }
+    // The table schema the KQL queries need.
+    let (c, out, _) = run(&["compile", "--target", "kql", "--format", "tables"]);
+    assert_eq!(c, 0);
+    let tables: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(tables["AIModelServing_CL"]["TimeGenerated"], "datetime");
+    let (c, _, err) = run(&["compile", "--target", "spl", "--format", "tables"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("only available for target kql"), "{err}");
+    // Chronicle: one rule file per rule; a refused rule writes no file and exits 1.
+    let (c, _, err) = run(&[
+        "compile",
+        "rules/training_job",
+        "--target",
+        "yaral",
+        "--format",
+        "chronicle",
+        "-o",
+        &p("yaral"),
+    ]);
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("multi-valued field"), "{err}");
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("yaral"))
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        text.starts_with("rule fine_tuning_job_with_large_network_egress {"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("condition:\n    $e\n}"), "{text}");
+}

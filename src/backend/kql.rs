@@ -289,6 +289,12 @@ impl Dialect for Kql {
         format!("not({inner})")
     }
 
+    /// Kusto.Language stops analysing a query nested deeper than about 490 binary operators
+    /// (KS245); a flat chain of `or`s nests one level per operand.
+    fn max_chain(&self) -> Option<usize> {
+        Some(64)
+    }
+
     fn query(
         &self,
         condition: &str,

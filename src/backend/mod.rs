@@ -288,6 +288,13 @@ pub trait Dialect: Sync {
         condition.to_string()
     }
 
+    /// Longest flat `and`/`or` chain the target's parser handles; longer chains are written as
+    /// parenthesised chunks (a parser that nests binary operators otherwise hits its depth
+    /// limit). `None`: no limit.
+    fn max_chain(&self) -> Option<usize> {
+        None
+    }
+
     /// Most alternatives an `N of` may expand to before it is refused.
     fn max_at_least_expansion(&self) -> usize {
         256
@@ -324,7 +331,7 @@ fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) -> String {
                     }
                 })
                 .collect();
-            parts.join(&format!(" {op} "))
+            chain(d, parts, op)
         }
         Expr::Not(inner) => d.not(&render(d, inner, !negated, out)),
         Expr::AtLeast(n, items) => {
@@ -365,6 +372,18 @@ fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) -> String {
                 String::new()
             })
         }
+    }
+}
+
+/// `parts` joined by `op`, in parenthesised chunks of at most [`Dialect::max_chain`] operands.
+fn chain(d: &dyn Dialect, parts: Vec<String>, op: &str) -> String {
+    let sep = format!(" {op} ");
+    match d.max_chain() {
+        Some(max) if parts.len() > max && max > 1 => {
+            let groups: Vec<String> = parts.chunks(max).map(|c| d.group(&c.join(&sep))).collect();
+            chain(d, groups, op)
+        }
+        _ => parts.join(&sep),
     }
 }
 
