@@ -167,6 +167,49 @@ pub fn translate(source: &str, flavor: Flavor) -> Result<String, String> {
     }
 }
 
+/// The engine pattern with the character `c` removed from every class (so that no match can
+/// contain it), printed back as a Rust regex; `Err` if a literal of the pattern holds `c`.
+/// Used to search one element of a list joined with `c` as separator.
+pub fn exclude_char(source: &str, c: char) -> Result<String, String> {
+    fn walk(h: &Hir, c: char) -> Result<Hir, String> {
+        Ok(match h.kind() {
+            HirKind::Literal(l) => {
+                if std::str::from_utf8(&l.0).is_ok_and(|t| t.contains(c)) {
+                    return Err(format!(
+                        "the character U+{:04X} (the list separator)",
+                        c as u32
+                    ));
+                }
+                h.clone()
+            }
+            HirKind::Class(Class::Unicode(cl)) => {
+                let mut cl = cl.clone();
+                cl.difference(&single(c));
+                Hir::class(Class::Unicode(cl))
+            }
+            HirKind::Class(Class::Bytes(_)) => {
+                return Err("a byte class".to_string());
+            }
+            HirKind::Repetition(r) => Hir::repetition(regex_syntax::hir::Repetition {
+                sub: Box::new(walk(&r.sub, c)?),
+                ..r.clone()
+            }),
+            HirKind::Capture(cap) => Hir::capture(regex_syntax::hir::Capture {
+                sub: Box::new(walk(&cap.sub, c)?),
+                ..cap.clone()
+            }),
+            HirKind::Concat(items) => {
+                Hir::concat(items.iter().map(|x| walk(x, c)).collect::<Result<_, _>>()?)
+            }
+            HirKind::Alternation(items) => {
+                Hir::alternation(items.iter().map(|x| walk(x, c)).collect::<Result<_, _>>()?)
+            }
+            HirKind::Empty | HirKind::Look(_) => h.clone(),
+        })
+    }
+    Ok(walk(&parse(source)?, c)?.to_string())
+}
+
 /// True if the engine pattern can match or name a character outside ASCII (a non-ASCII
 /// literal, or a class or `.` that includes one): PCRE must then run in UTF mode.
 pub fn needs_unicode(source: &str) -> bool {

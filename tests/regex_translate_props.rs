@@ -5,7 +5,7 @@
 //! made ASCII, as in RE2 and PCRE.
 
 use aisigma::backend::lucene::{MAX_REGEX_LENGTH, elastic_regexes};
-use aisigma::regex_translate::{Flavor, engine_source, translate};
+use aisigma::regex_translate::{Flavor, engine_source, exclude_char, translate};
 use proptest::prelude::*;
 
 fn hex(c: char) -> String {
@@ -107,6 +107,36 @@ proptest! {
             if let Some(l) = &lucene {
                 prop_assert_eq!(l.is_match(s), want, "lucene {:?} on {:?}", l.as_str(), s);
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    /// ES|QL's test on a multi-valued field: the values joined with U+001F and searched with
+    /// the pattern confined to one value match exactly when some value matches the pattern.
+    #[test]
+    fn joined_list_search_is_any_element(
+        (p, flags) in pattern(),
+        lists in prop::collection::vec(prop::collection::vec(text(), 0..4), 6),
+    ) {
+        let source = engine_source(&p, &flags);
+        let engine = regex::Regex::new(&source).unwrap();
+        let Ok(element) = exclude_char(&source, '\u{1f}') else { return Ok(()) };
+        let Ok(pieces) = elastic_regexes(&element, Default::default()) else { return Ok(()) };
+        let joined: Vec<regex::Regex> = pieces
+            .iter()
+            .map(|r| regex::Regex::new(&lucene_to_rust(&format!("(.*\u{1f})?({r})(\u{1f}.*)?"))).unwrap())
+            .collect();
+        for values in &lists {
+            let want = values.iter().any(|v| engine.is_match(v));
+            let text = values.join("\u{1f}");
+            // An empty list has no MV_CONCAT value at all (null): no match.
+            let got = !values.is_empty() && joined.iter().any(|r| r.is_match(&text));
+            prop_assert_eq!(got, want, "{:?} on {:?}", pieces, values);
         }
     }
 }

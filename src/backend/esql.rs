@@ -9,12 +9,13 @@
 //!   drops the row; `NOT null` is `null` too. Under `not`, every predicate is therefore
 //!   guarded with `field IS NOT NULL AND ...`, so `not` of a predicate on a missing field is
 //!   true, as in aisigma's semantics.
-//! - A field that holds several values makes single-value operators return `null`, so
-//!   ES|QL cannot test "any element": predicates on fields the schema types as arrays are
+//! - A field that holds several values makes single-value operators return `null`. For a
+//!   field the schema types as an array, a string or regex test searches its values joined by
+//!   `MV_CONCAT` with U+001F, with a regex confined to one value; other tests on arrays are
 //!   refused.
 //!
-//! Refused: keyword searches, field references, date parts, placeholders, array fields, and
-//! regex assertions with no whole-value form.
+//! Refused: keyword searches, field references, date parts, placeholders, non-string tests on
+//! array fields, and regex assertions with no whole-value form.
 
 use super::lucene::{any_of, elastic_regexes, string_regexes};
 use super::{Column, Dialect, Unsupported, number};
@@ -58,6 +59,49 @@ pub fn field(name: &str) -> String {
     }
 }
 
+/// The separator `MV_CONCAT` puts between the values of a multi-valued field.
+const SEP: char = '\u{1f}';
+
+/// A string or regex test on a multi-valued field: "some value matches R" is a regex over the
+/// values joined with [`SEP`], `(.*SEP)?(R')(SEP.*)?`, where R' is R with `SEP` removed from
+/// every class, so that its match lies inside one value. A value that itself holds `SEP` can
+/// only make the test match more (it is read as two values).
+fn array_predicate(f: &str, name: &str, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
+    let source = match &pred.test {
+        Test::Str { pattern, cased } => pattern.to_regex(!cased),
+        Test::Regex { pattern, flags } => crate::lower::regex_source(pattern, *flags),
+        _ => {
+            return Err(Unsupported::new(
+                format!("a non-string test on the multi-valued field `{name}`"),
+                "ES|QL operators return null on a field with several values; only string and \
+                 regex tests are written for them (over MV_CONCAT of the values)",
+                pred.span,
+            ));
+        }
+    };
+    let element = crate::regex_translate::exclude_char(&source, SEP).map_err(|why| {
+        Unsupported::new(
+            format!("a value with {why} on the multi-valued field `{name}`"),
+            "the values are joined with U+001F to be searched",
+            pred.span,
+        )
+    })?;
+    let wrap = |r: &str| format!("(.*{SEP})?({r})({SEP}.*)?");
+    let room = super::lucene::MAX_REGEX_LENGTH - wrap("").chars().count();
+    let regexes = super::lucene::elastic_regexes_within(&element, pred.span, room)?;
+    let joined = format!("MV_CONCAT({f}, {})", string(&SEP.to_string()));
+    let body = any_of(
+        &regexes,
+        |r| format!("{joined} RLIKE {}", string(&wrap(r))),
+        "OR",
+    );
+    Ok(if negated {
+        format!("({f} IS NOT NULL AND {body})")
+    } else {
+        body
+    })
+}
+
 impl Dialect for Esql {
     fn name(&self) -> &'static str {
         "esql"
@@ -76,15 +120,10 @@ impl Dialect for Esql {
                 pred.span,
             ));
         };
-        if col.ty.is_some_and(|t| t.array) {
-            return Err(Unsupported::new(
-                format!("a test on the multi-valued field `{}`", col.name),
-                "ES|QL operators return null on a field with several values, so \"any value \
-                 matches\" cannot be written",
-                pred.span,
-            ));
-        }
         let f = field(&col.name);
+        if col.ty.is_some_and(|t| t.array) {
+            return array_predicate(&f, &col.name, pred, negated);
+        }
         let body = match &pred.test {
             Test::Str { pattern, cased } => match pattern.as_plain() {
                 Some(text) if *cased => format!("{f} == {}", string(&text)),

@@ -69,6 +69,15 @@ pub const MAX_REGEX_LENGTH: usize = 1000;
 /// Refused when the pattern has no whole-value form, or when a piece that cannot be split
 /// further is still too long.
 pub fn elastic_regexes(source: &str, span: Span) -> Result<Vec<String>, Unsupported> {
+    elastic_regexes_within(source, span, MAX_REGEX_LENGTH)
+}
+
+/// [`elastic_regexes`] with room left for `MAX_REGEX_LENGTH - max` characters of wrapping.
+pub fn elastic_regexes_within(
+    source: &str,
+    span: Span,
+    max: usize,
+) -> Result<Vec<String>, Unsupported> {
     let refuse = |why: String| {
         Unsupported::new(
             format!("a regular expression with {why}"),
@@ -79,14 +88,14 @@ pub fn elastic_regexes(source: &str, span: Span) -> Result<Vec<String>, Unsuppor
     };
     let len = |s: &str| s.encode_utf16().count();
     let whole = regex_translate::translate(source, Flavor::Lucene).map_err(refuse)?;
-    if len(&whole) <= MAX_REGEX_LENGTH {
+    if len(&whole) <= max {
         return Ok(vec![whole]);
     }
     let mut packed: Vec<Vec<String>> = Vec::new();
     let mut size = 0;
-    for alt in regex_translate::lucene_alternatives(source, MAX_REGEX_LENGTH).map_err(refuse)? {
+    for alt in regex_translate::lucene_alternatives(source, max).map_err(refuse)? {
         let n = len(&alt);
-        if n > MAX_REGEX_LENGTH {
+        if n > max {
             return Err(Unsupported::new(
                 format!("a value or regular expression whose Lucene regex has {n} characters"),
                 format!(
@@ -100,7 +109,7 @@ pub fn elastic_regexes(source: &str, span: Span) -> Result<Vec<String>, Unsuppor
         // `(a|b)` costs the parts, one `|` between each two and the parentheses: adding `n`
         // to a group of `size` gives `size + 1 + n`, plus 2.
         match packed.last_mut() {
-            Some(group) if size + n + 3 <= MAX_REGEX_LENGTH => {
+            Some(group) if size + n + 3 <= max => {
                 group.push(alt);
                 size += n + 1;
             }
