@@ -210,6 +210,56 @@ pub fn exclude_char(source: &str, c: char) -> Result<String, String> {
     Ok(walk(&parse(source)?, c)?.to_string())
 }
 
+/// The engine pattern rewritten to search a list of values joined with `sep`: it matches the
+/// joined text exactly when it matches one of the values (which must not contain `sep`).
+/// Classes lose `sep`, so a match stays inside one value, and the text anchors at the edges
+/// of the pattern also accept a separator (`^` becomes `(?:^|sep)`, `$` becomes `(?:$|sep)`,
+/// likewise the multi-line ones). Printed back as a Rust regex. `Err` for an anchor inside
+/// the pattern (it would need a look-around to stay exact) or a literal holding `sep`.
+pub fn list_search(source: &str, sep: char) -> Result<String, String> {
+    fn walk(h: &Hir, sep: char, at_start: bool, at_end: bool) -> Result<Hir, String> {
+        let or_sep =
+            |h: &Hir| Hir::alternation(vec![h.clone(), Hir::literal(sep.to_string().into_bytes())]);
+        Ok(match h.kind() {
+            HirKind::Look(Look::Start | Look::StartLF) if at_start => or_sep(h),
+            HirKind::Look(Look::End | Look::EndLF) if at_end => or_sep(h),
+            HirKind::Look(Look::Start | Look::StartLF | Look::End | Look::EndLF) => {
+                return Err("a `^` or `$` inside the pattern".to_string());
+            }
+            HirKind::Look(_) | HirKind::Empty => h.clone(),
+            HirKind::Literal(_) | HirKind::Class(_) => {
+                let source = h.to_string();
+                parse(&exclude_char(&source, sep)?)?
+            }
+            HirKind::Repetition(r) => Hir::repetition(regex_syntax::hir::Repetition {
+                sub: Box::new(walk(&r.sub, sep, false, false)?),
+                ..r.clone()
+            }),
+            HirKind::Capture(cap) => Hir::capture(regex_syntax::hir::Capture {
+                sub: Box::new(walk(&cap.sub, sep, at_start, at_end)?),
+                ..cap.clone()
+            }),
+            HirKind::Concat(items) => {
+                let last = items.len().saturating_sub(1);
+                Hir::concat(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| walk(x, sep, at_start && i == 0, at_end && i == last))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            HirKind::Alternation(items) => Hir::alternation(
+                items
+                    .iter()
+                    .map(|x| walk(x, sep, at_start, at_end))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+    Ok(walk(&parse(source)?, sep, true, true)?.to_string())
+}
+
 /// True if the engine pattern can match or name a character outside ASCII (a non-ASCII
 /// literal, or a class or `.` that includes one): PCRE must then run in UTF mode.
 pub fn needs_unicode(source: &str) -> bool {

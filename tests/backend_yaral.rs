@@ -78,9 +78,37 @@ fn refusals_name_the_construct() {
     );
     let arrays = compile_rule(&rule(
         "{product: ai, category: llm_inference}",
-        "sel:\n  user.roles: admin\ncondition: sel",
+        "sel:\n  user.roles|re: 'a^b'\ncondition: sel",
     ));
     assert_eq!(arrays.unwrap_err(), vec![Code::UnsupportedConstruct]);
+}
+
+#[test]
+fn list_fields_search_the_joined_values() {
+    let q = |d: &str| {
+        compile_rule(&rule("{product: ai, category: llm_inference}", d))
+            .unwrap()
+            .split_once(" and (")
+            .unwrap()
+            .1
+            .trim_end_matches(')')
+            .to_string()
+    };
+    let f = "$e.additional.fields[\"user.roles\"]";
+    assert_eq!(
+        q("sel:\n  user.roles|cased: admin\ncondition: sel"),
+        format!(r"{f} = /(?:^|\x{{1F}})admin(?:$|\x{{1F}})/")
+    );
+    // `*` stays inside one value.
+    assert_eq!(
+        q("sel:\n  user.roles|cased|contains: 'a*b'\ncondition: sel"),
+        format!(r"{f} = /a[^\x{{1F}}]*b/")
+    );
+    // A pattern that matches "" is guarded: an empty list reads as "".
+    assert_eq!(
+        q("sel:\n  user.roles|cased: ''\ncondition: sel"),
+        format!(r#"({f} != "" and {f} = /(?:^|\x{{1F}})(?:$|\x{{1F}})/"#)
+    );
 }
 
 /// The literals of a compiled events expression: `"..."` strings (unescaped) and `/.../`

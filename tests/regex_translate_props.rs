@@ -5,7 +5,7 @@
 //! made ASCII, as in RE2 and PCRE.
 
 use aisigma::backend::lucene::{MAX_REGEX_LENGTH, elastic_regexes};
-use aisigma::regex_translate::{Flavor, engine_source, exclude_char, translate};
+use aisigma::regex_translate::{Flavor, engine_source, exclude_char, list_search, translate};
 use proptest::prelude::*;
 
 fn hex(c: char) -> String {
@@ -139,6 +139,48 @@ proptest! {
             prop_assert_eq!(got, want, "{:?} on {:?}", pieces, values);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    /// YARA-L's test on a list kept as values joined with U+001F: the rewritten pattern (RE2
+    /// flavor) matches the joined text exactly when some value matches the pattern. Empty
+    /// lists are left out: they read as "" like a missing field, and the backend guards them.
+    #[test]
+    fn list_search_is_any_element(
+        (p, flags) in pattern(),
+        lists in prop::collection::vec(prop::collection::vec(text(), 1..4), 6),
+    ) {
+        let source = engine_source(&p, &flags);
+        let engine = regex::Regex::new(&source).unwrap();
+        let Ok(list) = list_search(&source, '\u{1f}') else { return Ok(()) };
+        let re2 = translate(&list, Flavor::Re2).unwrap();
+        let joined = regex::Regex::new(&search_to_rust(&re2)).unwrap();
+        for values in &lists {
+            let want = values.iter().any(|v| engine.is_match(v));
+            let text = values.join("\u{1f}");
+            prop_assert_eq!(joined.is_match(&text), want, "{} on {:?}", re2, values);
+        }
+    }
+}
+
+#[test]
+fn list_search_keeps_most_patterns() {
+    // Only anchors inside a pattern are refused.
+    let mut ok = 0;
+    let mut total = 0;
+    for a in ATOMS {
+        for b in ATOMS {
+            total += 1;
+            if list_search(&engine_source(&format!("{a}{b}"), ""), '\u{1f}').is_ok() {
+                ok += 1;
+            }
+        }
+    }
+    assert!(ok * 10 >= total * 8, "{ok}/{total}");
 }
 
 #[test]

@@ -15,10 +15,14 @@
 //! - UDM has no null: a missing string is `""`, so `null`/`exists` are `= ""` / `!= ""`, and an
 //!   empty string counts as missing (documented in docs/backends.md).
 //!
-//! Refused: keyword searches, field references, date parts, placeholders, and fields the
-//! schema types as arrays: `additional.fields` cannot hold lists, and YARA-L evaluates a
-//! repeated UDM field one element at a time across the whole `events` section, which is not
-//! "some element matches" per predicate.
+//! - Fields the schema types as arrays: `additional.fields` holds strings only, so the
+//!   ingestion parser joins a list's values with U+001F ([`LIST_SEPARATOR`]), and a string or
+//!   regex test searches that text with a regex confined to one value. (A repeated UDM field
+//!   would not do: YARA-L evaluates it one element at a time across the whole `events`
+//!   section, which is not "some element matches" per predicate.)
+//!
+//! Refused: keyword searches, field references, date parts, placeholders, and non-string
+//! tests on array fields.
 
 use super::{Column, Dialect, Unsupported, number};
 use crate::ir::{Pred, Test};
@@ -86,6 +90,43 @@ fn regex(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
     Ok(format!("{f} = /{re}/"))
 }
 
+/// The separator between the values of a list kept in `additional.fields` (the ingestion
+/// parser joins the values with it; a map value can only be a string).
+pub const LIST_SEPARATOR: char = '\u{1f}';
+
+/// A string or regex test on a list field: the regex searches the joined values, confined to
+/// one value ([`regex_translate::list_search`]). A pattern that matches the empty string is
+/// guarded with `!= ""`, since an empty list, a missing field and `[""]` all read as `""`.
+fn array_predicate(f: &str, name: &str, pred: &Pred) -> Result<String, Unsupported> {
+    let source = match &pred.test {
+        Test::Str { pattern, cased } => pattern.to_search_regex(!cased),
+        Test::Regex { pattern, flags } => crate::lower::regex_source(pattern, *flags),
+        _ => {
+            return Err(Unsupported::new(
+                format!("a non-string test on the list field `{name}`"),
+                "a list is kept in additional.fields as one string (its values joined with \
+                 U+001F); only string and regex tests can search it",
+                pred.span,
+            ));
+        }
+    };
+    let list = regex_translate::list_search(&source, LIST_SEPARATOR).map_err(|why| {
+        Unsupported::new(
+            format!("a pattern with {why} on the list field `{name}`"),
+            "the values are searched joined with U+001F; only anchors at the edges of the \
+             pattern can be rewritten for that",
+            pred.span,
+        )
+    })?;
+    let test = regex(f, &list, pred.span)?;
+    let matches_empty = regex::Regex::new(&source).is_ok_and(|r| r.is_match(""));
+    Ok(if matches_empty {
+        format!("({f} != \"\" and {test})")
+    } else {
+        test
+    })
+}
+
 /// A decimal number as text (what the casts read), with the whitespace the engine trims.
 const NUMBER_RE: &str = r"^\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$";
 
@@ -107,15 +148,6 @@ impl Dialect for Yaral {
                 pred.span,
             ));
         };
-        if col.ty.is_some_and(|t| t.array) {
-            return Err(Unsupported::new(
-                format!("a test on the multi-valued field `{}`", col.name),
-                "additional.fields holds only strings, and YARA-L evaluates a repeated UDM field \
-                 one element at a time across the whole events section, so \"some element \
-                 matches\" cannot be written per predicate",
-                pred.span,
-            ));
-        }
         let Some(f) = field(&col.name) else {
             return Err(Unsupported::new(
                 format!("the mapped field name `{}`", col.name),
@@ -123,6 +155,9 @@ impl Dialect for Yaral {
                 pred.span,
             ));
         };
+        if col.ty.is_some_and(|t| t.array) {
+            return array_predicate(&f, &col.name, pred);
+        }
         let in_map = col.name.contains('[');
         let base = col.ty.map(|t| t.base);
         Ok(match &pred.test {
