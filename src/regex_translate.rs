@@ -260,6 +260,32 @@ pub fn list_search(source: &str, sep: char) -> Result<String, String> {
     Ok(walk(&parse(source)?, sep, true, true)?.to_string())
 }
 
+/// The top-level alternatives of the engine pattern (printed back as Rust regexes) when it is
+/// an alternation and some repetition in it counts to `count` or more (`x{16}`, `x{20,}`);
+/// `None` otherwise. Lucene determinizes such a union with far more effort than its branches
+/// one by one, so the Elastic targets search each branch with its own regex.
+pub fn counted_branches(source: &str, count: u32) -> Option<Vec<String>> {
+    fn counted(h: &Hir, count: u32) -> bool {
+        match h.kind() {
+            HirKind::Repetition(r) => {
+                r.min >= count || r.max.is_some_and(|m| m >= count) || counted(&r.sub, count)
+            }
+            HirKind::Capture(c) => counted(&c.sub, count),
+            HirKind::Concat(items) | HirKind::Alternation(items) => {
+                items.iter().any(|x| counted(x, count))
+            }
+            _ => false,
+        }
+    }
+    let h = parse(source).ok()?;
+    match unwrap_captures(&h).kind() {
+        HirKind::Alternation(branches) if counted(&h, count) => {
+            Some(branches.iter().map(|b| b.to_string()).collect())
+        }
+        _ => None,
+    }
+}
+
 /// True if the engine pattern can match or name a character outside ASCII (a non-ASCII
 /// literal, or a class or `.` that includes one): PCRE must then run in UTF mode.
 pub fn needs_unicode(source: &str) -> bool {
@@ -1207,6 +1233,17 @@ mod tests {
                 .unwrap()
                 .is_match("٣")
         );
+    }
+
+    #[test]
+    fn counted_unions_split_into_branches() {
+        let b = counted_branches(
+            &engine_source(r"\bAKIA[A-Z0-9]{16}\b|glpat-\w{20,}|x", ""),
+            8,
+        );
+        assert_eq!(b.map(|v| v.len()), Some(3));
+        assert_eq!(counted_branches(&engine_source("ab|c{3}", ""), 8), None);
+        assert_eq!(counted_branches(&engine_source("x{16}", ""), 8), None);
     }
 
     #[test]

@@ -86,6 +86,15 @@ pub fn elastic_regexes_within(
             span,
         )
     };
+    // Lucene gives up determinizing a union of counted repetitions (`a{16}|b{36}`) long before
+    // it gives up on each of them: such a pattern's top-level alternatives get one regex each.
+    if let Some(branches) = regex_translate::counted_branches(source, 8) {
+        let mut out = Vec::new();
+        for b in branches {
+            out.extend(elastic_regexes_within(&b, span, max)?);
+        }
+        return Ok(out);
+    }
     let len = |s: &str| s.encode_utf16().count();
     let whole = regex_translate::translate(source, Flavor::Lucene).map_err(refuse)?;
     if len(&whole) <= max {
