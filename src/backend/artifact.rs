@@ -60,6 +60,9 @@ pub struct RuleContext {
     /// A name safe for identifiers (letters, digits, `_`), for YARA-L rule names.
     pub ident: String,
     pub description: String,
+    /// The description (or title), then the false positives, references and status, for
+    /// products whose rule format has no fields for them (Splunk, Sentinel).
+    pub details: String,
     pub status: String,
     pub level: String,
     pub authors: Vec<String>,
@@ -277,11 +280,32 @@ impl RuleContext {
                 })
                 .collect(),
         );
+        let description = text(&m.description);
+        let mut details = if description.trim().is_empty() {
+            title.clone()
+        } else {
+            description.trim().to_string()
+        };
+        let falsepositives = list(&m.falsepositives);
+        let references = list(&m.references);
+        if !falsepositives.is_empty() {
+            details.push_str(&format!(
+                "\n\nFalse positives: {}",
+                falsepositives.join("; ")
+            ));
+        }
+        if !references.is_empty() {
+            details.push_str(&format!("\n\nReferences: {}", references.join(" ")));
+        }
+        if let Some(st) = &m.status {
+            details.push_str(&format!("\n\nStatus: {}", st.value));
+        }
         RuleContext {
             id: text(&m.id).to_lowercase(),
+            details,
             title,
             ident,
-            description: text(&m.description),
+            description,
             status: text(&m.status),
             level: if level.is_empty() {
                 "medium".into()
@@ -296,8 +320,8 @@ impl RuleContext {
             date: text(&m.date),
             modified: text(&m.modified),
             license: text(&m.license),
-            references: list(&m.references),
-            falsepositives: list(&m.falsepositives),
+            references,
+            falsepositives,
             tags,
             atlas,
             elastic_threat,
