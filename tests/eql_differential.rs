@@ -16,7 +16,6 @@ use aisigma::schema::Schema;
 use serde_json::{Value, json};
 
 mod common;
-use std::fmt::Write;
 
 use common::Rng;
 
@@ -48,59 +47,6 @@ fn item(r: &mut Rng) -> String {
             r.pick(&["10.0.0.0/8", "192.168.1.0/24", "fe80::/10"])
         ),
     }
-}
-
-fn condition(r: &mut Rng, names: &[String], depth: u32) -> String {
-    if depth == 0 || r.below(3) == 0 {
-        return match r.below(6) {
-            0 => "1 of sel*".to_string(),
-            1 => "all of sel*".to_string(),
-            _ => names[r.below(names.len())].clone(),
-        };
-    }
-    match r.below(3) {
-        0 => format!(
-            "({} and {})",
-            condition(r, names, depth - 1),
-            condition(r, names, depth - 1)
-        ),
-        1 => format!(
-            "({} or {})",
-            condition(r, names, depth - 1),
-            condition(r, names, depth - 1)
-        ),
-        _ => format!("not {}", condition(r, names, depth - 1)),
-    }
-}
-
-fn rule(r: &mut Rng) -> String {
-    let n = 1 + r.below(3);
-    let names: Vec<String> = (1..=n).map(|i| format!("sel{i}")).collect();
-    let mut text = String::from(
-        "title: generated\nid: 00000000-0000-4000-8000-000000000000\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {product: generated}\ndetection:\n",
-    );
-    for name in &names {
-        let _ = writeln!(text, "    {name}:");
-        let mut used = Vec::new();
-        for _ in 0..1 + r.below(2) {
-            let it = item(r);
-            let key = it
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .split('|')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            if used.contains(&key) {
-                continue;
-            }
-            used.push(key);
-            let _ = writeln!(text, "        {it}");
-        }
-    }
-    let _ = writeln!(text, "    condition: {}", condition(r, &names, 3));
-    text
 }
 
 fn event(r: &mut Rng) -> Value {
@@ -144,7 +90,7 @@ fn generated_rules_compile_and_record_engine_verdicts() {
     let mut out = String::new();
     let (mut rules, mut cases) = (0, 0);
     while rules < 400 {
-        let text = rule(&mut r);
+        let text = common::random_rule(&mut r, "{product: generated}", item);
         let checked = check_str("gen.yml", &text, &schema);
         // Conditions such as `not sel1` alone are fine; a generated rule can only fail to
         // check when a selection ended up unused, which is a warning, not an error.

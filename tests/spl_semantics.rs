@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 
 mod common;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 // ---------------------------------------------------------------------------------------
 // Splunk's view of an event: field name -> values (text).
@@ -492,51 +491,6 @@ fn item(r: &mut Rng) -> String {
     }
 }
 
-fn condition(r: &mut Rng, names: &[String], depth: u32) -> String {
-    if depth == 0 || r.below(3) == 0 {
-        return match r.below(6) {
-            0 => "1 of sel*".to_string(),
-            1 => "all of sel*".to_string(),
-            _ => names[r.below(names.len())].clone(),
-        };
-    }
-    let a = condition(r, names, depth - 1);
-    match r.below(4) {
-        0 => format!("({a} and {})", condition(r, names, depth - 1)),
-        1 => format!("({a} or {})", condition(r, names, depth - 1)),
-        // Unparenthesised: Sigma's precedence (not > and > or) must survive compilation.
-        2 => format!(
-            "{a} or {} and {}",
-            condition(r, names, 0),
-            condition(r, names, 0)
-        ),
-        _ => format!("not {a}"),
-    }
-}
-
-fn rule(r: &mut Rng) -> String {
-    let n = 1 + r.below(3);
-    let names: Vec<String> = (1..=n).map(|i| format!("sel{i}")).collect();
-    let mut text = String::from(
-        "title: generated\nid: 00000000-0000-4000-8000-000000000000\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {product: ai, category: llm_inference}\ndetection:\n",
-    );
-    for name in &names {
-        let _ = writeln!(text, "    {name}:");
-        let mut used = Vec::new();
-        for _ in 0..1 + r.below(2) {
-            let it = item(r);
-            let key = it.split(':').next().unwrap_or_default().to_string();
-            if used.contains(&key) {
-                continue;
-            }
-            used.push(key);
-            let _ = writeln!(text, "        {it}");
-        }
-    }
-    let _ = writeln!(text, "    condition: {}", condition(r, &names, 3));
-    text
-}
-
 fn event(r: &mut Rng) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("ai.category".into(), json!("llm_inference"));
@@ -608,7 +562,7 @@ fn generated_rules_agree_with_the_engine() {
     let (mut rules, mut cases, mut refused, mut matched) = (0, 0, 0, 0);
     let mut disagreements = Vec::new();
     while rules < 500 {
-        let text = rule(&mut r);
+        let text = common::random_rule(&mut r, "{product: ai, category: llm_inference}", item);
         let checked = check_str("gen.yml", &text, &schema);
         let Some(expr) = checked.docs.first().and_then(|d| d.expr.as_ref()) else {
             panic!("generated rule does not check: {:?}\n{text}", checked.diags);

@@ -31,23 +31,16 @@ pub struct Eql;
 
 /// An EQL string literal: `"` and `\` escaped, control characters as `\u{..}`.
 pub fn string(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
-                let _ = write!(o, "\\u{{{:x}}}", c as u32);
-            }
-            c => o.push(c),
+    super::quote(s, |c, o| {
+        if super::common_escape(c, o) {
+            return true;
         }
-    }
-    o.push('"');
-    o
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            let _ = write!(o, "\\u{{{:x}}}", c as u32);
+            return true;
+        }
+        false
+    })
 }
 
 /// A field reference: bare when every segment is an identifier, else in backticks.
@@ -80,19 +73,12 @@ impl Dialect for Eql {
         "eql"
     }
 
-    fn predicate(
-        &self,
-        column: Option<&Column>,
-        pred: &Pred,
-        negated: bool,
-    ) -> Result<String, Unsupported> {
-        let Some(name) = column.map(|c| c.name.as_str()) else {
-            return Err(Unsupported::new(
-                "keyword (field-less) searches",
-                "EQL has no full-text search; name the field",
-                pred.span,
-            ));
-        };
+    fn keyword_search_reason(&self) -> &'static str {
+        "EQL has no full-text search; name the field"
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
+        let name = col.name.as_str();
         let f = field(name);
         let body = match &pred.test {
             Test::Str { pattern, cased } => {

@@ -27,20 +27,7 @@ pub struct Esql;
 /// An ES|QL string literal. The grammar allows `\"`, `\\`, `\n`, `\r` and `\t` escapes and
 /// every other character raw except a raw line break.
 pub fn string(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+    super::quote(s, super::common_escape)
 }
 
 /// A field name: bare when every segment is an identifier, else in backticks.
@@ -107,19 +94,11 @@ impl Dialect for Esql {
         "esql"
     }
 
-    fn predicate(
-        &self,
-        column: Option<&Column>,
-        pred: &Pred,
-        negated: bool,
-    ) -> Result<String, Unsupported> {
-        let Some(col) = column else {
-            return Err(Unsupported::new(
-                "keyword (field-less) searches",
-                "ES|QL has no full-text search over all fields; name the field",
-                pred.span,
-            ));
-        };
+    fn keyword_search_reason(&self) -> &'static str {
+        "ES|QL has no full-text search over all fields; name the field"
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
         let f = field(&col.name);
         if col.ty.is_some_and(|t| t.array) {
             return array_predicate(&f, &col.name, pred, negated);

@@ -35,23 +35,16 @@ pub struct Kql;
 /// A KQL string literal: `"` and `\` escaped, line breaks and tabs as `\n` `\r` `\t`, other
 /// control and line-separator characters as `\uXXXX`.
 pub fn string(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
+    super::quote(s, |c, o| {
+        if super::common_escape(c, o) {
+            return true;
         }
-    }
-    o.push('"');
-    o
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            let _ = write!(o, "\\u{:04x}", c as u32);
+            return true;
+        }
+        false
+    })
 }
 
 /// Operator words that contain `_` and could be mistaken for a column name.
@@ -94,13 +87,12 @@ pub fn column(name: &str) -> String {
 
 /// `c matches regex "..."` for an engine regex source.
 fn matches_regex(c: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let re = regex_translate::translate(source, Flavor::Rust).map_err(|why| {
-        Unsupported::new(
-            format!("a regular expression with {why}"),
-            "Kusto's regex engine (the Rust regex crate) cannot express it",
-            span,
-        )
-    })?;
+    let re = super::search_regex(
+        source,
+        Flavor::Rust,
+        "Kusto's regex engine (the Rust regex crate)",
+        span,
+    )?;
     Ok(format!("{c} matches regex {}", string(&re)))
 }
 
@@ -150,20 +142,12 @@ impl Dialect for Kql {
         "kql"
     }
 
-    fn predicate(
-        &self,
-        column_: Option<&Column>,
-        pred: &Pred,
-        negated: bool,
-    ) -> Result<String, Unsupported> {
-        let Some(col) = column_ else {
-            return Err(Unsupported::new(
-                "keyword (field-less) searches",
-                "KQL's `search`/`has` match terms, not the substrings a Sigma keyword means; name \
-                 the field",
-                pred.span,
-            ));
-        };
+    fn keyword_search_reason(&self) -> &'static str {
+        "KQL's `search`/`has` match terms, not the substrings a Sigma keyword means; name \
+                 the field"
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
         if col.ty.is_some_and(|t| t.array) {
             return Err(Unsupported::new(
                 format!("a test on the multi-valued field `{}`", col.name),
@@ -257,15 +241,15 @@ impl Dialect for Kql {
     /// empty array), and the condition tests `__pN > 0`.
     fn staged_predicate(
         &self,
-        column_: Option<&Column>,
+        col: &Column,
         pred: &Pred,
         negated: bool,
         stages: &mut Vec<String>,
     ) -> Result<String, Unsupported> {
-        let Some(ty) = column_.and_then(|c| c.ty).filter(|t| t.array) else {
-            return self.predicate(column_, pred, negated);
+        let Some(ty) = col.ty.filter(|t| t.array) else {
+            return self.predicate(col, pred, negated);
         };
-        let c = column(&column_.expect("typed").name);
+        let c = column(&col.name);
         match pred.test {
             Test::Null | Test::Exists(false) => return Ok(format!("isnull({c})")),
             Test::Exists(true) => return Ok(format!("isnotnull({c})")),
@@ -277,7 +261,7 @@ impl Dialect for Kql {
             name: format!("__v{n}"),
             ty: Some(element_ty),
         };
-        let test = self.predicate(Some(&element), pred, false)?;
+        let test = self.predicate(&element, pred, false)?;
         stages.push(format!(
             "mv-apply __v{n} = {c} to typeof({}) on (summarize __p{n} = countif({test}))",
             column_type(element_ty)

@@ -164,20 +164,12 @@ impl Dialect for Lucene {
         "lucene"
     }
 
-    fn predicate(
-        &self,
-        column: Option<&Column>,
-        pred: &Pred,
-        _negated: bool,
-    ) -> Result<String, Unsupported> {
-        let Some(col) = column else {
-            return Err(Unsupported::new(
-                "keyword (field-less) searches",
-                "an unfielded query-string term searches the index's `default_field` with each \
-                 field's analyzer, which does not mean \"any value contains\"; name the field",
-                pred.span,
-            ));
-        };
+    fn keyword_search_reason(&self) -> &'static str {
+        "an unfielded query-string term searches the index's `default_field` with each \
+                 field's analyzer, which does not mean \"any value contains\"; name the field"
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, _negated: bool) -> Result<String, Unsupported> {
         let f = field(&col.name);
         Ok(match &pred.test {
             Test::Str { pattern, cased } => match pattern.as_plain() {

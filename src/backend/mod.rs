@@ -213,9 +213,64 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// A double-quoted string literal: `escape` writes the escape of a character that needs one
+/// (and returns true), per the target's table; every other character is copied.
+pub fn quote(s: &str, escape: impl Fn(char, &mut String) -> bool) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        if !escape(c, &mut o) {
+            o.push(c);
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// The escapes most targets share: `"` and `\` with a backslash, line feed, carriage return
+/// and tab as `\n`, `\r`, `\t`.
+pub fn common_escape(c: char, o: &mut String) -> bool {
+    let e = match c {
+        '"' => "\\\"",
+        '\\' => "\\\\",
+        '\n' => "\\n",
+        '\r' => "\\r",
+        '\t' => "\\t",
+        _ => return false,
+    };
+    o.push_str(e);
+    true
+}
+
+/// An engine regex in a target's search flavor (PCRE, Rust, RE2); refused, naming the
+/// target's engine, when the flavor cannot express it exactly.
+pub fn search_regex(
+    source: &str,
+    flavor: crate::regex_translate::Flavor,
+    engine: &str,
+    span: Span,
+) -> Result<String, Unsupported> {
+    crate::regex_translate::translate(source, flavor).map_err(|why| {
+        Unsupported::new(
+            format!("a regular expression with {why}"),
+            format!("{engine} cannot express it"),
+            span,
+        )
+    })
+}
+
 /// The tests no target compiles, refused the same way for all before a dialect sees them:
-/// unresolved placeholders, and the field references and date parts no backend implements.
-fn common_refusal(target: &str, p: &Pred) -> Option<Unsupported> {
+/// keyword searches, unresolved placeholders, and the field references and date parts no
+/// backend implements.
+fn common_refusal(d: &dyn Dialect, p: &Pred) -> Option<Unsupported> {
+    let target = d.name();
+    if p.field.is_none() {
+        return Some(Unsupported::new(
+            "keyword (field-less) searches",
+            d.keyword_search_reason(),
+            p.span,
+        ));
+    }
     let (construct, reason) = match &p.test {
         Test::Placeholder { name } => (
             format!("placeholder `%{name}%`"),
@@ -240,18 +295,18 @@ pub trait Dialect: Sync {
 
     /// One predicate over an already-mapped field name. `negated` is true when the predicate
     /// sits under an odd number of `not`s, for targets whose missing-field logic needs care.
-    fn predicate(
-        &self,
-        column: Option<&Column>,
-        pred: &Pred,
-        negated: bool,
-    ) -> Result<String, Unsupported>;
+    fn predicate(&self, column: &Column, pred: &Pred, negated: bool)
+    -> Result<String, Unsupported>;
+
+    /// Why the target cannot run a keyword (field-less) search exactly: every target refuses
+    /// them, each for its own reason.
+    fn keyword_search_reason(&self) -> &'static str;
 
     /// [`Dialect::predicate`] for targets that need extra pipeline stages before the filter
     /// (KQL's `mv-apply` for arrays): a stage pushed to `stages` runs before the condition.
     fn staged_predicate(
         &self,
-        column: Option<&Column>,
+        column: &Column,
         pred: &Pred,
         negated: bool,
         _stages: &mut Vec<String>,
@@ -355,14 +410,11 @@ fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) -> String {
             render(d, &expanded, negated, out)
         }
         Expr::Pred(p) => {
-            let rendered = match common_refusal(d.name(), p) {
-                Some(u) => Err(u),
-                None => p
-                    .field
-                    .as_deref()
-                    .map(|f| (out.map)(f, p.span))
-                    .transpose()
-                    .and_then(|col| d.staged_predicate(col.as_ref(), p, negated, &mut out.stages)),
+            let rendered = match (common_refusal(d, p), p.field.as_deref()) {
+                (Some(u), _) => Err(u),
+                (None, Some(f)) => (out.map)(f, p.span)
+                    .and_then(|col| d.staged_predicate(&col, p, negated, &mut out.stages)),
+                (None, None) => unreachable!("keyword searches are refused by common_refusal"),
             };
             rendered.unwrap_or_else(|u| {
                 // `N of` expansions render a predicate several times; report it once.

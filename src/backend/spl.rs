@@ -33,17 +33,14 @@ pub struct Spl;
 /// `"` escaped; line breaks and other control characters never reach it (regexes write them
 /// as `\x{..}` escapes, and other values are not written as literals).
 pub fn string(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c => o.push(c),
+    super::quote(s, |c, o| match c {
+        '"' | '\\' => {
+            o.push('\\');
+            o.push(c);
+            true
         }
-    }
-    o.push('"');
-    o
+        _ => false,
+    })
 }
 
 /// A quoted `search` term value (index, sourcetype): `"` and `\` escaped; control characters
@@ -67,13 +64,7 @@ fn field(name: &str, span: Span) -> Result<String, Unsupported> {
 
 /// `isnotnull(mvfind('f', "re"))` for an engine regex source.
 fn mvfind(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let re = regex_translate::translate(source, Flavor::Pcre).map_err(|why| {
-        Unsupported::new(
-            format!("a regular expression with {why}"),
-            "Splunk's PCRE cannot express it",
-            span,
-        )
-    })?;
+    let re = super::search_regex(source, Flavor::Pcre, "Splunk's PCRE", span)?;
     let re = if regex_translate::needs_unicode(source) {
         format!("(*UTF){re}")
     } else {
@@ -87,20 +78,12 @@ impl Dialect for Spl {
         "spl"
     }
 
-    fn predicate(
-        &self,
-        column: Option<&Column>,
-        pred: &Pred,
-        _negated: bool,
-    ) -> Result<String, Unsupported> {
-        let Some(col) = column else {
-            return Err(Unsupported::new(
-                "keyword (field-less) searches",
-                "a Splunk keyword search matches the raw event text (JSON with its escapes), not \
-                 field values; name the field",
-                pred.span,
-            ));
-        };
+    fn keyword_search_reason(&self) -> &'static str {
+        "a Splunk keyword search matches the raw event text (JSON with its escapes), not \
+                 field values; name the field"
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, _negated: bool) -> Result<String, Unsupported> {
         let f = field(&col.name, pred.span)?;
         let array = col.ty.is_some_and(|t| t.array);
         // A scalar test `t` on every value of a multi-valued field, or on the one value.

@@ -80,13 +80,7 @@ pub fn field(name: &str) -> Option<String> {
 
 /// `$e.f = /re/` for an engine regex source.
 fn regex(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let re = regex_translate::translate(source, Flavor::Re2).map_err(|why| {
-        Unsupported::new(
-            format!("a regular expression with {why}"),
-            "Chronicle's RE2 cannot express it",
-            span,
-        )
-    })?;
+    let re = super::search_regex(source, Flavor::Re2, "Chronicle's RE2", span)?;
     Ok(format!("{f} = /{re}/"))
 }
 
@@ -135,19 +129,11 @@ impl Dialect for Yaral {
         "yaral"
     }
 
-    fn predicate(
-        &self,
-        column: Option<&Column>,
-        pred: &Pred,
-        _negated: bool,
-    ) -> Result<String, Unsupported> {
-        let Some(col) = column else {
-            return Err(Unsupported::new(
-                "keyword (field-less) searches",
-                "YARA-L has no search over all fields; name the field",
-                pred.span,
-            ));
-        };
+    fn keyword_search_reason(&self) -> &'static str {
+        "YARA-L has no search over all fields; name the field"
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, _negated: bool) -> Result<String, Unsupported> {
         let Some(f) = field(&col.name) else {
             return Err(Unsupported::new(
                 format!("the mapped field name `{}`", col.name),

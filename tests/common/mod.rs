@@ -55,3 +55,53 @@ impl Rng {
         items[self.below(items.len())]
     }
 }
+
+/// A random condition over the selections `names` (`sel1`, ...): `and`, `or`, `not`,
+/// `1 of sel*`, `all of sel*`, and unparenthesised `a or b and c`, whose precedence
+/// (not > and > or) compilation must keep.
+pub fn condition(r: &mut Rng, names: &[String], depth: u32) -> String {
+    if depth == 0 || r.below(3) == 0 {
+        return match r.below(6) {
+            0 => "1 of sel*".to_string(),
+            1 => "all of sel*".to_string(),
+            _ => names[r.below(names.len())].clone(),
+        };
+    }
+    let a = condition(r, names, depth - 1);
+    match r.below(4) {
+        0 => format!("({a} and {})", condition(r, names, depth - 1)),
+        1 => format!("({a} or {})", condition(r, names, depth - 1)),
+        2 => format!(
+            "{a} or {} and {}",
+            condition(r, names, 0),
+            condition(r, names, 0)
+        ),
+        _ => format!("not {a}"),
+    }
+}
+
+/// A random rule: one to three selections of one or two `item`s (YAML `key: value` lines,
+/// no key twice in a selection) and a random condition over them.
+pub fn random_rule(r: &mut Rng, logsource: &str, item: impl Fn(&mut Rng) -> String) -> String {
+    use std::fmt::Write;
+    let n = 1 + r.below(3);
+    let names: Vec<String> = (1..=n).map(|i| format!("sel{i}")).collect();
+    let mut text = format!(
+        "title: generated\nid: 00000000-0000-4000-8000-000000000000\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {logsource}\ndetection:\n"
+    );
+    for name in &names {
+        let _ = writeln!(text, "    {name}:");
+        let mut used = Vec::new();
+        for _ in 0..1 + r.below(2) {
+            let it = item(r);
+            let key = it.split(':').next().unwrap_or_default().to_string();
+            if used.contains(&key) {
+                continue;
+            }
+            used.push(key);
+            let _ = writeln!(text, "        {it}");
+        }
+    }
+    let _ = writeln!(text, "    condition: {}", condition(r, &names, 3));
+    text
+}
