@@ -265,6 +265,16 @@ fn each_element<'a>(v: &'a Value, f: &mut impl FnMut(&'a Value)) {
 }
 
 /// Every scalar in the event, for keyword searches.
+/// The text of the first scalar value `path` reaches in the event (flat dotted keys or
+/// nested objects, as rules resolve fields), if any.
+pub fn text_at(event: &Value, path: &str) -> Option<String> {
+    let mut found = Vec::new();
+    FieldPath::new(path).lookup(event, &mut found);
+    found
+        .into_iter()
+        .find_map(|v| text_of(v).map(|t| t.into_owned()))
+}
+
 fn each_scalar<'a>(v: &'a Value, f: &mut impl FnMut(&'a Value)) {
     match v {
         Value::Array(items) => items.iter().for_each(|i| each_scalar(i, f)),

@@ -90,6 +90,52 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Run rules over JSON Lines events (files, directories, `-` for stdin; gzip/zstd)
+    Scan {
+        /// Event files or directories; `-` reads standard input
+        #[arg(default_value = "-")]
+        inputs: Vec<PathBuf>,
+        /// Rule files or directories (repeatable)
+        #[arg(long = "rules", value_name = "PATH", required = true)]
+        rules: Vec<PathBuf>,
+        /// Output format of the matches
+        #[arg(long, value_enum, default_value_t = ScanFormat::Jsonl)]
+        format: ScanFormat,
+        /// The event field that holds the log-source category
+        #[arg(long, value_name = "FIELD", default_value = "ai.category")]
+        category_field: String,
+        /// Treat every event as this category (overrides --category-field)
+        #[arg(long, value_name = "NAME")]
+        category: Option<String>,
+        /// Stop at the first malformed line (exit 2); also parses lines no rule could match
+        #[arg(long)]
+        strict: bool,
+        /// Never show a progress bar
+        #[arg(long)]
+        no_progress: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write deterministic synthetic AI telemetry (JSON Lines), with a fraction of attacks
+    GenEvents {
+        /// Number of events
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        /// Seed of the generator (the same seed gives the same bytes)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Fraction of events that are attacks (0 to 1)
+        #[arg(long, default_value_t = 0.01)]
+        attack_rate: f64,
+        /// Rules whose `tests.match` events are used as the attacks
+        #[arg(long = "rules", value_name = "PATH", default_value = "rules")]
+        rules: Vec<PathBuf>,
+        /// Write to FILE instead of standard output
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Print the AI telemetry schema (fields, types and enums per category)
     Schema {
         /// Output format
@@ -140,6 +186,14 @@ impl CompileFormat {
             CompileFormat::Chronicle => Some("chronicle"),
         }
     }
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum ScanFormat {
+    /// One JSON object per match and line
+    Jsonl,
+    /// A table row per match
+    Human,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -212,6 +266,35 @@ fn main() -> ExitCode {
             category,
             schemas,
         } => run_schema(format, category, &schemas),
+        Command::GenEvents {
+            count,
+            seed,
+            attack_rate,
+            rules,
+            output,
+            common,
+        } => run_gen_events(count, seed, attack_rate, &rules, output, &common),
+        Command::Scan {
+            inputs,
+            rules,
+            format,
+            category_field,
+            category,
+            strict,
+            no_progress,
+            common,
+        } => run_scan(
+            &inputs,
+            &rules,
+            format,
+            aisigma::scan::Scope {
+                category_field,
+                category,
+            },
+            strict,
+            no_progress,
+            &common,
+        ),
         Command::Compile {
             paths,
             target,
@@ -358,6 +441,147 @@ fn run_test(
         return ExitCode::from(EXIT_USAGE);
     }
     if failed + errored > 0 || (require_tests && untested > 0) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+fn run_gen_events(
+    count: u64,
+    seed: u64,
+    attack_rate: f64,
+    rules: &[PathBuf],
+    output: Option<PathBuf>,
+    common: &Common,
+) -> ExitCode {
+    if !(0.0..=1.0).contains(&attack_rate) {
+        return usage_error("--attack-rate must be between 0 and 1");
+    }
+    let (results, _) = match prepare(rules, common) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let attacks: Vec<serde_json::Value> = results
+        .iter()
+        .flat_map(|r| &r.docs)
+        .flat_map(|cd| cd.doc.tests.iter().flatten())
+        .filter(|t| t.expect_match)
+        .map(|t| t.event.clone())
+        .collect();
+    let mut buf = std::io::BufWriter::with_capacity(1 << 16, Vec::new());
+    let written = match &output {
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            aisigma::gen_events::write(&mut out, count, seed, attack_rate, &attacks)
+                .and_then(|()| out.flush())
+        }
+        Some(path) => aisigma::gen_events::write(&mut buf, count, seed, attack_rate, &attacks)
+            .and_then(|()| buf.flush())
+            .and_then(|()| {
+                let bytes = buf.get_ref();
+                aisigma::output::write_atomic(path, bytes)
+            }),
+    };
+    match written {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_OK),
+        Err(e) => usage_error(&e.to_string()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_scan(
+    inputs: &[PathBuf],
+    rule_paths: &[PathBuf],
+    format: ScanFormat,
+    scope: aisigma::scan::Scope,
+    strict: bool,
+    no_progress: bool,
+    common: &Common,
+) -> ExitCode {
+    use aisigma::scan;
+    use std::io::IsTerminal;
+    let (results, io_failed) = match prepare(rule_paths, common) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    if io_failed {
+        return usage_error("cannot read the rules (run `aisigma check` on them)");
+    }
+    let (rules, exprs, skipped) = scan::load_rules(&results);
+    for s in &skipped {
+        eprintln!("aisigma: {s}");
+    }
+    let rule_errors = results.iter().any(|r| {
+        r.diags
+            .iter()
+            .any(|d| d.severity == aisigma::diagnostic::Severity::Error)
+    });
+    if rules.is_empty() {
+        return usage_error("no rule to scan with");
+    }
+    let scanner = scan::Scanner::new(rules, &exprs, scope);
+    let files = match aisigma::event_input::expand(inputs) {
+        Ok(f) => f,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let mut sources = Vec::new();
+    for f in &files {
+        match aisigma::event_input::open(f) {
+            Ok(s) => sources.push(s),
+            Err(e) => return usage_error(&format!("cannot read {}: {e}", f.display())),
+        }
+    }
+    // A progress bar for files, on a terminal.
+    let total: Option<u64> = sources.iter().map(|s| s.size).sum();
+    let bar = match total {
+        Some(t) if !no_progress && std::io::stderr().is_terminal() => {
+            let b = indicatif::ProgressBar::new(t);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Some(b)
+        }
+        _ => None,
+    };
+    let opts = scan::Options {
+        format: match format {
+            ScanFormat::Jsonl => scan::Format::Jsonl,
+            ScanFormat::Human => scan::Format::Human,
+        },
+        strict,
+        ..scan::Options::default()
+    };
+    let started = std::time::Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut warn = std::io::stderr();
+    let progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let result = scan::run(&scanner, sources, &opts, &mut out, &mut warn, &progress);
+    let flushed = out.flush();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let stats = match (result, flushed) {
+        (Ok(s), Ok(())) => s,
+        (Err(e), _) | (_, Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return ExitCode::from(EXIT_OK);
+        }
+        (Err(e), _) | (_, Err(e)) => return usage_error(&e.to_string()),
+    };
+    eprint!("{}", scan::summary(&scanner, &stats, started.elapsed()));
+    if stats.stopped_at.is_some() || rule_errors {
+        ExitCode::from(EXIT_USAGE)
+    } else if stats.matches > 0 {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::from(EXIT_OK)

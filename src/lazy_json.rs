@@ -1,0 +1,153 @@
+//! Decoding only the parts of a JSON event that rules read.
+//!
+//! A [`Paths`] holds the field paths the loaded rules name. [`decode`] parses a line into a
+//! `serde_json::Value` that keeps, of every object, only the keys that can lead to one of the
+//! paths, with the engine's resolution of dotted names: a path `a.b.c` is reached through
+//! the key `a.b.c`, through `a` then `b.c`, through `a.b` then `c`, and so on, and through
+//! arrays on the way. Everything else is skipped by the parser without being allocated (a long
+//! prompt in a field no rule reads costs a scan, not a copy). The syntax of the whole line is
+//! still checked, so a malformed line is an error whichever fields it holds.
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The field paths to keep; `None` keeps everything (keyword searches read every value).
+#[derive(Clone, Debug, Default)]
+pub struct Paths {
+    paths: Option<Vec<String>>,
+}
+
+impl Paths {
+    pub fn all() -> Paths {
+        Paths { paths: None }
+    }
+
+    pub fn of(mut paths: Vec<String>) -> Paths {
+        paths.sort();
+        paths.dedup();
+        Paths { paths: Some(paths) }
+    }
+}
+
+/// Parse one line, keeping what `paths` need. Errors are `serde_json`'s (with the column).
+pub fn decode(line: &[u8], paths: &Paths) -> Result<Value, serde_json::Error> {
+    match &paths.paths {
+        None => serde_json::from_slice(line),
+        Some(p) => {
+            let rest: Vec<&str> = p.iter().map(String::as_str).collect();
+            let mut de = serde_json::Deserializer::from_slice(line);
+            let v = Keep { rest: &rest }.deserialize(&mut de)?;
+            de.end()?;
+            Ok(v)
+        }
+    }
+}
+
+/// What remains to be matched below the current value: path suffixes. An empty suffix means
+/// the whole value is wanted.
+struct Keep<'a> {
+    rest: &'a [&'a str],
+}
+
+impl<'de> DeserializeSeed<'de> for Keep<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.rest.contains(&"") {
+            return Value::deserialize(d);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+use serde::Deserialize;
+
+impl<'de> Visitor<'de> for Keep<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        let mut below: Vec<&str> = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            below.clear();
+            for p in self.rest {
+                if let Some(r) = p.strip_prefix(key.as_ref()) {
+                    if r.is_empty() {
+                        below.push("");
+                    } else if let Some(r) = r.strip_prefix('.') {
+                        below.push(r);
+                    }
+                }
+            }
+            if below.is_empty() {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                let v = map.next_value_seed(Keep { rest: &below })?;
+                out.insert(key.into_owned(), v);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        // The engine walks through arrays with the same remaining path.
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Keep { rest: self.rest })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    // Scalars below a path that continues cannot match it; keep them anyway (cheap), as the
+    // engine ignores them.
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keeps_only_what_paths_reach() {
+        let line =
+            br#"{"a":{"b":1,"c":"x"},"a.b":2,"d":[{"e":3,"f":4}],"big":"...","g.h":{"i":5}}"#;
+        let p = Paths::of(vec!["a.b".into(), "d.e".into(), "g.h.i".into()]);
+        assert_eq!(
+            decode(line, &p).unwrap(),
+            json!({"a":{"b":1},"a.b":2,"d":[{"e":3}],"g.h":{"i":5}})
+        );
+        assert_eq!(decode(line, &Paths::all()).unwrap()["big"], "...");
+    }
+
+    #[test]
+    fn the_whole_line_is_still_checked() {
+        let p = Paths::of(vec!["a".into()]);
+        assert!(decode(br#"{"a":1,"z":[1,}"#, &p).is_err());
+        assert!(decode(br#"{"a":1} x"#, &p).is_err());
+        // A prefix that is not a whole segment does not match: `ab` is not `a`.
+        assert_eq!(decode(br#"{"ab":1}"#, &p).unwrap(), json!({}));
+    }
+}

@@ -1,0 +1,524 @@
+//! `aisigma scan`: run the loaded rules over JSON Lines events, as a stream.
+//!
+//! All rules are compiled into one [`Scanner`]: a literal [`Prefilter`] picks the rules that
+//! may match each raw line, the line is decoded only as far as those rules read
+//! ([`lazy_json`]), and only the candidates are evaluated, by the same engine as `aisigma
+//! test`. Lines are processed in batches on all cores (rayon); a reader thread fills the next
+//! batch meanwhile, up to a bounded size, and hands over whatever it has as soon as the
+//! workers are free, so a slow stream is answered line by line and a fast one in large
+//! batches. Output keeps input order.
+//!
+//! Log-source scoping: a rule applies to an event whose category (from `--category`, else the
+//! event's category field, `ai.category` by default) equals the rule's `logsource.category`,
+//! and to every event whose category is unknown; a rule without a category applies to every
+//! event.
+
+use crate::engine::Matcher;
+use crate::ir::{Expr, Test};
+use crate::lazy_json::{self, Paths};
+use crate::prefilter::Prefilter;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// One loaded rule.
+#[derive(Debug)]
+pub struct ScanRule {
+    pub id: String,
+    pub title: String,
+    pub level: String,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub file: String,
+    pub matcher: Matcher,
+}
+
+/// How events are scoped to rules.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// The field that holds an event's category.
+    pub category_field: String,
+    /// A category for every event, overriding the field.
+    pub category: Option<String>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            category_field: "ai.category".to_string(),
+            category: None,
+        }
+    }
+}
+
+/// Every rule, compiled together.
+pub struct Scanner {
+    rules: Vec<ScanRule>,
+    prefilter: Prefilter,
+    paths: Paths,
+    scope: Scope,
+}
+
+/// What became of one line.
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    /// An empty line.
+    Blank,
+    /// Not a JSON object (the message says why).
+    Malformed(String),
+    /// The matching rules (indexes into the scanner's rules, ascending), and the event's
+    /// timestamp when a rule matched.
+    Event(Vec<usize>, Option<String>),
+}
+
+/// The fields an expression reads; `None` if it reads every value (a keyword search).
+fn fields(e: &Expr, out: &mut Vec<String>) -> bool {
+    let mut all = false;
+    e.preds(&mut |p| match &p.field {
+        None => all = true,
+        Some(f) => {
+            out.push(f.clone());
+            if let Test::FieldRef { other, .. } = &p.test {
+                out.push(other.clone());
+            }
+        }
+    });
+    !all
+}
+
+impl Scanner {
+    /// `exprs[i]` is the detection of `rules[i]`.
+    pub fn new(rules: Vec<ScanRule>, exprs: &[Expr], scope: Scope) -> Scanner {
+        let sets: Vec<_> = exprs.iter().map(crate::prefilter::necessary).collect();
+        let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
+        let selective = exprs.iter().all(|e| fields(e, &mut paths));
+        Scanner {
+            rules,
+            prefilter: Prefilter::new(&sets),
+            paths: if selective {
+                Paths::of(paths)
+            } else {
+                Paths::all()
+            },
+            scope,
+        }
+    }
+
+    pub fn rules(&self) -> &[ScanRule] {
+        &self.rules
+    }
+
+    /// Rules whose literals the prefilter knows (the others are evaluated on every event).
+    pub fn prefiltered_rules(&self) -> usize {
+        self.prefilter.filtered_rules()
+    }
+
+    /// Judge one line. With `strict`, a line that no rule could match is still parsed, so that
+    /// every malformed line is found; otherwise such a line is only checked to look like an
+    /// object (`{...}`).
+    pub fn scan_line(&self, line: &[u8], strict: bool, scratch: &mut Vec<bool>) -> Verdict {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return Verdict::Blank;
+        }
+        if !(line.starts_with(b"{") && line.ends_with(b"}")) {
+            return Verdict::Malformed("not a JSON object".to_string());
+        }
+        self.prefilter.candidates(line, scratch);
+        if !strict && !scratch.iter().any(|&c| c) {
+            return Verdict::Event(Vec::new(), None);
+        }
+        let event = match lazy_json::decode(line, &self.paths) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => return Verdict::Malformed("not a JSON object".to_string()),
+            Err(e) => return Verdict::Malformed(e.to_string()),
+        };
+        let category = match &self.scope.category {
+            Some(c) => Some(c.clone()),
+            None => crate::engine::text_at(&event, &self.scope.category_field),
+        };
+        let hits: Vec<usize> = scratch
+            .iter()
+            .enumerate()
+            .filter(|&(i, &c)| {
+                c && match (&self.rules[i].category, &category) {
+                    (Some(rc), Some(ec)) => rc == ec,
+                    _ => true,
+                }
+            })
+            .map(|(i, _)| i)
+            .filter(|&i| self.rules[i].matcher.matches(&event))
+            .collect();
+        let ts = if hits.is_empty() {
+            None
+        } else {
+            crate::engine::text_at(&event, "@timestamp")
+        };
+        Verdict::Event(hits, ts)
+    }
+}
+
+/// The rules of checked files, ready to scan with: (rules, their detections, messages about
+/// the documents left out). Documents with errors, correlations and filters, and rules the
+/// engine cannot evaluate (unresolved placeholders) are left out, each with a message.
+pub fn load_rules(results: &[crate::check::FileResult]) -> (Vec<ScanRule>, Vec<Expr>, Vec<String>) {
+    let (mut rules, mut exprs, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for r in results {
+        let errors = r
+            .diags
+            .iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+            .count();
+        if errors > 0 {
+            skipped.push(format!(
+                "{}: skipped: {errors} error(s) (run `aisigma check`)",
+                r.path
+            ));
+            continue;
+        }
+        for cd in &r.docs {
+            let Some(expr) = &cd.expr else {
+                skipped.push(format!(
+                    "{}: `{}`: {} documents are not evaluated by scan yet",
+                    r.path,
+                    cd.doc.label(),
+                    cd.doc.kind_name()
+                ));
+                continue;
+            };
+            let matcher = match Matcher::new(expr) {
+                Ok(m) => m,
+                Err(e) => {
+                    skipped.push(format!("{}: `{}`: skipped: {e}", r.path, cd.doc.label()));
+                    continue;
+                }
+            };
+            let m = &cd.doc.meta;
+            rules.push(ScanRule {
+                id: m.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+                title: cd.doc.label(),
+                level: m
+                    .level
+                    .as_ref()
+                    .map(|l| l.value.clone())
+                    .unwrap_or_else(|| "medium".to_string()),
+                tags: m.tags.iter().map(|t| t.value.clone()).collect(),
+                category: m
+                    .logsource
+                    .as_ref()
+                    .and_then(|l| l.category.as_ref())
+                    .map(|c| c.value.clone()),
+                file: r.path.clone(),
+                matcher,
+            });
+            exprs.push(expr.clone());
+        }
+    }
+    (rules, exprs, skipped)
+}
+
+/// Output format of the matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per match and line.
+    Jsonl,
+    /// A table row per match.
+    Human,
+}
+
+/// Scan options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub format: Format,
+    /// A malformed line stops the scan (after the lines before it are reported).
+    pub strict: bool,
+    /// Largest batch handed to the workers: lines and bytes.
+    pub batch_lines: usize,
+    pub batch_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            format: Format::Jsonl,
+            strict: false,
+            batch_lines: 16_384,
+            batch_bytes: 8 << 20,
+        }
+    }
+}
+
+/// Counts for the summary.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub events: u64,
+    pub bad_lines: u64,
+    /// Bytes of the lines read (after decompression).
+    pub bytes: u64,
+    pub matches: u64,
+    pub per_rule: Vec<u64>,
+    /// The first malformed line, when `strict` stopped the scan.
+    pub stopped_at: Option<String>,
+}
+
+/// A line read, with where it came from.
+struct Line {
+    source: usize,
+    number: u64,
+    /// `None`: longer than the line limit (skipped).
+    text: Option<Vec<u8>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    lines: VecDeque<Line>,
+    bytes: usize,
+    done: bool,
+    error: Option<String>,
+    /// Set by the consumer to stop the reader.
+    stop: bool,
+}
+
+/// Diagnostics about the input (malformed lines, read errors) go to `warn`.
+pub fn run(
+    scanner: &Scanner,
+    sources: Vec<crate::event_input::Source>,
+    opts: &Options,
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+    progress: &dyn Fn(u64),
+) -> io::Result<Stats> {
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let counters: Vec<_> = sources.iter().map(|s| s.read.clone()).collect();
+    let shared = Arc::new((Mutex::new(Queue::default()), Condvar::new()));
+    let reader = {
+        let shared = shared.clone();
+        let (max_lines, max_bytes) = (opts.batch_lines, opts.batch_bytes);
+        std::thread::spawn(move || read_all(sources, &shared, max_lines, max_bytes))
+    };
+    let mut stats = Stats {
+        per_rule: vec![0; scanner.rules().len()],
+        ..Stats::default()
+    };
+    let result = consume(
+        scanner, opts, &shared, &names, &counters, out, warn, progress, &mut stats,
+    );
+    {
+        let (m, cv) = &*shared;
+        m.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        cv.notify_all();
+    }
+    let _ = reader.join();
+    result.map(|()| stats)
+}
+
+fn read_all(
+    sources: Vec<crate::event_input::Source>,
+    shared: &(Mutex<Queue>, Condvar),
+    max_lines: usize,
+    max_bytes: usize,
+) {
+    let (m, cv) = shared;
+    let mut buf = Vec::new();
+    for (i, mut src) in sources.into_iter().enumerate() {
+        let mut number = 0u64;
+        loop {
+            let r = crate::event_input::read_line(src.reader.as_mut(), &mut buf);
+            let line = match r {
+                Ok(None) => break,
+                Ok(Some(ok)) => {
+                    number += 1;
+                    Line {
+                        source: i,
+                        number,
+                        text: ok.then(|| std::mem::take(&mut buf)),
+                    }
+                }
+                Err(e) => {
+                    let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+                    q.error = Some(format!("{}: {e}", src.name));
+                    q.done = true;
+                    cv.notify_all();
+                    return;
+                }
+            };
+            let size = line.text.as_ref().map_or(0, Vec::len);
+            let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+            // Back-pressure: wait while the next batch is full.
+            while !q.stop && (q.lines.len() >= max_lines || q.bytes >= max_bytes) {
+                q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
+            }
+            if q.stop {
+                return;
+            }
+            q.bytes += size;
+            q.lines.push_back(line);
+            cv.notify_all();
+        }
+    }
+    let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+    q.done = true;
+    cv.notify_all();
+}
+
+#[allow(clippy::too_many_arguments)]
+fn consume(
+    scanner: &Scanner,
+    opts: &Options,
+    shared: &(Mutex<Queue>, Condvar),
+    names: &[String],
+    counters: &[Arc<std::sync::atomic::AtomicU64>],
+    out: &mut dyn Write,
+    warn: &mut dyn Write,
+    progress: &dyn Fn(u64),
+    stats: &mut Stats,
+) -> io::Result<()> {
+    use rayon::prelude::*;
+    let (m, cv) = shared;
+    loop {
+        let batch: Vec<Line> = {
+            let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+            while q.lines.is_empty() && !q.done {
+                q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
+            }
+            if q.lines.is_empty() {
+                if let Some(e) = q.error.take() {
+                    return Err(io::Error::other(e));
+                }
+                return Ok(());
+            }
+            q.bytes = 0;
+            let b = q.lines.drain(..).collect();
+            cv.notify_all();
+            b
+        };
+        let verdicts: Vec<Verdict> = batch
+            .par_iter()
+            .map_init(Vec::new, |scratch, l| match &l.text {
+                Some(t) => scanner.scan_line(t, opts.strict, scratch),
+                None => Verdict::Malformed(format!(
+                    "line longer than {} bytes",
+                    crate::event_input::MAX_LINE
+                )),
+            })
+            .collect();
+        for (l, v) in batch.iter().zip(verdicts) {
+            stats.bytes += l.text.as_ref().map_or(0, |t| t.len() as u64 + 1);
+            match v {
+                Verdict::Blank => {}
+                Verdict::Malformed(why) => {
+                    stats.bad_lines += 1;
+                    let at = format!("{}:{}", names[l.source], l.number);
+                    writeln!(warn, "{at}: malformed line skipped: {why}")?;
+                    if opts.strict {
+                        stats.stopped_at = Some(at);
+                        return Ok(());
+                    }
+                }
+                Verdict::Event(hits, ts) => {
+                    stats.events += 1;
+                    for r in hits {
+                        stats.matches += 1;
+                        stats.per_rule[r] += 1;
+                        let rule = &scanner.rules()[r];
+                        let text = l.text.as_deref().unwrap_or_default();
+                        write_match(
+                            out,
+                            opts.format,
+                            rule,
+                            &names[l.source],
+                            l.number,
+                            ts.as_deref(),
+                            text,
+                        )?;
+                    }
+                }
+            }
+        }
+        progress(
+            counters
+                .iter()
+                .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+                .sum(),
+        );
+    }
+}
+
+fn write_match(
+    out: &mut dyn Write,
+    format: Format,
+    rule: &ScanRule,
+    file: &str,
+    line: u64,
+    timestamp: Option<&str>,
+    raw: &[u8],
+) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            // The event is written as it was read: it parsed as a JSON object, so it is valid
+            // JSON (and UTF-8), and copying it avoids re-encoding.
+            let j = |v: &dyn erased::Json| v.json();
+            writeln!(
+                out,
+                "{{\"rule_id\":{},\"title\":{},\"level\":{},\"tags\":{},\"file\":{},\"line\":{line},\"timestamp\":{},\"event\":{}}}",
+                j(&rule.id),
+                j(&rule.title),
+                j(&rule.level),
+                j(&rule.tags),
+                j(&file),
+                j(&timestamp),
+                String::from_utf8_lossy(raw.trim_ascii())
+            )
+        }
+        Format::Human => writeln!(
+            out,
+            "{:<40} {:<13} {:<8} {} [{}]",
+            format!("{file}:{line}"),
+            timestamp.unwrap_or("-"),
+            rule.level,
+            rule.title,
+            rule.id
+        ),
+    }
+}
+
+mod erased {
+    /// A value written as JSON.
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize + ?Sized> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|_| "null".to_string())
+        }
+    }
+}
+
+/// The end-of-scan summary: events, throughput, bad lines, matches per rule (most first).
+pub fn summary(scanner: &Scanner, stats: &Stats, elapsed: std::time::Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mut s = format!(
+        "scanned {} events ({:.1} MB) with {} rules in {:.2} s: {:.0} events/s, {:.1} MB/s; {} bad lines; {} matches\n",
+        stats.events,
+        stats.bytes as f64 / 1e6,
+        scanner.rules().len(),
+        secs,
+        stats.events as f64 / secs,
+        stats.bytes as f64 / 1e6 / secs,
+        stats.bad_lines,
+        stats.matches
+    );
+    let mut per: Vec<(u64, &ScanRule)> = stats
+        .per_rule
+        .iter()
+        .zip(scanner.rules())
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, r)| (*n, r))
+        .collect();
+    per.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    for (n, r) in per {
+        s.push_str(&format!("  {n:>8}  {}  {}\n", r.id, r.title));
+    }
+    s
+}
