@@ -61,7 +61,7 @@ pub fn open(path: &Path) -> io::Result<Source> {
             count: count.clone(),
         };
         return Ok(Source {
-            name: "-".to_string(),
+            name: "<stdin>".to_string(),
             reader: decoded(Box::new(raw))?,
             size: None,
             read: count,

@@ -16,17 +16,43 @@ use std::fmt;
 #[derive(Clone, Debug, Default)]
 pub struct Paths {
     paths: Option<Vec<String>>,
+    /// The keys worth decoding at the top level: every path, and every part of one that
+    /// ends before a dot, sorted.
+    keys: Vec<String>,
+    /// `lengths[n]`: some key is `n` bytes long (a quick rejection before the search).
+    lengths: Vec<bool>,
 }
 
 impl Paths {
     pub fn all() -> Paths {
-        Paths { paths: None }
+        Paths::default()
     }
 
     pub fn of(mut paths: Vec<String>) -> Paths {
         paths.sort();
         paths.dedup();
-        Paths { paths: Some(paths) }
+        let mut keys: Vec<String> = Vec::new();
+        for p in &paths {
+            keys.extend(p.match_indices('.').map(|(i, _)| p[..i].to_string()));
+            keys.push(p.clone());
+        }
+        keys.sort();
+        keys.dedup();
+        let mut lengths = vec![false; keys.iter().map(String::len).max().unwrap_or(0) + 1];
+        for k in &keys {
+            lengths[k.len()] = true;
+        }
+        Paths {
+            paths: Some(paths),
+            keys,
+            lengths,
+        }
+    }
+
+    /// Can a top-level key lead to a path?
+    fn wanted(&self, key: &str) -> bool {
+        self.lengths.get(key.len()).copied().unwrap_or(false)
+            && self.keys.binary_search_by(|k| k.as_str().cmp(key)).is_ok()
     }
 }
 
@@ -37,7 +63,11 @@ pub fn decode(line: &[u8], paths: &Paths) -> Result<Value, serde_json::Error> {
         Some(p) => {
             let rest: Vec<&str> = p.iter().map(String::as_str).collect();
             let mut de = serde_json::Deserializer::from_slice(line);
-            let v = Keep { rest: &rest }.deserialize(&mut de)?;
+            let v = Keep {
+                rest: &rest,
+                top: Some(paths),
+            }
+            .deserialize(&mut de)?;
             de.end()?;
             Ok(v)
         }
@@ -48,13 +78,16 @@ pub fn decode(line: &[u8], paths: &Paths) -> Result<Value, serde_json::Error> {
 /// the whole value is wanted.
 struct Keep<'a> {
     rest: &'a [&'a str],
+    /// At the top level: the paths, for their quick key test.
+    top: Option<&'a Paths>,
 }
 
 impl<'de> DeserializeSeed<'de> for Keep<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        if self.rest.contains(&"") {
+        // `rest` is sorted, so a wanted whole value (`""`) comes first.
+        if self.rest.first() == Some(&"") {
             return Value::deserialize(d);
         }
         d.deserialize_any(self)
@@ -75,19 +108,29 @@ impl<'de> Visitor<'de> for Keep<'_> {
         let mut below: Vec<&str> = Vec::new();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             below.clear();
-            for p in self.rest {
-                if let Some(r) = p.strip_prefix(key.as_ref()) {
-                    if r.is_empty() {
-                        below.push("");
-                    } else if let Some(r) = r.strip_prefix('.') {
-                        below.push(r);
-                    }
+            if self.top.is_some_and(|p| !p.wanted(&key)) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            // The paths that start with the key are a contiguous run of the sorted `rest`.
+            let from = self.rest.partition_point(|p| *p < key.as_ref());
+            for p in &self.rest[from..] {
+                let Some(r) = p.strip_prefix(key.as_ref()) else {
+                    break;
+                };
+                if r.is_empty() {
+                    below.push("");
+                } else if let Some(r) = r.strip_prefix('.') {
+                    below.push(r);
                 }
             }
             if below.is_empty() {
                 map.next_value::<IgnoredAny>()?;
             } else {
-                let v = map.next_value_seed(Keep { rest: &below })?;
+                let v = map.next_value_seed(Keep {
+                    rest: &below,
+                    top: None,
+                })?;
                 out.insert(key.into_owned(), v);
             }
         }
@@ -97,7 +140,10 @@ impl<'de> Visitor<'de> for Keep<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         // The engine walks through arrays with the same remaining path.
         let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(Keep { rest: self.rest })? {
+        while let Some(v) = seq.next_element_seed(Keep {
+            rest: self.rest,
+            top: self.top,
+        })? {
             out.push(v);
         }
         Ok(Value::Array(out))

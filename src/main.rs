@@ -469,7 +469,6 @@ fn run_gen_events(
         .filter(|t| t.expect_match)
         .map(|t| t.event.clone())
         .collect();
-    let mut buf = std::io::BufWriter::with_capacity(1 << 16, Vec::new());
     let written = match &output {
         None => {
             let stdout = std::io::stdout();
@@ -477,12 +476,9 @@ fn run_gen_events(
             aisigma::gen_events::write(&mut out, count, seed, attack_rate, &attacks)
                 .and_then(|()| out.flush())
         }
-        Some(path) => aisigma::gen_events::write(&mut buf, count, seed, attack_rate, &attacks)
-            .and_then(|()| buf.flush())
-            .and_then(|()| {
-                let bytes = buf.get_ref();
-                aisigma::output::write_atomic(path, bytes)
-            }),
+        Some(path) => aisigma::output::write_atomic_with(path, |out| {
+            aisigma::gen_events::write(out, count, seed, attack_rate, &attacks)
+        }),
     };
     match written {
         Ok(()) => ExitCode::from(EXIT_OK),
@@ -522,7 +518,11 @@ fn run_scan(
     if rules.is_empty() {
         return usage_error("no rule to scan with");
     }
-    let scanner = scan::Scanner::new(rules, &exprs, scope);
+    let schema = match load_schema(&common.schemas) {
+        Ok(schema) => schema,
+        Err(e) => return usage_error(&e),
+    };
+    let scanner = scan::Scanner::new(rules, &exprs, scope, &schema);
     let files = match aisigma::event_input::expand(inputs) {
         Ok(f) => f,
         Err(e) => return usage_error(&e.to_string()),

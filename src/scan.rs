@@ -16,8 +16,10 @@
 use crate::engine::Matcher;
 use crate::ir::{Expr, Test};
 use crate::lazy_json::{self, Paths};
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Noise, Prefilter, Scratch};
+use crate::schema::Schema;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex};
@@ -89,8 +91,21 @@ fn fields(e: &Expr, out: &mut Vec<String>) -> bool {
 
 impl Scanner {
     /// `exprs[i]` is the detection of `rules[i]`.
-    pub fn new(rules: Vec<ScanRule>, exprs: &[Expr], scope: Scope) -> Scanner {
-        let sets: Vec<_> = exprs.iter().map(crate::prefilter::necessary).collect();
+    /// The schema tells the prefilter which words most events hold (their keys), to avoid
+    /// them as literals.
+    pub fn new(rules: Vec<ScanRule>, exprs: &[Expr], scope: Scope, schema: &Schema) -> Scanner {
+        let mut noises: BTreeMap<Option<&str>, Noise> = BTreeMap::new();
+        let sets: Vec<_> = rules
+            .iter()
+            .zip(exprs)
+            .map(|(r, e)| {
+                let category = r.category.as_deref();
+                let noise = noises
+                    .entry(category)
+                    .or_insert_with(|| Noise::new(schema.event_words(category)));
+                crate::prefilter::necessary(e, noise)
+            })
+            .collect();
         let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
         let selective = exprs.iter().all(|e| fields(e, &mut paths));
         Scanner {
@@ -117,7 +132,7 @@ impl Scanner {
     /// Judge one line. With `strict`, a line that no rule could match is still parsed, so that
     /// every malformed line is found; otherwise such a line is only checked to look like an
     /// object (`{...}`).
-    pub fn scan_line(&self, line: &[u8], strict: bool, scratch: &mut Vec<bool>) -> Verdict {
+    pub fn scan_line(&self, line: &[u8], strict: bool, scratch: &mut Scratch) -> Verdict {
         let line = line.trim_ascii();
         if line.is_empty() {
             return Verdict::Blank;
@@ -126,7 +141,7 @@ impl Scanner {
             return Verdict::Malformed("not a JSON object".to_string());
         }
         self.prefilter.candidates(line, scratch);
-        if !strict && !scratch.iter().any(|&c| c) {
+        if !strict && scratch.rules.is_empty() {
             return Verdict::Event(Vec::new(), None);
         }
         let event = match lazy_json::decode(line, &self.paths) {
@@ -139,15 +154,13 @@ impl Scanner {
             None => crate::engine::text_at(&event, &self.scope.category_field),
         };
         let hits: Vec<usize> = scratch
+            .rules
             .iter()
-            .enumerate()
-            .filter(|&(i, &c)| {
-                c && match (&self.rules[i].category, &category) {
-                    (Some(rc), Some(ec)) => rc == ec,
-                    _ => true,
-                }
+            .copied()
+            .filter(|&i| match (&self.rules[i].category, &category) {
+                (Some(rc), Some(ec)) => rc == ec,
+                _ => true,
             })
-            .map(|(i, _)| i)
             .filter(|&i| self.rules[i].matcher.matches(&event))
             .collect();
         let ts = if hits.is_empty() {
@@ -395,7 +408,7 @@ fn consume(
         };
         let verdicts: Vec<Verdict> = batch
             .par_iter()
-            .map_init(Vec::new, |scratch, l| match &l.text {
+            .map_init(Scratch::default, |scratch, l| match &l.text {
                 Some(t) => scanner.scan_line(t, opts.strict, scratch),
                 None => Verdict::Malformed(format!(
                     "line longer than {} bytes",

@@ -130,6 +130,25 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// The field names that events of `category` may hold, in any product (envelopes
+    /// included; every category's fields when `category` is `None`), and the category names
+    /// themselves; sorted, without duplicates.
+    pub fn event_words(&self, category: Option<&str>) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for p in self.products.values() {
+            v.extend(p.envelope.keys().map(String::as_str));
+            for (name, c) in &p.categories {
+                v.push(name);
+                if category.is_none_or(|want| want == name) {
+                    v.extend(c.fields.keys().map(String::as_str));
+                }
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// The built-in AI telemetry schema.
     pub fn builtin() -> Schema {
         let mut s = Schema::default();
