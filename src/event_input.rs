@@ -123,7 +123,7 @@ pub fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bo
             return Ok(if any { Some(!too_long) } else { None });
         }
         any = true;
-        let (chunk, done) = match memchr(avail) {
+        let (chunk, done) = match memchr::memchr(b'\n', avail) {
             Some(i) => (&avail[..i], i + 1),
             None => (avail, avail.len()),
         };
@@ -144,10 +144,6 @@ pub fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bo
             return Ok(Some(!too_long));
         }
     }
-}
-
-fn memchr(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
 }
 
 #[cfg(test)]

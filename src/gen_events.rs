@@ -239,10 +239,9 @@ fn benign(r: &mut Rng, i: u64) -> Value {
             "gen_ai.tool.call.id".into(),
             json!(format!("call_{}", r.hex(24))),
         );
-        m.insert(
-            "gen_ai.tool.call.arguments".into(),
-            json!(format!("{{\"query\": \"{}\"}}", sentence(r, 10))),
-        );
+        let args = format!("{{\"query\": \"{}\"}}", sentence(r, 10));
+        m.insert("gen_ai.tool.call.arguments".into(), json!(args));
+        m.insert("ai.tool.args.text".into(), json!(args));
         m.insert("ai.tool.approval".into(), json!("human"));
         m.insert("ai.tool.tier".into(), json!("read"));
     } else {

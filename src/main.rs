@@ -113,6 +113,9 @@ enum Command {
         /// Never show a progress bar
         #[arg(long)]
         no_progress: bool,
+        /// Do not print the summary (events, throughput, matches per rule) at the end
+        #[arg(long)]
+        no_summary: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -282,6 +285,7 @@ fn main() -> ExitCode {
             category,
             strict,
             no_progress,
+            no_summary,
             common,
         } => run_scan(
             &inputs,
@@ -293,6 +297,7 @@ fn main() -> ExitCode {
             },
             strict,
             no_progress,
+            no_summary,
             &common,
         ),
         Command::Compile {
@@ -495,6 +500,7 @@ fn run_scan(
     scope: aisigma::scan::Scope,
     strict: bool,
     no_progress: bool,
+    no_summary: bool,
     common: &Common,
 ) -> ExitCode {
     use aisigma::scan;
@@ -578,7 +584,9 @@ fn run_scan(
         }
         (Err(e), _) | (_, Err(e)) => return usage_error(&e.to_string()),
     };
-    eprint!("{}", scan::summary(&scanner, &stats, started.elapsed()));
+    if !no_summary {
+        eprint!("{}", scan::summary(&scanner, &stats, started.elapsed()));
+    }
     if stats.stopped_at.is_some() || rule_errors {
         ExitCode::from(EXIT_USAGE)
     } else if stats.matches > 0 {
@@ -690,7 +698,50 @@ fn run_compile(
     let mut errors = String::new();
     let mut failed = 0usize;
     let mut files: Vec<(String, String)> = Vec::new();
-    for r in &results {
+    // Rules compile in parallel; the output is assembled in input order below.
+    let precompiled: Vec<Vec<_>> = {
+        use rayon::prelude::*;
+        results
+            .par_iter()
+            .map(|r| {
+                let check_errors: Vec<_> = r
+                    .diags
+                    .iter()
+                    .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
+                    .cloned()
+                    .collect();
+                r.docs
+                    .iter()
+                    .map(|cd| match (&cd.expr, check_errors.is_empty()) {
+                        // Correlations and meta filters are refused, never silently skipped.
+                        (_, true) if cd.doc.detection().is_none() => Err(vec![
+                            aisigma::diagnostic::Diagnostic::new(
+                                aisigma::diagnostic::Code::NotYetSupported,
+                                cd.doc
+                                    .meta
+                                    .title
+                                    .as_ref()
+                                    .map(|t| t.span)
+                                    .unwrap_or(cd.doc.span),
+                                format!(
+                                    "rule `{}`: {} documents cannot be compiled yet",
+                                    cd.doc.label(),
+                                    cd.doc.kind_name()
+                                ),
+                            )
+                            .with_severity(aisigma::diagnostic::Severity::Error)
+                            .with_help("the rules a correlation references compile on their own"),
+                        ]),
+                        (Some(expr), true) => {
+                            backend::compile(&cd.doc, expr, target, &mapping, &schema)
+                        }
+                        _ => Err(check_errors.clone()),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    for (r, compiled_docs) in results.iter().zip(precompiled) {
         let check_errors: Vec<_> = r
             .diags
             .iter()
@@ -711,30 +762,7 @@ fn run_compile(
             );
             continue;
         }
-        for (i, cd) in docs.iter().enumerate() {
-            let compiled = match (&cd.expr, check_errors.is_empty()) {
-                // Correlations and meta filters are refused, never silently skipped.
-                (_, true) if cd.doc.detection().is_none() => Err(vec![
-                    aisigma::diagnostic::Diagnostic::new(
-                        aisigma::diagnostic::Code::NotYetSupported,
-                        cd.doc
-                            .meta
-                            .title
-                            .as_ref()
-                            .map(|t| t.span)
-                            .unwrap_or(cd.doc.span),
-                        format!(
-                            "rule `{}`: {} documents cannot be compiled yet",
-                            cd.doc.label(),
-                            cd.doc.kind_name()
-                        ),
-                    )
-                    .with_severity(aisigma::diagnostic::Severity::Error)
-                    .with_help("the rules a correlation references compile on their own"),
-                ]),
-                (Some(expr), true) => backend::compile(&cd.doc, expr, target, &mapping, &schema),
-                _ => Err(check_errors.clone()),
-            };
+        for (i, (cd, compiled)) in docs.iter().zip(compiled_docs).enumerate() {
             match compiled {
                 Ok(c) => {
                     let stem = Path::new(&r.path)

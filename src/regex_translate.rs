@@ -149,21 +149,53 @@ fn asciify_item(item: &mut ClassSetItem) {
 
 /// Parse an engine pattern (as returned by [`engine_source`], or built by the lowering)
 /// into its HIR.
-pub fn parse(source: &str) -> Result<Hir, String> {
-    regex_syntax::ParserBuilder::new()
+///
+/// A backend asks for the same pattern several times while it renders one predicate (to
+/// translate it, count its branches, measure it), and parsing with Unicode case folding is
+/// the most expensive step of compilation; the last few parses of each thread are kept.
+pub fn parse(source: &str) -> Result<std::rc::Rc<Hir>, String> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    const KEEP: usize = 4;
+    type Recent = Vec<(String, Result<Rc<Hir>, String>)>;
+    thread_local! {
+        static RECENT: RefCell<Recent> = const { RefCell::new(Vec::new()) };
+    }
+    if let Some(hit) = RECENT.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|(s, _)| s == source)
+            .map(|(_, h)| h.clone())
+    }) {
+        return hit;
+    }
+    let parsed = regex_syntax::ParserBuilder::new()
         .build()
         .parse(source)
-        .map_err(|e| e.to_string())
+        .map(Rc::new)
+        .map_err(|e| e.to_string());
+    RECENT.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.len() == KEEP {
+            drop(r.remove(0));
+        }
+        r.push((source.to_string(), parsed.clone()));
+    });
+    parsed
 }
 
 /// Translate an engine pattern into `flavor`. For [`Flavor::Lucene`] the result matches the
 /// whole value exactly when the engine's pattern matches somewhere in it. `Err` says which
 /// construct the flavor cannot express.
 pub fn translate(source: &str, flavor: Flavor) -> Result<String, String> {
-    let hir = parse(source)?;
+    translate_hir(&*parse(source)?, flavor)
+}
+
+/// [`translate`] of a parsed pattern.
+pub fn translate_hir(hir: &Hir, flavor: Flavor) -> Result<String, String> {
     match flavor {
-        Flavor::Pcre | Flavor::Re2 | Flavor::Rust => Search { flavor }.node(&hir, false),
-        Flavor::Lucene => lucene(&hir, Side::Open, Side::Open),
+        Flavor::Pcre | Flavor::Re2 | Flavor::Rust => Search { flavor }.node(hir, false),
+        Flavor::Lucene => lucene(hir, Side::Open, Side::Open),
     }
 }
 
@@ -207,7 +239,7 @@ pub fn exclude_char(source: &str, c: char) -> Result<String, String> {
             HirKind::Empty | HirKind::Look(_) => h.clone(),
         })
     }
-    Ok(walk(&parse(source)?, c)?.to_string())
+    Ok(walk(&*parse(source)?, c)?.to_string())
 }
 
 /// The engine pattern rewritten to search a list of values joined with `sep`: it matches the
@@ -229,7 +261,7 @@ pub fn list_search(source: &str, sep: char) -> Result<String, String> {
             HirKind::Look(_) | HirKind::Empty => h.clone(),
             HirKind::Literal(_) | HirKind::Class(_) => {
                 let source = h.to_string();
-                parse(&exclude_char(&source, sep)?)?
+                (*parse(&exclude_char(&source, sep)?)?).clone()
             }
             HirKind::Repetition(r) => Hir::repetition(regex_syntax::hir::Repetition {
                 sub: Box::new(walk(&r.sub, sep, false, false)?),
@@ -257,7 +289,7 @@ pub fn list_search(source: &str, sep: char) -> Result<String, String> {
             ),
         })
     }
-    Ok(walk(&parse(source)?, sep, true, true)?.to_string())
+    Ok(walk(&*parse(source)?, sep, true, true)?.to_string())
 }
 
 /// The top-level alternatives of the engine pattern (printed back as Rust regexes) when it is
@@ -289,6 +321,11 @@ pub fn counted_branches(source: &str, count: u32) -> Option<Vec<String>> {
 /// True if the engine pattern can match or name a character outside ASCII (a non-ASCII
 /// literal, or a class or `.` that includes one): PCRE must then run in UTF mode.
 pub fn needs_unicode(source: &str) -> bool {
+    parse(source).map(|h| hir_needs_unicode(&h)).unwrap_or(true)
+}
+
+/// [`needs_unicode`] of a parsed pattern.
+pub fn hir_needs_unicode(hir: &Hir) -> bool {
     fn walk(h: &Hir) -> bool {
         match h.kind() {
             HirKind::Literal(l) => !l.0.is_ascii(),
@@ -300,7 +337,7 @@ pub fn needs_unicode(source: &str) -> bool {
             HirKind::Empty | HirKind::Look(_) => false,
         }
     }
-    parse(source).map(|h| walk(&h)).unwrap_or(true)
+    walk(hir)
 }
 
 /// The Lucene translation of an engine pattern as several whole-value regexes, each at most
@@ -325,7 +362,7 @@ pub fn lucene_alternatives(source: &str, max_len: usize) -> Result<Vec<String>, 
         }
     }
     let mut out = Vec::new();
-    pieces(&parse(source)?, max_len, 12, &mut out)?;
+    pieces(&*parse(source)?, max_len, 12, &mut out)?;
     Ok(out)
 }
 

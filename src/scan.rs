@@ -508,7 +508,11 @@ mod erased {
     }
 }
 
-/// The end-of-scan summary: events, throughput, bad lines, matches per rule (most first).
+/// Rules listed by name in the summary; the others are counted.
+pub const SUMMARY_RULES: usize = 20;
+
+/// The end-of-scan summary: events, throughput, bad lines, and the [`SUMMARY_RULES`] rules
+/// with the most matches (most first, then by id).
 pub fn summary(scanner: &Scanner, stats: &Stats, elapsed: std::time::Duration) -> String {
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut s = format!(
@@ -530,8 +534,15 @@ pub fn summary(scanner: &Scanner, stats: &Stats, elapsed: std::time::Duration) -
         .map(|(n, r)| (*n, r))
         .collect();
     per.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
-    for (n, r) in per {
+    for (n, r) in per.iter().take(SUMMARY_RULES) {
         s.push_str(&format!("  {n:>8}  {}  {}\n", r.id, r.title));
+    }
+    if per.len() > SUMMARY_RULES {
+        let rest: u64 = per[SUMMARY_RULES..].iter().map(|(n, _)| n).sum();
+        s.push_str(&format!(
+            "  {rest:>8}  matches of {} more rules\n",
+            per.len() - SUMMARY_RULES
+        ));
     }
     s
 }

@@ -250,13 +250,27 @@ pub fn search_regex(
     engine: &str,
     span: Span,
 ) -> Result<String, Unsupported> {
-    crate::regex_translate::translate(source, flavor).map_err(|why| {
+    search_regex_unicode(source, flavor, engine, span).map(|(re, _)| re)
+}
+
+/// [`search_regex`], and whether the pattern can match non-ASCII text
+/// ([`crate::regex_translate::needs_unicode`]), from one parse.
+pub fn search_regex_unicode(
+    source: &str,
+    flavor: crate::regex_translate::Flavor,
+    engine: &str,
+    span: Span,
+) -> Result<(String, bool), Unsupported> {
+    let unsupported = |why: String| {
         Unsupported::new(
             format!("a regular expression with {why}"),
             format!("{engine} cannot express it"),
             span,
         )
-    })
+    };
+    let hir = crate::regex_translate::parse(source).map_err(unsupported)?;
+    let re = crate::regex_translate::translate_hir(&hir, flavor).map_err(unsupported)?;
+    Ok((re, crate::regex_translate::hir_needs_unicode(&hir)))
 }
 
 /// The tests no target compiles, refused the same way for all before a dialect sees them:

@@ -23,7 +23,7 @@
 
 use super::{Column, Dialect, Unsupported, number};
 use crate::ir::{Pred, Test};
-use crate::regex_translate::{self, Flavor};
+use crate::regex_translate::Flavor;
 use crate::span::Span;
 use std::collections::BTreeMap;
 
@@ -64,12 +64,8 @@ fn field(name: &str, span: Span) -> Result<String, Unsupported> {
 
 /// `isnotnull(mvfind('f', "re"))` for an engine regex source.
 fn mvfind(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let re = super::search_regex(source, Flavor::Pcre, "Splunk's PCRE", span)?;
-    let re = if regex_translate::needs_unicode(source) {
-        format!("(*UTF){re}")
-    } else {
-        re
-    };
+    let (re, unicode) = super::search_regex_unicode(source, Flavor::Pcre, "Splunk's PCRE", span)?;
+    let re = if unicode { format!("(*UTF){re}") } else { re };
     Ok(format!("isnotnull(mvfind({f}, {}))", string(&re)))
 }
 
