@@ -32,7 +32,20 @@ fn aisigma(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("finishes")
 }
 
-fn library() -> (Scanner, Vec<Matcher>, Vec<Option<String>>) {
+/// The `line` of every match `scan` printed (JSON Lines).
+fn matched_lines(stdout: &[u8]) -> Vec<u64> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["line"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// The rule library, checked.
+fn checked_library() -> (Schema, Vec<aisigma::check::FileResult>) {
     let schema = Schema::builtin();
     let files = aisigma::load::collect_files(&[PathBuf::from("rules")]).expect("rules");
     let results = check_files(
@@ -42,6 +55,11 @@ fn library() -> (Scanner, Vec<Matcher>, Vec<Option<String>>) {
             max_file_size: 1 << 22,
         },
     );
+    (schema, results)
+}
+
+fn library() -> (Scanner, Vec<Matcher>, Vec<Option<String>>) {
+    let (schema, results) = checked_library();
     let (rules, exprs, skipped) = load_rules(&results);
     assert!(skipped.is_empty(), "{skipped:?}");
     let matchers = exprs.iter().map(|e| Matcher::new(e).unwrap()).collect();
@@ -81,15 +99,7 @@ fn scanned(scanner: &Scanner, line: &[u8]) -> Vec<usize> {
 /// The held-in example log: every test event of the rule library, one per line, in rule-file
 /// order. It is committed as `examples/logs/rule-tests.jsonl` for the README's example.
 fn rule_test_events() -> Vec<(String, bool, Value)> {
-    let schema = Schema::builtin();
-    let files = aisigma::load::collect_files(&[PathBuf::from("rules")]).expect("rules");
-    let results = check_files(
-        &files,
-        &schema,
-        &Options {
-            max_file_size: 1 << 22,
-        },
-    );
+    let (_, results) = checked_library();
     let mut out = Vec::new();
     for r in &results {
         for cd in &r.docs {
@@ -449,15 +459,7 @@ fn cli_formats_compression_and_exit_codes() {
         Some(EVENTS.as_bytes()),
     );
     assert_eq!(o3.status.code(), Some(1));
-    let got: Vec<u64> = String::from_utf8(o3.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["line"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let got = matched_lines(&o3.stdout);
     assert_eq!(got, vec![1, 4, 5]);
     // A custom category field.
     let o4 = aisigma(
@@ -527,15 +529,7 @@ fn malformed_lines_are_reported_and_skipped_unless_strict() {
         );
     }
     assert!(stderr.contains("3 bad lines"), "{stderr}");
-    let lines: Vec<u64> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["line"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let lines = matched_lines(&o.stdout);
     assert_eq!(lines, vec![1, 5]);
 
     // --strict: the first malformed line ends the scan with exit 2, after the matches
@@ -584,15 +578,7 @@ fn output_is_in_input_order_and_deterministic() {
     let one = run("1");
     assert_eq!(run("2"), one);
     assert_eq!(run("4"), one);
-    let lines: Vec<u64> = String::from_utf8(one)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["line"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let lines = matched_lines(&one);
     assert!(lines.len() > 1000, "{}", lines.len());
     assert!(lines.windows(2).all(|w| w[0] <= w[1]));
     let _ = std::fs::remove_dir_all(&d);
