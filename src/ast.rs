@@ -146,13 +146,128 @@ pub struct Meta {
     pub logsource: Option<Logsource>,
 }
 
-/// A Sigma correlation (parsed and checked; evaluation comes later).
+/// A Sigma correlation, or one of aisigma's baseline correlations (`baseline`,
+/// `first_seen`); see `docs/rule-format.md#correlations`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Correlation {
     pub kind: Spanned<String>,
     pub rules: Vec<Spanned<String>>,
     pub group_by: Vec<Spanned<String>>,
     pub timespan: Option<Spanned<String>>,
+    pub condition: Option<CorrCondition>,
+    pub aliases: Vec<CorrAlias>,
+    /// Also emit the referenced rules as rules of their own.
+    pub generate: bool,
+    pub baseline: Option<BaselineSpec>,
+    pub span: Span,
+}
+
+/// A comparison of a correlation condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Eq,
+    Neq,
+}
+
+impl CmpOp {
+    pub fn parse(s: &str) -> Option<CmpOp> {
+        Some(match s {
+            "gt" => CmpOp::Gt,
+            "gte" => CmpOp::Gte,
+            "lt" => CmpOp::Lt,
+            "lte" => CmpOp::Lte,
+            "eq" => CmpOp::Eq,
+            "neq" => CmpOp::Neq,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CmpOp::Gt => "gt",
+            CmpOp::Gte => "gte",
+            CmpOp::Lt => "lt",
+            CmpOp::Lte => "lte",
+            CmpOp::Eq => "eq",
+            CmpOp::Neq => "neq",
+        }
+    }
+
+    pub fn holds(self, value: f64, bound: f64) -> bool {
+        match self {
+            CmpOp::Gt => value > bound,
+            CmpOp::Gte => value >= bound,
+            CmpOp::Lt => value < bound,
+            CmpOp::Lte => value <= bound,
+            CmpOp::Eq => value == bound,
+            CmpOp::Neq => value != bound,
+        }
+    }
+}
+
+/// `condition` of a correlation: a field (for `value_*`, `first_seen`, `baseline`), one or
+/// two bounds, the percentile; or a boolean expression over rule names (temporal).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorrCondition {
+    pub field: Option<Spanned<String>>,
+    pub bounds: Vec<(CmpOp, f64)>,
+    pub percentile: Option<f64>,
+    pub expression: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// `aliases: {name: {rule: field, ...}}`: one group-by name read from a different field per
+/// rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorrAlias {
+    pub name: Spanned<String>,
+    /// (rule id or name, field)
+    pub fields: Vec<(Spanned<String>, Spanned<String>)>,
+}
+
+/// The `baseline` block of a `baseline` correlation (and `learning` of `first_seen`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineSpec {
+    /// `count`, `sum`, `avg`, `max` or `distinct`.
+    pub aggregate: Option<Spanned<String>>,
+    pub field: Option<Spanned<String>>,
+    /// Number of earlier windows the current one is compared with.
+    pub history: u32,
+    /// Fewest earlier windows before the correlation may fire.
+    pub min_history: u32,
+    /// Smallest aggregate that may fire.
+    pub min_value: Option<f64>,
+    /// `first_seen`: how long after a group's first event nothing fires.
+    pub learning: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// A test of a correlation: timestamped events and the alerts they must raise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorrTest {
+    pub name: Option<String>,
+    pub events: Vec<(serde_json::Value, Span)>,
+    pub expect: ExpectAlerts,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExpectAlerts {
+    /// This many alerts.
+    Count(usize),
+    /// Exactly these alerts, in time order.
+    List(Vec<ExpectedAlert>),
+}
+
+/// An expected alert: when it fires and for which group (both optional).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectedAlert {
+    pub timestamp: Option<String>,
+    pub group: Option<serde_json::Map<String, serde_json::Value>>,
     pub span: Span,
 }
 
@@ -168,7 +283,7 @@ pub struct Filter {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     Detection(Detection),
-    Correlation(Correlation),
+    Correlation(Box<Correlation>),
     Filter(Filter),
 }
 
@@ -186,6 +301,8 @@ pub struct Doc {
     pub meta: Meta,
     pub body: Option<Body>,
     pub tests: Option<Vec<TestCase>>,
+    /// The tests of a correlation document.
+    pub corr_tests: Option<Vec<CorrTest>>,
     pub span: Span,
 }
 

@@ -76,7 +76,7 @@ pub fn check_source(src: Arc<SourceFile>, schema: &Schema) -> FileResult {
                 .as_ref()
                 .is_some_and(|i| referenced.contains(&i.value)));
         metadata::check(&doc, standalone, &mut diags);
-        let expr = check_body(&doc, schema, &mut diags);
+        let expr = check_body(&doc, schema, standalone, &mut diags);
         checked.push(CheckedDoc { doc, expr });
     }
     let mut items = diags.items;
@@ -99,13 +99,20 @@ pub fn check_source(src: Arc<SourceFile>, schema: &Schema) -> FileResult {
     }
 }
 
-fn check_body(doc: &Doc, schema: &Schema, diags: &mut Diagnostics) -> Option<Expr> {
+/// `standalone` is false for an input of a correlation in the same file: the correlation
+/// carries the ATLAS and OWASP tags.
+fn check_body(
+    doc: &Doc,
+    schema: &Schema,
+    standalone: bool,
+    diags: &mut Diagnostics,
+) -> Option<Expr> {
     let scope = doc
         .meta
         .logsource
         .as_ref()
         .and_then(|ls| Scope::of(schema, ls, diags));
-    if scope.is_some() && doc.detection().is_some() {
+    if scope.is_some() && doc.detection().is_some() && standalone {
         metadata::check_ai_mapping(doc, diags);
     }
     match &doc.body {
@@ -135,10 +142,12 @@ fn check_body(doc: &Doc, schema: &Schema, diags: &mut Diagnostics) -> Option<Exp
             None
         }
         Some(Body::Correlation(c)) => {
-            diags.push(
-                Diagnostic::new(Code::NotYetSupported, c.kind.span, format!("`{}` correlation rules are checked, but not yet evaluated or compiled", c.kind.value))
-                    .with_help("correlation evaluation and compilation are planned; the referenced rules work on their own"),
-            );
+            if let Some(e) = c.condition.as_ref().and_then(|c| c.expression.as_ref()) {
+                diags.push(
+                    Diagnostic::new(Code::NotYetSupported, e.span, "boolean conditions over rule names (a pySigma extension) are checked, but not yet evaluated or compiled")
+                        .with_help("list the rules in `rules` and leave out `condition`: a temporal correlation then needs all of them"),
+                );
+            }
             None
         }
         None => None,
@@ -173,6 +182,10 @@ pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<Fi
         })
         .collect();
     repo_checks(&mut results);
+    crate::correlation::check_fields(&mut results, schema);
+    for r in results.iter_mut() {
+        sort_diags(&mut r.diags);
+    }
     results
 }
 

@@ -1,10 +1,14 @@
-//! Sigma correlation rules: parsed and checked. Evaluation and compilation are not implemented
-//! yet; the checker reports that with `AIS601`.
+//! Sigma correlation rules, and aisigma's baseline correlations: parsing and checks. The
+//! engine evaluates them ([`crate::correlate`]).
 
-use crate::ast::Correlation;
+use crate::ast::{BaselineSpec, Body, CmpOp, CorrAlias, CorrCondition, Correlation};
+use crate::check::FileResult;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Severity, did_you_mean, suggest};
+use crate::schema::Schema;
 use crate::span::Spanned;
+use crate::typecheck::Scope;
 use crate::yaml::{Kind, Node};
+use std::collections::HashMap;
 
 pub const TYPES: &[&str] = &[
     "event_count",
@@ -15,7 +19,33 @@ pub const TYPES: &[&str] = &[
     "value_avg",
     "value_percentile",
     "value_median",
+    "baseline",
+    "first_seen",
 ];
+
+/// The types that are aisigma extensions, not Sigma 2.1.
+pub const EXTENSIONS: &[&str] = &["baseline", "first_seen"];
+
+/// Aggregates a `baseline` correlation can compare.
+pub const AGGREGATES: &[&str] = &["count", "sum", "avg", "max", "distinct"];
+
+/// A timespan (`30s`, `10m`, `1h`, `7d`, and pySigma's `w`, `M` = 30 days, `y` = 365 days)
+/// in milliseconds.
+pub fn timespan_ms(text: &str) -> Option<i64> {
+    let unit = text.chars().last()?;
+    let num: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    let per: i64 = match unit {
+        's' => 1_000,
+        'm' => 60_000,
+        'h' => 3_600_000,
+        'd' => 86_400_000,
+        'w' => 7 * 86_400_000,
+        'M' => 30 * 86_400_000,
+        'y' => 365 * 86_400_000,
+        _ => return None,
+    };
+    num.checked_mul(per).filter(|&ms| ms > 0)
+}
 
 const OPS: &[&str] = &["gt", "gte", "lt", "lte", "eq", "neq"];
 
@@ -61,6 +91,9 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
     let mut group_by = Vec::new();
     let mut timespan = None;
     let mut condition = None;
+    let mut aliases = Vec::new();
+    let mut generate = false;
+    let mut baseline_node = None;
     for (k, v) in map {
         match k.raw.as_str() {
             "type" => match v.as_str() {
@@ -88,7 +121,7 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
                     && text[..text.len() - unit.len_utf8()]
                         .bytes()
                         .all(|b| b.is_ascii_digit());
-                if !num_ok || !"smhdwMy".contains(unit) {
+                if !num_ok || !"smhdwMy".contains(unit) || timespan_ms(&text).is_none() {
                     diags.push(
                         Diagnostic::new(
                             Code::InvalidCorrelation,
@@ -111,16 +144,16 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
                 timespan = Some(Spanned::new(text, v.span));
             }
             "condition" => condition = Some(v),
-            "aliases" => check_aliases(v, diags),
-            "generate" => {
-                if !matches!(v.kind, Kind::Bool(_)) {
-                    diags.error(
-                        Code::InvalidCorrelation,
-                        v.span,
-                        "`generate` must be true or false",
-                    );
-                }
-            }
+            "aliases" => aliases = parse_aliases(v, diags),
+            "generate" => match v.kind {
+                Kind::Bool(b) => generate = b,
+                _ => diags.error(
+                    Code::InvalidCorrelation,
+                    v.span,
+                    "`generate` must be true or false",
+                ),
+            },
+            "baseline" | "learning" => baseline_node = Some((k.raw.as_str(), v)),
             other => diags.push(Diagnostic::new(
                 Code::UnknownKey,
                 k.span,
@@ -157,7 +190,8 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
         );
     }
     let temporal = kind.value.starts_with("temporal");
-    match condition {
+    let first_seen = kind.value == "first_seen";
+    let parsed_condition = match condition {
         None if !temporal => {
             diags.push(
                 Diagnostic::new(
@@ -165,31 +199,204 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
                     node.span,
                     format!("a `{}` correlation needs a `condition`", kind.value),
                 )
-                .with_help("e.g. `condition: {gte: 10}`"),
+                .with_help(if first_seen {
+                    "e.g. `condition: {field: gen_ai.request.model}`"
+                } else {
+                    "e.g. `condition: {gte: 10}`"
+                }),
             );
+            None
         }
-        None => {}
+        None => None,
         Some(c) => check_condition(c, &kind.value, diags),
-    }
+    };
+    let baseline = match (kind.value.as_str(), baseline_node) {
+        ("baseline", Some(("baseline", b))) => parse_baseline(b, diags),
+        ("first_seen", Some(("learning", l))) => Some(BaselineSpec {
+            aggregate: None,
+            field: None,
+            history: 0,
+            min_history: 0,
+            min_value: None,
+            learning: timespan_of(l, diags),
+            span: l.span,
+        }),
+        ("baseline", _) => {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidCorrelation,
+                    node.span,
+                    "a `baseline` correlation needs a `baseline` block",
+                )
+                .with_help("e.g. `baseline: {aggregate: sum, field: gen_ai.usage.output_tokens, history: 24}`"),
+            );
+            None
+        }
+        (_, Some((key, b))) => {
+            diags.error(
+                Code::InvalidCorrelation,
+                b.span,
+                if key == "baseline" {
+                    "`baseline` only applies to `baseline` correlations"
+                } else {
+                    "`learning` only applies to `first_seen` correlations"
+                },
+            );
+            None
+        }
+        (_, None) => None,
+    };
     Some(Correlation {
         kind,
         rules,
         group_by,
         timespan,
+        condition: parsed_condition,
+        aliases,
+        generate,
+        baseline,
         span: node.span,
     })
 }
 
-fn check_condition(c: &Node, kind: &str, diags: &mut Diagnostics) {
-    if let Kind::Str(_) = c.kind {
+fn timespan_of(v: &Node, diags: &mut Diagnostics) -> Option<Spanned<String>> {
+    if timespan_ms(&v.raw).is_none() {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidCorrelation,
+                v.span,
+                format!("invalid timespan `{}`", v.raw),
+            )
+            .with_help("write a number followed by s, m, h or d, e.g. `7d`"),
+        );
+        return None;
+    }
+    Some(Spanned::new(v.raw.clone(), v.span))
+}
+
+fn parse_baseline(node: &Node, diags: &mut Diagnostics) -> Option<BaselineSpec> {
+    let Some(map) = node.as_map() else {
+        diags.error(
+            Code::InvalidCorrelation,
+            node.span,
+            "`baseline` must be a mapping: `{aggregate, field, history, min_history, min_value}`",
+        );
+        return None;
+    };
+    let mut spec = BaselineSpec {
+        aggregate: None,
+        field: None,
+        history: 24,
+        min_history: 0,
+        min_value: None,
+        learning: None,
+        span: node.span,
+    };
+    let mut min_history = None;
+    let count = |v: &Node, what: &str, diags: &mut Diagnostics| match v.kind {
+        Kind::Int(n) if (1..=10_000).contains(&n) => Some(n as u32),
+        _ => {
+            diags.error(
+                Code::InvalidCorrelation,
+                v.span,
+                format!("`{what}` must be a whole number of windows from 1 to 10000"),
+            );
+            None
+        }
+    };
+    for (k, v) in map {
+        match k.raw.as_str() {
+            "aggregate" => match v.as_str() {
+                Some(a) if AGGREGATES.contains(&a) => {
+                    spec.aggregate = Some(Spanned::new(a.to_string(), v.span));
+                }
+                _ => {
+                    let sugg = suggest(&v.raw, AGGREGATES.iter().copied(), 1);
+                    diags.push(
+                        Diagnostic::new(
+                            Code::InvalidCorrelation,
+                            v.span,
+                            format!("unknown baseline aggregate `{}`", v.raw),
+                        )
+                        .with_help(
+                            did_you_mean(&sugg)
+                                .unwrap_or_else(|| format!("use one of {}", AGGREGATES.join(", "))),
+                        ),
+                    );
+                }
+            },
+            "field" => match v.as_str() {
+                Some(f) => spec.field = Some(Spanned::new(f.to_string(), v.span)),
+                None => diags.error(
+                    Code::InvalidCorrelation,
+                    v.span,
+                    "`field` must name a field",
+                ),
+            },
+            "history" => spec.history = count(v, "history", diags).unwrap_or(spec.history),
+            "min_history" => min_history = count(v, "min_history", diags),
+            "min_value" => match v.kind {
+                Kind::Int(n) => spec.min_value = Some(n as f64),
+                Kind::Float(f) if f.is_finite() => spec.min_value = Some(f),
+                _ => diags.error(
+                    Code::InvalidCorrelation,
+                    v.span,
+                    "`min_value` must be a number",
+                ),
+            },
+            other => {
+                let known = ["aggregate", "field", "history", "min_history", "min_value"];
+                let sugg = suggest(other, known.iter().copied(), 1);
+                let mut d = Diagnostic::new(
+                    Code::InvalidCorrelation,
+                    k.span,
+                    format!("unknown baseline key `{other}`"),
+                );
+                if let Some(h) = did_you_mean(&sugg) {
+                    d = d.with_help(h);
+                }
+                diags.push(d);
+            }
+        }
+    }
+    // By default a quarter of the history must be known before anything fires.
+    spec.min_history = min_history
+        .unwrap_or(spec.history.div_ceil(4))
+        .min(spec.history);
+    match spec.aggregate.as_ref().map(|a| a.value.as_str()) {
+        None => diags.error(
+            Code::InvalidCorrelation,
+            node.span,
+            "`baseline` needs `aggregate`: count, sum, avg, max or distinct",
+        ),
+        Some("count") => {}
+        Some(a) if spec.field.is_none() => diags.error(
+            Code::InvalidCorrelation,
+            node.span,
+            format!("a `{a}` baseline needs the `field` it aggregates"),
+        ),
+        Some(_) => {}
+    }
+    Some(spec)
+}
+
+fn check_condition(c: &Node, kind: &str, diags: &mut Diagnostics) -> Option<CorrCondition> {
+    if let Kind::Str(text) = &c.kind {
         if !kind.starts_with("temporal") {
             diags.error(
                 Code::InvalidCorrelation,
                 c.span,
                 "a boolean condition over rule names is only valid for temporal correlations",
             );
+            return None;
         }
-        return;
+        return Some(CorrCondition {
+            field: None,
+            bounds: Vec::new(),
+            percentile: None,
+            expression: Some(Spanned::new(text.clone(), c.span)),
+            span: c.span,
+        });
     }
     let Some(map) = c.as_map() else {
         diags.error(
@@ -197,48 +404,60 @@ fn check_condition(c: &Node, kind: &str, diags: &mut Diagnostics) {
             c.span,
             "the correlation `condition` must be a mapping such as `{gte: 10}`",
         );
-        return;
+        return None;
     };
-    let needs_field = kind.starts_with("value_");
-    let mut bounds = 0;
-    let mut has_field = false;
+    let needs_field = kind.starts_with("value_") || kind == "first_seen";
+    let mut cond = CorrCondition {
+        field: None,
+        bounds: Vec::new(),
+        percentile: None,
+        expression: None,
+        span: c.span,
+    };
     for (k, v) in map {
         match k.raw.as_str() {
-            "field" => {
-                has_field = true;
-                if v.as_str().is_none() && v.as_seq().is_none() {
-                    diags.error(
-                        Code::InvalidCorrelation,
-                        v.span,
-                        "`field` must name a field",
-                    );
-                }
-            }
+            "field" => match v.as_str() {
+                Some(f) => cond.field = Some(Spanned::new(f.to_string(), v.span)),
+                None => diags.error(
+                    Code::InvalidCorrelation,
+                    v.span,
+                    "`field` must name one field",
+                ),
+            },
             "percentile" => {
-                let ok = matches!(v.kind, Kind::Int(p) if (1..=100).contains(&p))
-                    || matches!(v.kind, Kind::Float(p) if p > 0.0 && p <= 100.0);
+                let p = match v.kind {
+                    Kind::Int(p) if (1..=100).contains(&p) => Some(p as f64),
+                    Kind::Float(p) if p > 0.0 && p <= 100.0 => Some(p),
+                    _ => None,
+                };
                 if kind != "value_percentile" {
                     diags.error(
                         Code::InvalidCorrelation,
                         k.span,
                         "`percentile` only applies to `value_percentile`",
                     );
-                } else if !ok {
+                } else if p.is_none() {
                     diags.error(
                         Code::InvalidCorrelation,
                         v.span,
                         "`percentile` must be a number between 1 and 100",
                     );
                 }
+                cond.percentile = p;
             }
-            op if OPS.contains(&op) => {
-                bounds += 1;
-                if !matches!(v.kind, Kind::Int(_) | Kind::Float(_)) {
-                    diags.error(
+            op if CmpOp::parse(op).is_some() => {
+                let bound = match v.kind {
+                    Kind::Int(n) => Some(n as f64),
+                    Kind::Float(f) if f.is_finite() => Some(f),
+                    _ => None,
+                };
+                match (bound, CmpOp::parse(op)) {
+                    (Some(b), Some(o)) => cond.bounds.push((o, b)),
+                    _ => diags.error(
                         Code::InvalidCorrelation,
                         v.span,
                         format!("`{op}` needs a number, found `{}`", v.raw),
-                    );
+                    ),
                 }
             }
             other => {
@@ -255,11 +474,30 @@ fn check_condition(c: &Node, kind: &str, diags: &mut Diagnostics) {
             }
         }
     }
-    if bounds == 0 {
-        diags.error(
-            Code::InvalidCorrelation,
-            c.span,
-            "the condition needs a comparison: one of gt, gte, lt, lte, eq, neq",
+    let bounds = map
+        .iter()
+        .filter(|(k, _)| CmpOp::parse(&k.raw).is_some())
+        .count();
+    if kind == "first_seen" {
+        if bounds > 0 {
+            diags.error(
+                Code::InvalidCorrelation,
+                c.span,
+                "a `first_seen` condition takes only `field`: the value that must be new",
+            );
+        }
+    } else if bounds == 0 {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidCorrelation,
+                c.span,
+                "the condition needs a comparison: one of gt, gte, lt, lte, eq, neq",
+            )
+            .with_help(if kind == "baseline" {
+                "a baseline compares the z-score: e.g. `condition: {gt: 3}`"
+            } else {
+                "e.g. `condition: {gte: 10}`"
+            }),
         );
     } else if bounds > 2 {
         diags.error(
@@ -268,7 +506,7 @@ fn check_condition(c: &Node, kind: &str, diags: &mut Diagnostics) {
             "the condition may hold at most two bounds (a range)",
         );
     }
-    if needs_field && !has_field {
+    if needs_field && cond.field.is_none() && !map.iter().any(|(k, _)| k.raw == "field") {
         diags.push(
             Diagnostic::new(
                 Code::InvalidCorrelation,
@@ -285,20 +523,33 @@ fn check_condition(c: &Node, kind: &str, diags: &mut Diagnostics) {
             "a `value_percentile` condition needs `percentile`",
         );
     }
+    Some(cond)
 }
 
-fn check_aliases(v: &Node, diags: &mut Diagnostics) {
+fn parse_aliases(v: &Node, diags: &mut Diagnostics) -> Vec<CorrAlias> {
     let Some(map) = v.as_map() else {
         diags.error(
             Code::InvalidCorrelation,
             v.span,
             "`aliases` must map alias names to `{rule: field}` mappings",
         );
-        return;
+        return Vec::new();
     };
-    for (_, per_rule) in map {
+    let mut out = Vec::new();
+    for (name, per_rule) in map {
         match per_rule.as_map() {
-            Some(m) if m.iter().all(|(_, f)| f.as_str().is_some()) => {}
+            Some(m) if m.iter().all(|(_, f)| f.as_str().is_some()) => out.push(CorrAlias {
+                name: Spanned::new(name.raw.clone(), name.span),
+                fields: m
+                    .iter()
+                    .map(|(r, f)| {
+                        (
+                            Spanned::new(r.raw.clone(), r.span),
+                            Spanned::new(f.raw.clone(), f.span),
+                        )
+                    })
+                    .collect(),
+            }),
             _ => diags.error(
                 Code::InvalidCorrelation,
                 per_rule.span,
@@ -306,4 +557,170 @@ fn check_aliases(v: &Node, diags: &mut Diagnostics) {
             ),
         }
     }
+    out
+}
+
+/// Does a correlation of this type (or baseline aggregate) need a numeric field?
+fn needs_number(c: &Correlation) -> bool {
+    match c.kind.value.as_str() {
+        "value_sum" | "value_avg" | "value_percentile" | "value_median" => true,
+        "baseline" => c
+            .baseline
+            .as_ref()
+            .and_then(|b| b.aggregate.as_ref())
+            .is_some_and(|a| matches!(a.value.as_str(), "sum" | "avg" | "max")),
+        _ => false,
+    }
+}
+
+/// Type checks across files: every field a correlation reads (its `group-by` fields, through
+/// aliases, and the field it aggregates) must exist in the schema of each rule it
+/// references, numeric where it is summed or averaged; a correlation over correlations can
+/// group only by their `group-by` fields, which is all their alerts carry.
+pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
+    let mut by_key: HashMap<String, (usize, usize)> = HashMap::new();
+    for (fi, r) in results.iter().enumerate() {
+        for (di, cd) in r.docs.iter().enumerate() {
+            if let Some(id) = &cd.doc.meta.id {
+                by_key.entry(id.value.to_lowercase()).or_insert((fi, di));
+            }
+            if let Some(n) = &cd.doc.meta.name {
+                by_key.entry(n.value.clone()).or_insert((fi, di));
+            }
+        }
+    }
+    let mut extra: Vec<(usize, Diagnostic)> = Vec::new();
+    for (fi, r) in results.iter().enumerate() {
+        for cd in &r.docs {
+            let Some(Body::Correlation(c)) = &cd.doc.body else {
+                continue;
+            };
+            let value_field = match c.kind.value.as_str() {
+                "baseline" => c.baseline.as_ref().and_then(|b| b.field.as_ref()),
+                _ => c.condition.as_ref().and_then(|x| x.field.as_ref()),
+            };
+            for rf in &c.rules {
+                let target = by_key
+                    .get(&rf.value)
+                    .or_else(|| by_key.get(&rf.value.to_lowercase()));
+                let Some(&(tf, td)) = target else { continue };
+                let tdoc = &results[tf].docs[td].doc;
+                let alias_of = |g: &str| {
+                    c.aliases
+                        .iter()
+                        .find(|a| a.name.value == g)
+                        .and_then(|a| a.fields.iter().find(|(r, _)| r.value == rf.value))
+                        .map(|(_, f)| f.clone())
+                };
+                match &tdoc.body {
+                    Some(Body::Correlation(inner)) => {
+                        let carried: Vec<&str> =
+                            inner.group_by.iter().map(|g| g.value.as_str()).collect();
+                        for g in &c.group_by {
+                            let f = alias_of(&g.value).unwrap_or_else(|| g.clone());
+                            if !carried.contains(&f.value.as_str()) {
+                                extra.push((fi, Diagnostic::new(
+                                    Code::InvalidCorrelation,
+                                    f.span,
+                                    format!("`{}` is not a group-by field of correlation `{}`, whose alerts carry only {}", f.value, tdoc.label(), if carried.is_empty() { "their time".to_string() } else { carried.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ") }),
+                                ).with_help("group a correlation over correlations by the fields they group by")));
+                            }
+                        }
+                    }
+                    Some(Body::Detection(_)) => {
+                        let mut ignore = crate::diagnostic::Diagnostics::default();
+                        let Some(scope) = tdoc
+                            .meta
+                            .logsource
+                            .as_ref()
+                            .and_then(|ls| Scope::of(schema, ls, &mut ignore))
+                        else {
+                            continue;
+                        };
+                        let mut fields: Vec<(crate::span::Spanned<String>, &str)> = c
+                            .group_by
+                            .iter()
+                            .map(|g| (alias_of(&g.value).unwrap_or_else(|| g.clone()), "group-by"))
+                            .collect();
+                        if let Some(v) = value_field {
+                            fields.push((v.clone(), "aggregated"));
+                        }
+                        for (f, role) in fields {
+                            match scope.type_of(&f.value) {
+                                None => {
+                                    let names = scope.schema.field_names(&scope.category);
+                                    let sugg = suggest(&f.value, names.iter().copied(), 3);
+                                    extra.push((fi, Diagnostic::new(
+                                        Code::UnknownField,
+                                        f.span,
+                                        format!("{role} field `{}` does not exist in category `{}` of rule `{}`", f.value, scope.category, tdoc.label()),
+                                    ).with_help(did_you_mean(&sugg).unwrap_or_else(|| format!("run `aisigma schema --category {}` to list the fields", scope.category)))));
+                                }
+                                Some(t)
+                                    if role == "aggregated"
+                                        && needs_number(c)
+                                        && !t.base.is_numeric() =>
+                                {
+                                    extra.push((fi, Diagnostic::new(
+                                        Code::InvalidCorrelation,
+                                        f.span,
+                                        format!("`{}` is of type {t} in category `{}`: a `{}` correlation needs a number", f.value, scope.category, c.kind.value),
+                                    )));
+                                }
+                                Some(_) => {}
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    for (fi, d) in extra {
+        results[fi].diags.push(d);
+    }
+}
+
+/// The detection documents that only serve as inputs of correlations: referenced by a
+/// correlation without `generate: true`, and by none with it. Sigma does not emit such rules
+/// on their own; `compile` and `scan` leave them out (their correlation uses them).
+pub fn hidden_inputs(results: &[FileResult]) -> std::collections::HashSet<(usize, usize)> {
+    let mut by_key: HashMap<String, (usize, usize)> = HashMap::new();
+    for (fi, r) in results.iter().enumerate() {
+        for (di, cd) in r.docs.iter().enumerate() {
+            if let Some(id) = &cd.doc.meta.id {
+                by_key.entry(id.value.to_lowercase()).or_insert((fi, di));
+            }
+            if let Some(n) = &cd.doc.meta.name {
+                by_key.entry(n.value.clone()).or_insert((fi, di));
+            }
+        }
+    }
+    let mut hidden = std::collections::HashSet::new();
+    let mut shown = std::collections::HashSet::new();
+    for r in results {
+        for cd in &r.docs {
+            let Some(Body::Correlation(c)) = &cd.doc.body else {
+                continue;
+            };
+            for rf in &c.rules {
+                let Some(&at) = by_key
+                    .get(&rf.value)
+                    .or_else(|| by_key.get(&rf.value.to_lowercase()))
+                else {
+                    continue;
+                };
+                if results[at.0].docs[at.1].doc.detection().is_none() {
+                    continue;
+                }
+                if c.generate {
+                    shown.insert(at);
+                } else {
+                    hidden.insert(at);
+                }
+            }
+        }
+    }
+    hidden.retain(|at| !shown.contains(at));
+    hidden
 }

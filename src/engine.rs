@@ -275,6 +275,22 @@ pub fn text_at(event: &Value, path: &str) -> Option<String> {
         .find_map(|v| text_of(v).map(|t| t.into_owned()))
 }
 
+/// The first number `path` reaches in the event: a JSON number, or a string that parses as
+/// a finite number.
+pub fn number_at(event: &Value, path: &str) -> Option<f64> {
+    let mut found = Vec::new();
+    FieldPath::new(path).lookup(event, &mut found);
+    let mut scalars = Vec::new();
+    for v in found {
+        each_scalar(v, &mut |s| scalars.push(s));
+    }
+    scalars.into_iter().find_map(|v| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    })
+}
+
 fn each_scalar<'a>(v: &'a Value, f: &mut impl FnMut(&'a Value)) {
     match v {
         Value::Array(items) => items.iter().for_each(|i| each_scalar(i, f)),

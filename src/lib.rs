@@ -11,6 +11,7 @@ pub mod backend;
 pub mod catalog;
 pub mod check;
 pub mod condition;
+pub mod correlate;
 pub mod correlation;
 pub mod diagnostic;
 pub mod engine;

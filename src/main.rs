@@ -730,7 +730,7 @@ fn run_compile(
                                 ),
                             )
                             .with_severity(aisigma::diagnostic::Severity::Error)
-                            .with_help("the rules a correlation references compile on their own"),
+                            .with_help("`aisigma test` evaluates correlations; compiling them to the targets is not implemented yet"),
                         ]),
                         (Some(expr), true) => {
                             backend::compile(&cd.doc, expr, target, &mapping, &schema)
@@ -741,7 +741,9 @@ fn run_compile(
             })
             .collect()
     };
-    for (r, compiled_docs) in results.iter().zip(precompiled) {
+    // Inputs of correlations are compiled with their correlation, not on their own.
+    let inputs = aisigma::correlation::hidden_inputs(&results);
+    for (fi, (r, compiled_docs)) in results.iter().zip(precompiled).enumerate() {
         let check_errors: Vec<_> = r
             .diags
             .iter()
@@ -763,6 +765,9 @@ fn run_compile(
             continue;
         }
         for (i, (cd, compiled)) in docs.iter().zip(compiled_docs).enumerate() {
+            if inputs.contains(&(fi, i)) {
+                continue;
+            }
             match compiled {
                 Ok(c) => {
                     let stem = Path::new(&r.path)

@@ -129,7 +129,7 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
     }
     let mut meta = Meta::default();
     let mut body = None;
-    let mut tests = None;
+    let mut tests_node = None;
     let mut detection_node = None;
     for (k, v) in map {
         let key = k.raw.as_str();
@@ -153,8 +153,10 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
             "related" => meta.related = parse_related(v, diags),
             "logsource" => meta.logsource = parse_logsource(v, diags),
             "detection" => detection_node = Some(v),
-            "tests" => tests = parse_tests(v, diags),
-            "correlation" => body = crate::correlation::parse(v, diags).map(Body::Correlation),
+            "tests" => tests_node = Some(v),
+            "correlation" => {
+                body = crate::correlation::parse(v, diags).map(|c| Body::Correlation(Box::new(c)))
+            }
             "filter" => body = parse_filter(v, diags).map(Body::Filter),
             "regression_tests_path" | "simulation" => {}
             _ => {
@@ -209,10 +211,17 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
         }
         _ => {}
     }
+    let (mut tests, mut corr_tests) = (None, None);
+    match (tests_node, &body) {
+        (Some(t), Some(Body::Correlation(_))) => corr_tests = parse_corr_tests(t, diags),
+        (Some(t), _) => tests = parse_tests(t, diags),
+        (None, _) => {}
+    }
     Some(Doc {
         meta,
         body,
         tests,
+        corr_tests,
         span: root.span,
     })
 }
@@ -369,6 +378,251 @@ fn parse_tests(node: &Node, diags: &mut Diagnostics) -> Option<Vec<TestCase>> {
         }
     }
     Some(cases)
+}
+
+/// Most events one `repeat` entry of a correlation test may produce.
+const MAX_REPEAT: i64 = 100_000;
+
+/// The tests of a correlation: a list of `{name, events, alerts}`. An entry of `events` is
+/// an event, or `{repeat: N, every: 10s, event: {...}}`: N copies of the event whose
+/// `@timestamp` advances by `every`.
+fn parse_corr_tests(node: &Node, diags: &mut Diagnostics) -> Option<Vec<CorrTest>> {
+    let help = "tests:\n    - name: burst\n      events:\n        - repeat: 20\n          every: 5s\n          event: {\"@timestamp\": \"2026-01-01T00:00:00Z\", user.id: u1}\n      alerts: 1";
+    let Some(items) = node.as_seq() else {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidTests,
+                node.span,
+                "the `tests` of a correlation must be a list of cases with `events` and `alerts`",
+            )
+            .with_help(help),
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Some(map) = item.as_map() else {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidTests,
+                    item.span,
+                    "a correlation test must be a mapping with `events` and `alerts`",
+                )
+                .with_help(help),
+            );
+            continue;
+        };
+        let mut name = None;
+        let mut events = Vec::new();
+        let mut expect = None;
+        let mut ok = true;
+        for (k, v) in map {
+            match k.raw.as_str() {
+                "name" => name = v.as_str().map(str::to_string),
+                "events" => match v.as_seq() {
+                    Some(evs) => {
+                        for e in evs {
+                            ok &= corr_test_event(e, &mut events, diags);
+                        }
+                    }
+                    None => {
+                        diags.error(Code::InvalidTests, v.span, "`events` must be a list");
+                        ok = false;
+                    }
+                },
+                "alerts" => expect = parse_expected_alerts(v, diags),
+                other => diags.push(
+                    Diagnostic::new(
+                        Code::InvalidTests,
+                        k.span,
+                        format!("unknown key `{other}` in a correlation test"),
+                    )
+                    .with_help("a correlation test takes `name`, `events` and `alerts`"),
+                ),
+            }
+        }
+        let Some(expect) = expect else {
+            if !map.iter().any(|(k, _)| k.raw == "alerts") {
+                diags.push(
+                    Diagnostic::new(Code::InvalidTests, item.span, "a correlation test needs `alerts`: a number, or a list of `{timestamp, group}`")
+                        .with_help(help),
+                );
+            }
+            continue;
+        };
+        if ok {
+            out.push(CorrTest {
+                name,
+                events,
+                expect,
+                span: item.span,
+            });
+        }
+    }
+    Some(out)
+}
+
+fn corr_test_event(
+    e: &Node,
+    out: &mut Vec<(serde_json::Value, Span)>,
+    diags: &mut Diagnostics,
+) -> bool {
+    let Some(map) = e.as_map() else {
+        diags.error(
+            Code::InvalidTests,
+            e.span,
+            format!(
+                "a test event must be a mapping of fields, found a {}",
+                e.type_name()
+            ),
+        );
+        return false;
+    };
+    if let Some(bad) = non_finite(e) {
+        diags.error(
+            Code::InvalidTests,
+            bad.span,
+            format!("`{}` is not a number JSON can carry", bad.raw),
+        );
+        return false;
+    }
+    let is_repeat = map.iter().any(|(k, _)| k.raw == "repeat")
+        && map
+            .iter()
+            .all(|(k, _)| matches!(k.raw.as_str(), "repeat" | "every" | "event"));
+    if !is_repeat {
+        out.push((e.to_json(), e.span));
+        return true;
+    }
+    let get = |key: &str| map.iter().find(|(k, _)| k.raw == key).map(|(_, v)| v);
+    let count = match get("repeat").map(|v| &v.kind) {
+        Some(Kind::Int(n)) if (1..=MAX_REPEAT).contains(n) => *n,
+        _ => {
+            diags.error(
+                Code::InvalidTests,
+                e.span,
+                format!("`repeat` must be a whole number from 1 to {MAX_REPEAT}"),
+            );
+            return false;
+        }
+    };
+    let every = match get("every") {
+        None => 0,
+        Some(v) => match crate::correlation::timespan_ms(&v.raw) {
+            Some(ms) => ms,
+            None => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidTests,
+                        v.span,
+                        format!("invalid interval `{}`", v.raw),
+                    )
+                    .with_help("write a number followed by s, m, h or d, e.g. `10s`"),
+                );
+                return false;
+            }
+        },
+    };
+    let Some(event) = get("event").filter(|v| v.as_map().is_some()) else {
+        diags.error(
+            Code::InvalidTests,
+            e.span,
+            "`repeat` needs `event`: the event to repeat",
+        );
+        return false;
+    };
+    let json = event.to_json();
+    let start = json
+        .get("@timestamp")
+        .and_then(|t| t.as_str())
+        .and_then(crate::time::parse_timestamp_ms);
+    let Some(start) = start else {
+        diags.error(
+            Code::InvalidTests,
+            event.span,
+            "a repeated event needs an RFC 3339 `@timestamp` to start from",
+        );
+        return false;
+    };
+    for i in 0..count {
+        let mut copy = json.clone();
+        copy["@timestamp"] = serde_json::Value::String(crate::time::format_ms(start + i * every));
+        out.push((copy, event.span));
+    }
+    true
+}
+
+fn parse_expected_alerts(v: &Node, diags: &mut Diagnostics) -> Option<ExpectAlerts> {
+    match &v.kind {
+        Kind::Int(n) if *n >= 0 => return Some(ExpectAlerts::Count(*n as usize)),
+        Kind::Seq(items) => {
+            let mut out = Vec::new();
+            for it in items {
+                let Some(m) = it.as_map() else {
+                    diags.error(
+                        Code::InvalidTests,
+                        it.span,
+                        "an expected alert is a mapping `{timestamp, group}`",
+                    );
+                    return None;
+                };
+                let mut alert = ExpectedAlert {
+                    timestamp: None,
+                    group: None,
+                    span: it.span,
+                };
+                for (k, val) in m {
+                    match k.raw.as_str() {
+                        "timestamp" => match val
+                            .as_str()
+                            .filter(|t| crate::time::parse_timestamp_ms(t).is_some())
+                        {
+                            Some(t) => alert.timestamp = Some(t.to_string()),
+                            None => {
+                                diags.error(
+                                    Code::InvalidTests,
+                                    val.span,
+                                    "`timestamp` must be an RFC 3339 timestamp",
+                                );
+                                return None;
+                            }
+                        },
+                        "group" => match val.to_json() {
+                            serde_json::Value::Object(g) => alert.group = Some(g),
+                            _ => {
+                                diags.error(
+                                    Code::InvalidTests,
+                                    val.span,
+                                    "`group` must map the group-by fields to their values",
+                                );
+                                return None;
+                            }
+                        },
+                        other => {
+                            diags.push(
+                                Diagnostic::new(
+                                    Code::InvalidTests,
+                                    k.span,
+                                    format!("unknown key `{other}` in an expected alert"),
+                                )
+                                .with_help("an expected alert takes `timestamp` and `group`"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                out.push(alert);
+            }
+            return Some(ExpectAlerts::List(out));
+        }
+        _ => {}
+    }
+    diags.error(
+        Code::InvalidTests,
+        v.span,
+        "`alerts` must be a number of alerts, or a list of `{timestamp, group}`",
+    );
+    None
 }
 
 /// The first `.inf` / `.nan` in a test event (JSON has no such numbers).

@@ -31,7 +31,7 @@ pub struct RuleOutcome {
 /// carries an `AIS703` error.
 pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
     let mut out = Vec::new();
-    for r in results {
+    for (fi, r) in results.iter().enumerate() {
         let errors: Vec<Diagnostic> = r
             .diags
             .iter()
@@ -53,8 +53,12 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
             }
             continue;
         }
-        for cd in &r.docs {
+        for (di, cd) in r.docs.iter().enumerate() {
             let doc = &cd.doc;
+            if let (Some(Body::Correlation(_)), true) = (&doc.body, errors.is_empty()) {
+                out.push(correlation_tests(results, (fi, di), require_tests));
+                continue;
+            }
             let tests = doc.tests.as_deref().unwrap_or_default();
             let mut ro = RuleOutcome {
                 file: r.path.clone(),
@@ -98,7 +102,7 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
                 .and_then(|t| t.first())
                 .map(|t| t.span)
                 .unwrap_or(doc.span);
-            if let Some(Body::Correlation(_) | Body::Filter(_)) = &doc.body {
+            if let Some(Body::Filter(_)) = &doc.body {
                 ro.outcome = Outcome::Error;
                 ro.diags.push(
                     Diagnostic::new(
@@ -176,6 +180,135 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
         }
     }
     out
+}
+
+/// Run the tests of the correlation document `at`: each case's events through the
+/// correlation and the rules it reads, and its alerts against the expected ones.
+fn correlation_tests(
+    results: &[FileResult],
+    at: (usize, usize),
+    require_tests: bool,
+) -> RuleOutcome {
+    use crate::ast::ExpectAlerts;
+    let r = &results[at.0];
+    let doc = &r.docs[at.1].doc;
+    let tests = doc.corr_tests.as_deref().unwrap_or_default();
+    let mut ro = RuleOutcome {
+        file: r.path.clone(),
+        title: doc.label(),
+        id: doc.meta.id.as_ref().map(|i| i.value.clone()),
+        outcome: Outcome::Passed,
+        cases: tests.len(),
+        failed_cases: 0,
+        diags: Vec::new(),
+    };
+    let title_span = doc.meta.title.as_ref().map(|t| t.span).unwrap_or(doc.span);
+    if tests.is_empty() {
+        ro.outcome = Outcome::NoTests;
+        if require_tests {
+            ro.diags.push(
+                Diagnostic::new(Code::NoTests, title_span, "the correlation has no tests")
+                    .with_severity(Severity::Error)
+                    .with_help("add `tests:` with cases of timestamped `events` and the `alerts` they must raise"),
+            );
+        }
+        return ro;
+    }
+    let (net, node) = match crate::correlate::build(results, at) {
+        Ok(n) => n,
+        Err(why) => {
+            ro.outcome = Outcome::Error;
+            ro.diags.push(
+                Diagnostic::new(
+                    Code::NotYetSupported,
+                    title_span,
+                    format!("the correlation cannot be evaluated: {why}"),
+                )
+                .with_severity(Severity::Error),
+            );
+            return ro;
+        }
+    };
+    for (i, case) in tests.iter().enumerate() {
+        let name = case
+            .name
+            .as_ref()
+            .map_or_else(|| format!("{}", i + 1), |n| format!("{} (`{n}`)", i + 1));
+        let events: Vec<serde_json::Value> = case.events.iter().map(|(e, _)| e.clone()).collect();
+        let (alerts, untimed) = net.run(&events);
+        if let Some(&bad) = untimed.first() {
+            ro.failed_cases += 1;
+            ro.diags.push(
+                Diagnostic::new(Code::InvalidTests, case.events[bad].1, format!("test {name}: this event has no readable `@timestamp`, so no correlation can use it"))
+                    .with_help("give every event of a correlation test an RFC 3339 `@timestamp`"),
+            );
+            continue;
+        }
+        let got = crate::correlate::rows(&alerts, node);
+        let shown = || {
+            if got.is_empty() {
+                "none".to_string()
+            } else {
+                got.iter()
+                    .map(|(t, g)| {
+                        let group: Vec<String> =
+                            g.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!("{} {{{}}}", crate::time::format_ms(*t), group.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        };
+        let failure = match &case.expect {
+            ExpectAlerts::Count(n) if got.len() != *n => {
+                Some(format!("expected {n} alert(s), got {}", got.len()))
+            }
+            ExpectAlerts::Count(_) => None,
+            ExpectAlerts::List(want) if want.len() != got.len() => Some(format!(
+                "expected {} alert(s), got {}",
+                want.len(),
+                got.len()
+            )),
+            ExpectAlerts::List(want) => {
+                want.iter()
+                    .zip(&got)
+                    .enumerate()
+                    .find_map(|(k, (w, (t, g)))| {
+                        let time_ok = w
+                            .timestamp
+                            .as_deref()
+                            .and_then(crate::time::parse_timestamp_ms)
+                            .is_none_or(|wt| wt == *t);
+                        let group_ok = w.group.as_ref().is_none_or(|wg| {
+                            wg.iter().all(|(key, val)| {
+                                let text = match val {
+                                    serde_json::Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                g.get(key) == Some(&text)
+                            })
+                        });
+                        (!(time_ok && group_ok))
+                            .then(|| format!("alert {} differs from the expected one", k + 1))
+                    })
+            }
+        };
+        if let Some(why) = failure {
+            ro.failed_cases += 1;
+            ro.diags.push(
+                Diagnostic::new(
+                    Code::TestFailed,
+                    case.span,
+                    format!("test {name} failed: {why}"),
+                )
+                .with_help(format!("the correlation raised: {}", shown())),
+            );
+        }
+    }
+    if ro.failed_cases > 0 {
+        ro.outcome = Outcome::Failed;
+    }
+    ro
 }
 
 fn xml_escape(s: &str) -> String {

@@ -177,7 +177,8 @@ impl Scanner {
 /// engine cannot evaluate (unresolved placeholders) are left out, each with a message.
 pub fn load_rules(results: &[crate::check::FileResult]) -> (Vec<ScanRule>, Vec<Expr>, Vec<String>) {
     let (mut rules, mut exprs, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    for r in results {
+    let inputs = crate::correlation::hidden_inputs(results);
+    for (fi, r) in results.iter().enumerate() {
         let errors = r
             .diags
             .iter()
@@ -190,7 +191,15 @@ pub fn load_rules(results: &[crate::check::FileResult]) -> (Vec<ScanRule>, Vec<E
             ));
             continue;
         }
-        for cd in &r.docs {
+        for (di, cd) in r.docs.iter().enumerate() {
+            if inputs.contains(&(fi, di)) {
+                skipped.push(format!(
+                    "{}: `{}` is an input of a correlation (without `generate: true`), not a rule of its own",
+                    r.path,
+                    cd.doc.label()
+                ));
+                continue;
+            }
             let Some(expr) = &cd.expr else {
                 skipped.push(format!(
                     "{}: `{}`: {} documents are not evaluated by scan yet",

@@ -3,13 +3,20 @@
 /// Seconds since the Unix epoch (UTC) of an RFC 3339 / ISO 8601 timestamp, or of a number
 /// (seconds, or milliseconds when above 10^11).
 pub fn parse_timestamp(s: &str) -> Option<i64> {
+    parse_timestamp_ms(s).map(|ms| ms.div_euclid(1000))
+}
+
+/// Milliseconds since the Unix epoch (UTC) of an RFC 3339 / ISO 8601 timestamp (fractions
+/// of a second beyond milliseconds are dropped), or of a number (seconds, or milliseconds
+/// when above 10^11).
+pub fn parse_timestamp_ms(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Ok(n) = s.parse::<f64>() {
-        return n.is_finite().then(|| {
+        return (n.is_finite() && n.abs() < 1e16).then(|| {
             if n.abs() > 1e11 {
-                (n / 1000.0).floor() as i64
-            } else {
                 n.floor() as i64
+            } else {
+                (n * 1000.0).floor() as i64
             }
         });
     }
@@ -31,7 +38,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     }
     let mut secs = days_from_civil(y, mo, d) * 86_400;
     if b.len() == 10 {
-        return Some(secs);
+        return Some(secs * 1000);
     }
     if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
         return None;
@@ -42,23 +49,45 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     }
     secs += h * 3600 + mi * 60 + sec;
     let mut i = 19;
+    let mut ms = 0;
     if b.get(i) == Some(&b'.') {
         i += 1;
         let frac = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
         if frac == 0 {
             return None;
         }
+        for k in 0..3 {
+            ms = ms * 10
+                + b.get(i + k)
+                    .filter(|_| k < frac)
+                    .map_or(0, |c| i64::from(c - b'0'));
+        }
         i += frac;
     }
-    match b.get(i) {
-        None => Some(secs),
-        Some(b'Z' | b'z') if i + 1 == b.len() => Some(secs),
+    let off = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
         Some(&sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
             let off = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
-            Some(if sign == b'+' { secs - off } else { secs + off })
+            if sign == b'+' { off } else { -off }
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some((secs - off) * 1000 + ms)
+}
+
+/// RFC 3339 text (UTC, milliseconds) of an epoch time in milliseconds.
+pub fn format_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
 }
 
 fn is_leap(y: i64) -> bool {
@@ -114,6 +143,21 @@ pub fn parts(epoch: i64) -> (i64, i64, i64, i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn milliseconds() {
+        assert_eq!(parse_timestamp_ms("1970-01-01T00:00:01.5Z"), Some(1500));
+        assert_eq!(
+            parse_timestamp_ms("1970-01-01T00:00:01.123456Z"),
+            Some(1123)
+        );
+        assert_eq!(parse_timestamp_ms("1969-12-31T23:59:59.250Z"), Some(-750));
+        assert_eq!(parse_timestamp("1969-12-31T23:59:59.250Z"), Some(-1));
+        assert_eq!(format_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(format_ms(-750), "1969-12-31T23:59:59.250Z");
+        let t = "2026-11-24T07:00:00.120Z";
+        assert_eq!(format_ms(parse_timestamp_ms(t).unwrap()), t);
+    }
 
     #[test]
     fn parses_rfc3339() {

@@ -23,8 +23,13 @@ fn compile_all(target: Target) -> String {
     let results = check_files(&rule_files(), &schema, &Default::default());
     let mapping = target.builtin_mapping();
     let mut out = String::new();
-    for r in &results {
-        for cd in &r.docs {
+    let inputs = aisigma::correlation::hidden_inputs(&results);
+    for (fi, r) in results.iter().enumerate() {
+        for (di, cd) in r.docs.iter().enumerate() {
+            // Correlations are compiled by their own path (not yet), with their inputs.
+            if cd.doc.detection().is_none() || inputs.contains(&(fi, di)) {
+                continue;
+            }
             out.push_str(&format!("# {}\n", r.path));
             match compile(
                 &cd.doc,

@@ -474,9 +474,22 @@ fn compile_to_eql() {
     let o = aisigma(&["compile", &refused, "--target", "eql", "--format", "json"]);
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["error"]["code"], "AIS801");
-    // A correlation is refused, not silently skipped; the rule it references compiles.
+    // A correlation is refused, not silently skipped. The rule it references is its input
+    // (no `generate: true`), so it is not emitted on its own; with `generate: true` it is.
     let corr = dir.path().join("corr.yml");
     std::fs::write(&corr, "title: Many\nid: 1b2f1c8e-6a43-4a35-a1b8-4d8f0d6c6e19\nstatus: test\nlevel: high\ndate: 2026-11-24\ncorrelation:\n    type: event_count\n    rules: [blocked]\n    timespan: 10m\n    condition: {gte: 10}\n---\ntitle: Blocked\nname: blocked\nlogsource: {product: x}\ndetection:\n    sel:\n        action: block\n    condition: sel\n").unwrap();
+    let o = aisigma(&["compile", corr.to_str().unwrap(), "--target", "eql"]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(stdout(&o), "");
+    let text = std::fs::read_to_string(&corr).unwrap();
+    std::fs::write(
+        &corr,
+        text.replace(
+            "    timespan: 10m\n",
+            "    timespan: 10m\n    generate: true\n",
+        ),
+    )
+    .unwrap();
     let o = aisigma(&["compile", corr.to_str().unwrap(), "--target", "eql"]);
     assert_eq!(code(&o), 1);
     assert_eq!(
