@@ -600,16 +600,10 @@ fn step(
             let n = st.history.len() as f64;
             let mean = st.history.iter().sum::<f64>() / n;
             let var = st.history.iter().map(|h| (h - mean).powi(2)).sum::<f64>() / n;
-            let sd = var.sqrt();
-            let z = if sd > 0.0 {
-                (v - mean) / sd
-            } else if v > mean {
-                f64::INFINITY
-            } else if v < mean {
-                f64::NEG_INFINITY
-            } else {
-                0.0
-            };
+            // A steady history has (almost) no spread: the deviation is at least a tenth of
+            // the mean, and at least 1, so that a small rise is not an outlier.
+            let sd = var.sqrt().max(mean.abs() / 10.0).max(1.0);
+            let z = (v - mean) / sd;
             if holds(&p.bounds, z) {
                 st.fired = true;
                 return Some(alert(Some(v)));
@@ -653,4 +647,177 @@ pub fn rows(alerts: &[Alert], node: usize) -> Vec<(i64, BTreeMap<String, String>
         .filter(|a| a.node == node)
         .map(|a| (a.time, a.group.iter().cloned().collect()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check_str;
+    use crate::schema::Schema;
+    use serde_json::json;
+
+    /// Alerts `(time in seconds from 0, group values)` of the first document of `yaml` (a
+    /// correlation over the rule `r`, which matches events with `kind: x`).
+    fn run(correlation: &str, events: &[Value]) -> Vec<(i64, Vec<String>)> {
+        let text = format!(
+            "title: c\nid: 6f1e2d3c-4b5a-4c6d-8e7f-9a0b1c2d3e4f\nstatus: test\nlevel: low\ndate: 2026-01-01\ncorrelation:\n{}---\ntitle: r\nname: r\nlogsource: {{product: x}}\ndetection:\n    sel:\n        kind: x\n    condition: sel\n---\ntitle: s\nname: s\nid: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{product: x}}\ndetection:\n    sel:\n        kind: y\n    condition: sel\n",
+            correlation
+                .lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        );
+        let r = check_str("c.yml", &text, &Schema::builtin());
+        assert!(
+            r.diags
+                .iter()
+                .all(|d| d.severity != crate::diagnostic::Severity::Error),
+            "{:?}",
+            r.diags
+        );
+        let (net, node) = build(std::slice::from_ref(&r), (0, 0)).unwrap();
+        let (alerts, untimed) = net.run(events);
+        assert!(untimed.is_empty());
+        alerts
+            .iter()
+            .filter(|a| a.node == node)
+            .map(|a| {
+                (
+                    a.time / 1000,
+                    a.group.iter().map(|(_, v)| v.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn ev(t: i64, kind: &str, user: &str) -> Value {
+        json!({"@timestamp": crate::time::format_ms(t * 1000), "kind": kind, "user": user, "n": t})
+    }
+
+    #[test]
+    fn window_is_inclusive_and_alerts_use_up_their_events() {
+        let c =
+            "type: event_count\nrules: [r]\ngroup-by: [user]\ntimespan: 10s\ncondition: {gte: 3}\n";
+        // 0, 5, 10: three events in [0, 10] → alert at 10; the next three start afresh.
+        let evs: Vec<Value> = [0, 5, 10, 11, 12, 13]
+            .iter()
+            .map(|&t| ev(t, "x", "u"))
+            .collect();
+        assert_eq!(
+            run(c, &evs),
+            vec![(10, vec!["u".into()]), (13, vec!["u".into()])]
+        );
+        // 0, 5, 11: 0 has left the window when 11 arrives.
+        let evs: Vec<Value> = [0, 5, 11].iter().map(|&t| ev(t, "x", "u")).collect();
+        assert!(run(c, &evs).is_empty());
+    }
+
+    #[test]
+    fn events_are_ordered_by_timestamp_and_grouped() {
+        let c =
+            "type: event_count\nrules: [r]\ngroup-by: [user]\ntimespan: 1m\ncondition: {gte: 2}\n";
+        // Out of input order, two users, one event without the group field, one of another rule.
+        let evs = vec![
+            ev(30, "x", "a"),
+            ev(10, "x", "b"),
+            ev(20, "x", "a"),
+            json!({"@timestamp": crate::time::format_ms(25_000), "kind": "x"}),
+            ev(40, "y", "b"),
+        ];
+        assert_eq!(run(c, &evs), vec![(30, vec!["a".into()])]);
+    }
+
+    #[test]
+    fn ranges_and_value_aggregates() {
+        let evs: Vec<Value> = (1..=5).map(|t| ev(t, "x", "u")).collect();
+        // n = 1..5: sums 1, 3, 6, 10, 15.
+        let c = "type: value_sum\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, gt: 5, lte: 6}\n";
+        assert_eq!(run(c, &evs), vec![(3, vec!["u".into()])]);
+        // The average of 1, 2, 3 reaches 2 at t = 3; those events are used up, and 4 and 5
+        // are each a window of their own with an average above 2.
+        let c = "type: value_avg\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, gte: 2}\n";
+        let u = || vec!["u".to_string()];
+        assert_eq!(run(c, &evs), vec![(3, u()), (4, u()), (5, u())]);
+        let c = "type: value_percentile\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, percentile: 75, gte: 3}\n";
+        // [1,2,3,4]: rank 0.75 * 3 = 2.25 → 3.25 at t = 4; then [5] alone.
+        assert_eq!(run(c, &evs), vec![(4, u()), (5, u())]);
+        let c = "type: value_median\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, eq: 1.5}\n";
+        assert_eq!(run(c, &evs), vec![(2, vec!["u".into()])]);
+        // Two distinct values at t = 2, used up; two again at t = 4.
+        let c = "type: value_count\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, neq: 1}\n";
+        assert_eq!(run(c, &evs), vec![(2, u()), (4, u())]);
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
+        assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
+    }
+
+    #[test]
+    fn temporal_and_ordered() {
+        let t = "type: temporal\nrules: [r, s]\ngroup-by: [user]\ntimespan: 10s\n";
+        let o = "type: temporal_ordered\nrules: [r, s]\ngroup-by: [user]\ntimespan: 10s\n";
+        let forward = vec![ev(0, "x", "u"), ev(5, "y", "u")];
+        let backward = vec![ev(0, "y", "u"), ev(5, "x", "u")];
+        assert_eq!(run(t, &forward), vec![(5, vec!["u".into()])]);
+        assert_eq!(run(t, &backward), vec![(5, vec!["u".into()])]);
+        assert_eq!(run(o, &forward), vec![(5, vec!["u".into()])]);
+        assert!(run(o, &backward).is_empty());
+        // Too far apart.
+        assert!(run(o, &[ev(0, "x", "u"), ev(11, "y", "u")]).is_empty());
+        // The same timestamp: input order decides.
+        assert_eq!(run(o, &[ev(3, "x", "u"), ev(3, "y", "u")]).len(), 1);
+        assert!(run(o, &[ev(3, "y", "u"), ev(3, "x", "u")]).is_empty());
+    }
+
+    #[test]
+    fn aliases_group_different_fields() {
+        let c = "type: temporal\nrules: [r, s]\ngroup-by: [who]\ntimespan: 10s\naliases:\n    who:\n        r: user\n        s: actor\n";
+        let evs = vec![
+            ev(0, "x", "u"),
+            json!({"@timestamp": crate::time::format_ms(3000), "kind": "y", "actor": "u"}),
+        ];
+        assert_eq!(run(c, &evs), vec![(3, vec!["u".into()])]);
+    }
+
+    #[test]
+    fn baseline_and_first_seen() {
+        // Hourly counts 2, 2, 2 then 9 in the fourth hour: z = (v - 2) / max(0, 0.2, 1).
+        let c = "type: baseline\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\nbaseline: {aggregate: count, history: 3, min_history: 3}\ncondition: {gt: 4}\n";
+        let mut evs = Vec::new();
+        for h in 0..3 {
+            evs.push(ev(h * 3600, "x", "u"));
+            evs.push(ev(h * 3600 + 60, "x", "u"));
+        }
+        for k in 0..9 {
+            evs.push(ev(3 * 3600 + k, "x", "u"));
+        }
+        // The fifth event of the fourth hour makes 5: z = 3, not > 4; the seventh, z = 5.
+        assert_eq!(run(c, &evs), vec![(3 * 3600 + 6, vec!["u".into()])]);
+        // An empty hour counts as zero.
+        let gap = vec![ev(0, "x", "u"), ev(7200, "x", "u")];
+        let c0 = "type: baseline\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\nbaseline: {aggregate: count, history: 2, min_history: 2}\ncondition: {gte: 0.5}\n";
+        assert_eq!(run(c0, &gap), vec![(7200, vec!["u".into()])]);
+        let f =
+            "type: first_seen\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n}\n";
+        // n is new each time, but the group's first event never fires.
+        let evs = vec![ev(0, "x", "u"), ev(1, "x", "u"), ev(1, "x", "v")];
+        assert_eq!(run(f, &evs), vec![(1, vec!["u".into()])]);
+    }
+
+    #[test]
+    fn correlations_chain() {
+        let text = "title: outer\nid: 1f1e2d3c-4b5a-4c6d-8e7f-9a0b1c2d3e4f\nstatus: test\nlevel: low\ndate: 2026-01-01\ncorrelation:\n    type: event_count\n    rules: [inner]\n    group-by: [user]\n    timespan: 1h\n    condition: {gte: 2}\n---\ntitle: inner\nname: inner\ncorrelation:\n    type: event_count\n    rules: [r]\n    group-by: [user]\n    timespan: 1m\n    condition: {gte: 2}\n---\ntitle: r\nname: r\nlogsource: {product: x}\ndetection:\n    sel:\n        kind: x\n    condition: sel\n";
+        let r = check_str("c.yml", text, &Schema::builtin());
+        let (net, node) = build(std::slice::from_ref(&r), (0, 0)).unwrap();
+        // Inner fires at 1 and 3 (two events each); outer at 3.
+        let evs: Vec<Value> = [0, 1, 2, 3].iter().map(|&t| ev(t, "x", "u")).collect();
+        let (alerts, _) = net.run(&evs);
+        assert_eq!(
+            rows(&alerts, node),
+            vec![(
+                3000,
+                [("user".to_string(), "u".to_string())]
+                    .into_iter()
+                    .collect()
+            )]
+        );
+        assert_eq!(alerts.len(), 3);
+    }
 }

@@ -109,7 +109,7 @@ fn rule_test_events() -> Vec<(String, bool, Value)> {
     let mut out = Vec::new();
     for (fi, r) in results.iter().enumerate() {
         for (di, cd) in r.docs.iter().enumerate() {
-            if inputs.contains(&(fi, di)) {
+            if inputs.contains(&(fi, di)) || cd.doc.detection().is_none() {
                 continue;
             }
             let id = cd.doc.meta.id.as_ref().map(|i| i.value.clone()).unwrap();
