@@ -7,8 +7,10 @@
 //! - Each correlation keeps, per group (the values of its `group-by` fields; an input that
 //!   lacks one of them is left out), the inputs of the last `timespan`: a **sliding window**
 //!   `[t - timespan, t]` that ends at each arriving input `t`. The condition is evaluated when
-//!   an input arrives; when it holds, an alert fires at `t` and the window's inputs are used
-//!   up, so the next alert of that group needs new inputs.
+//!   an input arrives; an alert fires at `t` when it holds and did not hold at the group's
+//!   previous input (one alert when the condition starts to hold).
+//! - `temporal_ordered` follows EQL's `sequence` state machine: per group and step, one
+//!   partial sequence; a completed sequence is used up.
 //! - `baseline` compares the aggregate of the current fixed window (`timespan`, aligned to
 //!   the epoch) with the same group's earlier windows, as a z-score; `first_seen` fires on a
 //!   value its group has not had in the last `timespan`.
@@ -342,10 +344,20 @@ struct SeenState {
     seen: HashMap<String, i64>,
 }
 
+/// A group's sliding window, and whether its condition held at the group's previous input.
+#[derive(Default, Debug)]
+struct Window {
+    entries: VecDeque<Entry>,
+    held: bool,
+}
+
 #[derive(Debug)]
 enum State {
     None,
-    Window(HashMap<Vec<String>, VecDeque<Entry>>),
+    Window(HashMap<Vec<String>, Window>),
+    /// `temporal_ordered`: per group, the first time of the partial sequence waiting at each
+    /// stage (index 1 waits for the second rule, ...).
+    Sequence(HashMap<Vec<String>, Vec<Option<i64>>>),
     Baseline(HashMap<Vec<String>, BaselineState>),
     FirstSeen(HashMap<Vec<String>, SeenState>),
 }
@@ -383,6 +395,7 @@ impl Network {
                 Node::Correlation(p) => match p.kind {
                     Kind::Baseline { .. } => State::Baseline(HashMap::new()),
                     Kind::FirstSeen { .. } => State::FirstSeen(HashMap::new()),
+                    Kind::TemporalOrdered => State::Sequence(HashMap::new()),
                     _ => State::Window(HashMap::new()),
                 },
             })
@@ -412,7 +425,14 @@ impl Network {
                     }
                     Node::Correlation(p) => {
                         let mut produced = Vec::new();
-                        for (input, &src) in p.inputs.iter().enumerate() {
+                        // Later stages first, so that one event cannot advance a sequence
+                        // through two stages (as EQL does).
+                        let order: Vec<(usize, &usize)> = if p.kind == Kind::TemporalOrdered {
+                            p.inputs.iter().enumerate().rev().collect()
+                        } else {
+                            p.inputs.iter().enumerate().collect()
+                        };
+                        for (input, &src) in order {
                             for ev in &fired[src] {
                                 if let Some(a) = step(p, &mut states[n], n, input, time, ev) {
                                     produced.push(a);
@@ -460,8 +480,34 @@ fn step(
         value,
     };
     match (state, &p.kind) {
+        (State::Sequence(groups), Kind::TemporalOrdered) => {
+            let n = p.inputs.len();
+            let stages = groups.entry(key.clone()).or_insert_with(|| vec![None; n]);
+            // Partial sequences that started before the window are dropped.
+            for st in stages.iter_mut() {
+                if st.is_some_and(|first| first < time - p.timespan) {
+                    *st = None;
+                }
+            }
+            if input == 0 {
+                if n == 1 {
+                    return Some(alert(Some(1.0)));
+                }
+                stages[1] = Some(time);
+            } else if let Some(first) = stages[input].take() {
+                if input + 1 == n {
+                    return Some(alert(Some(n as f64)));
+                }
+                stages[input + 1] = Some(first);
+            }
+            if stages.iter().all(Option::is_none) {
+                groups.remove(&key);
+            }
+            None
+        }
         (State::Window(groups), kind) => {
-            let window = groups.entry(key.clone()).or_default();
+            let group_state = groups.entry(key.clone()).or_default();
+            let window = &mut group_state.entries;
             window.push_back(Entry {
                 time,
                 input,
@@ -497,53 +543,26 @@ fn step(
                 }
                 Kind::Temporal => {
                     let present: HashSet<usize> = window.iter().map(|e| e.input).collect();
-                    let all = present.len() == p.inputs.len();
+                    let n = present.len() as f64;
                     // Without a condition every rule must be present; with one, the number
                     // of distinct rules present is compared.
-                    let n = present.len() as f64;
                     if p.bounds.is_empty() {
-                        all.then_some(n)
+                        (present.len() == p.inputs.len()).then_some(n)
                     } else {
                         Some(n)
                     }
                 }
-                Kind::TemporalOrdered => {
-                    if input + 1 != p.inputs.len() {
-                        None
-                    } else {
-                        // The latest event of each earlier rule, going backwards: the chain
-                        // ends at this event and must start inside the window.
-                        let mut need = input;
-                        let mut ok = true;
-                        let mut pos = window.len() - 1;
-                        while need > 0 {
-                            need -= 1;
-                            match window.range(..pos).rposition(|e| e.input == need) {
-                                Some(at) => pos = at,
-                                None => {
-                                    ok = false;
-                                    break;
-                                }
-                            }
-                        }
-                        ok.then_some(p.inputs.len() as f64)
-                    }
-                }
                 _ => None,
             };
-            let fire = match (kind, value) {
-                (Kind::Temporal | Kind::TemporalOrdered, Some(v)) if p.bounds.is_empty() => v > 0.0,
+            let holds_now = match (kind, value) {
+                (Kind::Temporal, Some(_)) if p.bounds.is_empty() => true,
                 (_, Some(v)) => holds(&p.bounds, v),
                 (_, None) => false,
             };
-            if fire {
-                window.clear();
-                return Some(alert(value));
-            }
-            if window.is_empty() {
-                groups.remove(&key);
-            }
-            None
+            // An alert when the condition starts to hold for the group.
+            let fire = holds_now && !group_state.held;
+            group_state.held = holds_now;
+            fire.then(|| alert(value))
         }
         (
             State::Baseline(groups),
@@ -694,21 +713,25 @@ mod tests {
     }
 
     #[test]
-    fn window_is_inclusive_and_alerts_use_up_their_events() {
+    fn window_is_inclusive_and_alerts_fire_when_the_condition_starts_to_hold() {
         let c =
             "type: event_count\nrules: [r]\ngroup-by: [user]\ntimespan: 10s\ncondition: {gte: 3}\n";
-        // 0, 5, 10: three events in [0, 10] → alert at 10; the next three start afresh.
+        let u = || vec!["u".to_string()];
+        // 0, 5, 10: three events in [0, 10] → alert at 10; it keeps holding through 13.
         let evs: Vec<Value> = [0, 5, 10, 11, 12, 13]
             .iter()
             .map(|&t| ev(t, "x", "u"))
             .collect();
-        assert_eq!(
-            run(c, &evs),
-            vec![(10, vec!["u".into()]), (13, vec!["u".into()])]
-        );
+        assert_eq!(run(c, &evs), vec![(10, u())]);
         // 0, 5, 11: 0 has left the window when 11 arrives.
         let evs: Vec<Value> = [0, 5, 11].iter().map(|&t| ev(t, "x", "u")).collect();
         assert!(run(c, &evs).is_empty());
+        // It stops holding at 40 (one event in [30, 40]) and starts again at 42.
+        let evs: Vec<Value> = [0, 1, 2, 40, 41, 42]
+            .iter()
+            .map(|&t| ev(t, "x", "u"))
+            .collect();
+        assert_eq!(run(c, &evs), vec![(2, u()), (42, u())]);
     }
 
     #[test]
@@ -732,19 +755,18 @@ mod tests {
         // n = 1..5: sums 1, 3, 6, 10, 15.
         let c = "type: value_sum\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, gt: 5, lte: 6}\n";
         assert_eq!(run(c, &evs), vec![(3, vec!["u".into()])]);
-        // The average of 1, 2, 3 reaches 2 at t = 3; those events are used up, and 4 and 5
-        // are each a window of their own with an average above 2.
+        // The average of 1, 2, 3 reaches 2 at t = 3 and keeps holding.
         let c = "type: value_avg\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, gte: 2}\n";
         let u = || vec!["u".to_string()];
-        assert_eq!(run(c, &evs), vec![(3, u()), (4, u()), (5, u())]);
+        assert_eq!(run(c, &evs), vec![(3, u())]);
         let c = "type: value_percentile\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, percentile: 75, gte: 3}\n";
-        // [1,2,3,4]: rank 0.75 * 3 = 2.25 → 3.25 at t = 4; then [5] alone.
-        assert_eq!(run(c, &evs), vec![(4, u()), (5, u())]);
+        // [1,2,3,4]: rank 0.75 * 3 = 2.25 → 3.25 at t = 4.
+        assert_eq!(run(c, &evs), vec![(4, u())]);
         let c = "type: value_median\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, eq: 1.5}\n";
         assert_eq!(run(c, &evs), vec![(2, vec!["u".into()])]);
-        // Two distinct values at t = 2, used up; two again at t = 4.
+        // Two distinct values at t = 2, and more after.
         let c = "type: value_count\nrules: [r]\ngroup-by: [user]\ntimespan: 1h\ncondition: {field: n, neq: 1}\n";
-        assert_eq!(run(c, &evs), vec![(2, u()), (4, u())]);
+        assert_eq!(run(c, &evs), vec![(2, u())]);
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
         assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
     }
@@ -764,6 +786,21 @@ mod tests {
         // The same timestamp: input order decides.
         assert_eq!(run(o, &[ev(3, "x", "u"), ev(3, "y", "u")]).len(), 1);
         assert!(run(o, &[ev(3, "y", "u"), ev(3, "x", "u")]).is_empty());
+        // EQL's state machine: a completed sequence is used up, a newer start replaces an
+        // older one, and a partial sequence survives another one's completion.
+        let evs = vec![
+            ev(0, "x", "u"),
+            ev(1, "x", "u"),
+            ev(2, "y", "u"),
+            ev(3, "y", "u"),
+        ];
+        assert_eq!(run(o, &evs), vec![(2, vec!["u".into()])]);
+        let three = "type: temporal_ordered\nrules: [r, s, r]\ngroup-by: [user]\ntimespan: 10s\n";
+        // x y x: the last x completes [x, y, x] (the later stage is served first).
+        assert_eq!(
+            run(three, &[ev(0, "x", "u"), ev(1, "y", "u"), ev(2, "x", "u")]).len(),
+            1
+        );
     }
 
     #[test]
@@ -806,18 +843,12 @@ mod tests {
         let text = "title: outer\nid: 1f1e2d3c-4b5a-4c6d-8e7f-9a0b1c2d3e4f\nstatus: test\nlevel: low\ndate: 2026-01-01\ncorrelation:\n    type: event_count\n    rules: [inner]\n    group-by: [user]\n    timespan: 1h\n    condition: {gte: 2}\n---\ntitle: inner\nname: inner\ncorrelation:\n    type: event_count\n    rules: [r]\n    group-by: [user]\n    timespan: 1m\n    condition: {gte: 2}\n---\ntitle: r\nname: r\nlogsource: {product: x}\ndetection:\n    sel:\n        kind: x\n    condition: sel\n";
         let r = check_str("c.yml", text, &Schema::builtin());
         let (net, node) = build(std::slice::from_ref(&r), (0, 0)).unwrap();
-        // Inner fires at 1 and 3 (two events each); outer at 3.
-        let evs: Vec<Value> = [0, 1, 2, 3].iter().map(|&t| ev(t, "x", "u")).collect();
+        // Inner holds at 1 (two events within a minute), stops at 100, holds again at 101;
+        // outer counts those two alerts at 101.
+        let evs: Vec<Value> = [0, 1, 100, 101].iter().map(|&t| ev(t, "x", "u")).collect();
         let (alerts, _) = net.run(&evs);
-        assert_eq!(
-            rows(&alerts, node),
-            vec![(
-                3000,
-                [("user".to_string(), "u".to_string())]
-                    .into_iter()
-                    .collect()
-            )]
-        );
+        let group: BTreeMap<String, String> = [("user".to_string(), "u".to_string())].into();
+        assert_eq!(rows(&alerts, node), vec![(101_000, group)]);
         assert_eq!(alerts.len(), 3);
     }
 }
