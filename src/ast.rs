@@ -197,6 +197,18 @@ impl CmpOp {
         }
     }
 
+    /// The operator as C-like languages write it (`>=`, `!=`).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Gt => ">",
+            CmpOp::Gte => ">=",
+            CmpOp::Lt => "<",
+            CmpOp::Lte => "<=",
+            CmpOp::Eq => "==",
+            CmpOp::Neq => "!=",
+        }
+    }
+
     pub fn holds(self, value: f64, bound: f64) -> bool {
         match self {
             CmpOp::Gt => value > bound,

@@ -126,15 +126,7 @@ fn keys_of(doc: &crate::ast::Doc) -> (Option<String>, Option<String>) {
 /// Build the network of the correlation `root` (a document of `results`), resolving rule
 /// references by id or name across all the results. `Err` says what cannot be evaluated.
 pub fn build(results: &[FileResult], root: (usize, usize)) -> Result<(Network, usize), String> {
-    let mut by_key: HashMap<String, (usize, usize)> = HashMap::new();
-    for (fi, r) in results.iter().enumerate() {
-        for (di, cd) in r.docs.iter().enumerate() {
-            let (id, name) = keys_of(&cd.doc);
-            for k in [id, name].into_iter().flatten() {
-                by_key.entry(k).or_insert((fi, di));
-            }
-        }
-    }
+    let by_key = crate::correlation::index(results);
     let mut net = Network {
         nodes: Vec::new(),
         labels: Vec::new(),
@@ -167,13 +159,7 @@ fn add(
             let mut inputs = Vec::new();
             let mut refs = Vec::new();
             for r in &c.rules {
-                let key = if by_key.contains_key(&r.value) {
-                    r.value.clone()
-                } else {
-                    r.value.to_lowercase()
-                };
-                let target = by_key
-                    .get(&key)
+                let target = crate::correlation::resolve(by_key, &r.value)
                     .ok_or_else(|| format!("`{}` is no loaded rule", r.value))?;
                 inputs.push(add(results, *target, by_key, net, done, visiting)?);
                 refs.push(keys_of(&results[target.0].docs[target.1].doc));

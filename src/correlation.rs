@@ -573,12 +573,9 @@ fn needs_number(c: &Correlation) -> bool {
     }
 }
 
-/// Type checks across files: every field a correlation reads (its `group-by` fields, through
-/// aliases, and the field it aggregates) must exist in the schema of each rule it
-/// references, numeric where it is summed or averaged; a correlation over correlations can
-/// group only by their `group-by` fields, which is all their alerts carry.
-pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
-    let mut by_key: HashMap<String, (usize, usize)> = HashMap::new();
+/// Every document by its id (lower-cased) and its `name`; the first one wins.
+pub fn index(results: &[FileResult]) -> HashMap<String, (usize, usize)> {
+    let mut by_key = HashMap::new();
     for (fi, r) in results.iter().enumerate() {
         for (di, cd) in r.docs.iter().enumerate() {
             if let Some(id) = &cd.doc.meta.id {
@@ -589,6 +586,25 @@ pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
             }
         }
     }
+    by_key
+}
+
+/// The document a correlation's `rules` entry names: a `name`, or an id in any case.
+pub fn resolve<'a>(
+    index: &'a HashMap<String, (usize, usize)>,
+    reference: &str,
+) -> Option<&'a (usize, usize)> {
+    index
+        .get(reference)
+        .or_else(|| index.get(&reference.to_lowercase()))
+}
+
+/// Type checks across files: every field a correlation reads (its `group-by` fields, through
+/// aliases, and the field it aggregates) must exist in the schema of each rule it
+/// references, numeric where it is summed or averaged; a correlation over correlations can
+/// group only by their `group-by` fields, which is all their alerts carry.
+pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
+    let by_key = index(results);
     let mut extra: Vec<(usize, Diagnostic)> = Vec::new();
     for (fi, r) in results.iter().enumerate() {
         for cd in &r.docs {
@@ -600,10 +616,9 @@ pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
                 _ => c.condition.as_ref().and_then(|x| x.field.as_ref()),
             };
             for rf in &c.rules {
-                let target = by_key
-                    .get(&rf.value)
-                    .or_else(|| by_key.get(&rf.value.to_lowercase()));
-                let Some(&(tf, td)) = target else { continue };
+                let Some(&(tf, td)) = resolve(&by_key, &rf.value) else {
+                    continue;
+                };
                 let tdoc = &results[tf].docs[td].doc;
                 let alias_of = |g: &str| {
                     c.aliases
@@ -685,17 +700,7 @@ pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
 /// correlation without `generate: true`, and by none with it. Sigma does not emit such rules
 /// on their own; `compile` and `scan` leave them out (their correlation uses them).
 pub fn hidden_inputs(results: &[FileResult]) -> std::collections::HashSet<(usize, usize)> {
-    let mut by_key: HashMap<String, (usize, usize)> = HashMap::new();
-    for (fi, r) in results.iter().enumerate() {
-        for (di, cd) in r.docs.iter().enumerate() {
-            if let Some(id) = &cd.doc.meta.id {
-                by_key.entry(id.value.to_lowercase()).or_insert((fi, di));
-            }
-            if let Some(n) = &cd.doc.meta.name {
-                by_key.entry(n.value.clone()).or_insert((fi, di));
-            }
-        }
-    }
+    let by_key = index(results);
     let mut hidden = std::collections::HashSet::new();
     let mut shown = std::collections::HashSet::new();
     for r in results {
@@ -704,10 +709,7 @@ pub fn hidden_inputs(results: &[FileResult]) -> std::collections::HashSet<(usize
                 continue;
             };
             for rf in &c.rules {
-                let Some(&at) = by_key
-                    .get(&rf.value)
-                    .or_else(|| by_key.get(&rf.value.to_lowercase()))
-                else {
+                let Some(&at) = resolve(&by_key, &rf.value) else {
                     continue;
                 };
                 if results[at.0].docs[at.1].doc.detection().is_none() {

@@ -703,7 +703,8 @@ fn run_compile(
         use rayon::prelude::*;
         results
             .par_iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(fi, r)| {
                 let check_errors: Vec<_> = r
                     .diags
                     .iter()
@@ -712,8 +713,12 @@ fn run_compile(
                     .collect();
                 r.docs
                     .iter()
-                    .map(|cd| match (&cd.expr, check_errors.is_empty()) {
-                        // Correlations and meta filters are refused, never silently skipped.
+                    .enumerate()
+                    .map(|(di, cd)| match (&cd.expr, check_errors.is_empty()) {
+                        (_, true) if matches!(cd.doc.body, Some(aisigma::ast::Body::Correlation(_))) => {
+                            backend::correlation::compile(&results, (fi, di), target, &mapping, &schema)
+                        }
+                        // Meta filters are refused, never silently skipped.
                         (_, true) if cd.doc.detection().is_none() => Err(vec![
                             aisigma::diagnostic::Diagnostic::new(
                                 aisigma::diagnostic::Code::NotYetSupported,
@@ -730,7 +735,7 @@ fn run_compile(
                                 ),
                             )
                             .with_severity(aisigma::diagnostic::Severity::Error)
-                            .with_help("`aisigma test` evaluates correlations; compiling them to the targets is not implemented yet"),
+                            .with_help("meta filters are checked, but applying them is not implemented yet"),
                         ]),
                         (Some(expr), true) => {
                             backend::compile(&cd.doc, expr, target, &mapping, &schema)
@@ -768,8 +773,15 @@ fn run_compile(
             if inputs.contains(&(fi, i)) {
                 continue;
             }
+            let compiled = compiled.and_then(|c| {
+                requires_format(&c, &cd.doc, artifact.as_ref().map(|(f, _)| f.name), target)
+                    .map(|()| c)
+            });
             match compiled {
                 Ok(c) => {
+                    for w in &c.warnings {
+                        report::human_one(&mut errors, &r.path, r.source.as_deref(), w);
+                    }
                     let stem = Path::new(&r.path)
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
@@ -787,6 +799,7 @@ fn run_compile(
                             &ctx,
                             &c.query,
                             &c.logsource,
+                            c.correlation.as_ref(),
                             target.name(),
                         ) {
                             // Every artifact ends with one line break, so that pack parts
@@ -803,6 +816,25 @@ fn run_compile(
                             "query": c.query,
                             "logsource": c.logsource,
                         });
+                        let mut v = v;
+                        if let Some(corr) = &c.correlation {
+                            v["correlation"] = corr.clone();
+                        }
+                        if !c.warnings.is_empty() {
+                            v["warnings"] = c
+                                .warnings
+                                .iter()
+                                .map(|d| {
+                                    serde_json::json!({
+                                        "code": d.code.as_str(),
+                                        "message": d.message,
+                                        "help": d.help,
+                                        "line": d.span.start.line,
+                                        "column": d.span.start.col,
+                                    })
+                                })
+                                .collect();
+                        }
                         v.to_string() + "\n"
                     } else {
                         c.query.clone() + "\n"
@@ -859,6 +891,45 @@ fn run_compile(
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::from(EXIT_OK)
+    }
+}
+
+/// A correlation that only an artifact format can express (a Kibana threshold rule) is
+/// refused in every other format: its query alone would drop the threshold.
+fn requires_format(
+    c: &aisigma::backend::Compiled,
+    doc: &aisigma::ast::Doc,
+    format: Option<&str>,
+    target: aisigma::backend::Target,
+) -> Result<(), Vec<aisigma::diagnostic::Diagnostic>> {
+    let needed = c
+        .correlation
+        .as_ref()
+        .and_then(|v| v.get("artifact_only"))
+        .and_then(|v| v.as_str());
+    match needed {
+        Some(n) if format != Some(n) => {
+            let span = match &doc.body {
+                Some(aisigma::ast::Body::Correlation(corr)) => corr.kind.span,
+                _ => doc.span,
+            };
+            Err(vec![
+                aisigma::diagnostic::Diagnostic::new(
+                    aisigma::diagnostic::Code::UnsupportedConstruct,
+                    span,
+                    format!(
+                        "rule `{}`: this correlation can be compiled to {} only as `--format {n}`",
+                        doc.label(),
+                        target.name()
+                    ),
+                )
+                .with_help(format!(
+                    "the {} query alone has no count; the count lives in the {n} rule",
+                    target.name()
+                )),
+            ])
+        }
+        _ => Ok(()),
     }
 }
 

@@ -26,7 +26,7 @@ fn compile_all(target: Target) -> String {
     let inputs = aisigma::correlation::hidden_inputs(&results);
     for (fi, r) in results.iter().enumerate() {
         for (di, cd) in r.docs.iter().enumerate() {
-            // Correlations are compiled by their own path (not yet), with their inputs.
+            // Correlations have their own snapshots (`correlations_*`), with their inputs.
             if cd.doc.detection().is_none() || inputs.contains(&(fi, di)) {
                 continue;
             }
@@ -49,6 +49,7 @@ fn compile_all(target: Target) -> String {
                             &ctx,
                             &c.query,
                             &c.logsource,
+                            None,
                             target.name(),
                         )
                         .unwrap();
@@ -98,6 +99,84 @@ fn spl_artifacts() {
 #[test]
 fn yaral_artifacts() {
     insta::assert_snapshot!("yaral_artifacts", compile_all(Target::Yaral));
+}
+
+/// Every correlation of the library on `target`: its query, its artifacts, its `AIS803`
+/// warnings, or its refusals.
+fn compile_correlations(target: Target) -> String {
+    let schema = Schema::builtin();
+    let results = check_files(&rule_files(), &schema, &Default::default());
+    let mapping = target.builtin_mapping();
+    let mut out = String::new();
+    for (fi, r) in results.iter().enumerate() {
+        for (di, cd) in r.docs.iter().enumerate() {
+            if !matches!(cd.doc.body, Some(aisigma::ast::Body::Correlation(_))) {
+                continue;
+            }
+            out.push_str(&format!("# {} ({})\n", r.path, cd.doc.label()));
+            match aisigma::backend::correlation::compile(
+                &results,
+                (fi, di),
+                target,
+                &mapping,
+                &schema,
+            ) {
+                Ok(c) => {
+                    for w in &c.warnings {
+                        out.push_str(&format!(
+                            "warning [{}]: {}\n  help: {}\n",
+                            w.code,
+                            w.message,
+                            w.help.as_deref().unwrap_or("")
+                        ));
+                    }
+                    out.push_str(&c.query);
+                    out.push('\n');
+                    for f in target.formats() {
+                        let ctx = artifact::RuleContext::new(&cd.doc, &r.path);
+                        let body = artifact::render(
+                            f.template,
+                            f.builtin,
+                            &ctx,
+                            &c.query,
+                            &c.logsource,
+                            c.correlation.as_ref(),
+                            target.name(),
+                        )
+                        .unwrap();
+                        out.push_str(&format!("## {}\n{}\n", f.name, body.trim_end()));
+                    }
+                }
+                Err(ds) => {
+                    for d in ds {
+                        out.push_str(&format!(
+                            "refused [{}] {}:{}: {}\n",
+                            d.code, d.span.start.line, d.span.start.col, d.message
+                        ));
+                    }
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn correlations_compile_or_are_refused_on_every_target() {
+    for t in [
+        Target::Spl,
+        Target::Kql,
+        Target::Eql,
+        Target::Esql,
+        Target::Lucene,
+        Target::Yaral,
+    ] {
+        insta::assert_snapshot!(
+            format!("correlations_{}", t.name()),
+            compile_correlations(t)
+        );
+    }
 }
 
 #[test]

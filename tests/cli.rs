@@ -496,10 +496,51 @@ fn compile_to_eql() {
         stdout(&o),
         "any where action regex \"[Bb][Ll][Oo][Cc][Kk\u{212A}]\"\n"
     );
+    assert!(String::from_utf8_lossy(&o.stderr).contains(
+        "error[AIS801]: rule `Many`: `event_count` correlations cannot be compiled to eql"
+    ));
+    // On a target that can count, the correlation compiles, with its AIS803 warning on
+    // stderr (fixed windows) and in the JSON output; exit 0.
+    let o = aisigma(&[
+        "compile",
+        corr.to_str().unwrap(),
+        "--target",
+        "esql",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0);
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["correlation"]["type"], "event_count");
+    assert_eq!(lines[0]["warnings"][0]["code"], "AIS803");
     assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains("error[AIS601]: rule `Many`: correlation documents cannot be compiled yet")
+        lines[0]["query"]
+            .as_str()
+            .unwrap()
+            .contains("BUCKET(@timestamp, 10 minutes)")
     );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning[AIS803]"));
+    // Lucene expresses it only as a Kibana threshold rule.
+    let o = aisigma(&["compile", corr.to_str().unwrap(), "--target", "lucene"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only as `--format kibana-ndjson`"));
+    let o = aisigma(&[
+        "compile",
+        corr.to_str().unwrap(),
+        "--target",
+        "lucene",
+        "--format",
+        "kibana-ndjson",
+    ]);
+    assert_eq!(code(&o), 0);
+    let rule: Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(rule["type"], "threshold");
+    assert_eq!(rule["threshold"]["value"], 10);
+    assert_eq!(rule["from"], "now-10m");
     let o = aisigma(&["compile", "rules/", "--target", "splunk"]);
     assert_eq!(code(&o), 2, "unknown target is a usage error");
 }

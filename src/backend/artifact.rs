@@ -425,6 +425,7 @@ pub fn render(
     rule: &RuleContext,
     query: &str,
     logsource: &BTreeMap<String, String>,
+    correlation: Option<&serde_json::Value>,
     target: &str,
 ) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
@@ -445,6 +446,7 @@ pub fn render(
         query => query,
         logsource => minijinja::Value::from(minijinja::value::Serde(logsource)),
         target => target,
+        correlation => minijinja::Value::from(minijinja::value::Serde(correlation)),
     })
     .map_err(|e| format!("template {template_name}: {e}"))
 }

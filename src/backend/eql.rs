@@ -17,11 +17,18 @@
 //!   the string values the operators above cannot express exactly are rendered by
 //!   [`crate::regex_translate`].
 //!
+//! - Correlations: `temporal_ordered` is `sequence [by keys] with maxspan=T [any where ...]
+//!   ...`, whose state machine the engine follows (`docs/semantics.md`, Correlations). Per-rule
+//!   `aliases` become per-query `by` keys. EQL has no aggregations: the other types are
+//!   refused.
+//!
 //! Refused (AIS801): regex assertions that have no whole-value form, keyword searches (EQL has no full-text search), field references (EQL cannot compare two
 //! fields), date parts and unresolved placeholders.
 
+use super::correlation::{self, Correlation, Rendered};
 use super::lucene::{elastic_regexes, string_regexes};
 use super::{Column, Dialect, Unsupported, number};
+use crate::correlate::Kind;
 use crate::ir::{Pred, Test};
 use crate::sigma_string::Part;
 use std::collections::BTreeMap;
@@ -145,6 +152,37 @@ impl Dialect for Eql {
         _stages: &[String],
     ) -> String {
         format!("any where {condition}")
+    }
+
+    fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        if c.kind != Kind::TemporalOrdered {
+            return Err(c.refuse_type(
+                "EQL has no aggregations; it expresses only ordered sequences \
+                 (`temporal_ordered`). Compile counts and sums to esql or spl",
+            ));
+        }
+        c.refuse_arrays()?;
+        let keys = |i: &correlation::Input| -> String {
+            let names: Vec<String> = i.group.iter().map(|g| field(&g.name)).collect();
+            names.join(", ")
+        };
+        // One `by` for the sequence when every rule holds the group in the same fields.
+        let shared = c.inputs.windows(2).all(|w| w[0].group == w[1].group);
+        let mut q = String::from("sequence");
+        if shared && !c.group_names.is_empty() {
+            let _ = write!(q, " by {}", keys(&c.inputs[0]));
+        }
+        let _ = write!(q, " with maxspan={}", c.span_in(correlation::DAYS_TO_MS));
+        for i in &c.inputs {
+            let _ = write!(q, "\n  [any where {}]", i.condition);
+            if !shared && !c.group_names.is_empty() {
+                let _ = write!(q, " by {}", keys(i));
+            }
+        }
+        Ok(Rendered {
+            query: q,
+            ..Rendered::default()
+        })
     }
 }
 

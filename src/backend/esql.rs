@@ -14,13 +14,22 @@
 //!   `MV_CONCAT` with U+001F, with a regex confined to one value; other tests on arrays are
 //!   refused.
 //!
+//! Correlations are `STATS ... BY group, BUCKET(@timestamp, T)` (Elasticsearch 8.14+): fixed
+//! windows aligned to the epoch, not the engine's sliding ones, so they compile with an
+//! `AIS803` warning. `value_count` counts distinct values exactly with two `STATS` (ES|QL's
+//! `COUNT_DISTINCT` is approximate); percentiles and medians are refused (`PERCENTILE` and
+//! `MEDIAN` are approximate t-digests), as are ordered sequences (compile those to eql).
+//!
 //! Refused: keyword searches, field references, date parts, placeholders, non-string tests on
 //! array fields, and regex assertions with no whole-value form.
 
+use super::correlation::{Correlation, Rendered};
 use super::lucene::{any_of, elastic_regexes, string_regexes};
 use super::{Column, Dialect, Unsupported, number};
+use crate::correlate::Kind;
 use crate::ir::{Pred, Test};
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 pub struct Esql;
 
@@ -44,6 +53,23 @@ pub fn field(name: &str) -> String {
     } else {
         format!("`{}`", name.replace('`', "``"))
     }
+}
+
+/// A time span as an ES|QL literal: `10 minutes`, `1 hour`, `500 milliseconds`.
+fn duration(ms: i64) -> String {
+    for (unit, name) in [
+        (86_400_000, "day"),
+        (3_600_000, "hour"),
+        (60_000, "minute"),
+        (1_000, "second"),
+        (1, "millisecond"),
+    ] {
+        if ms % unit == 0 {
+            let n = ms / unit;
+            return format!("{n} {name}{}", if n == 1 { "" } else { "s" });
+        }
+    }
+    unreachable!("every span is a whole number of milliseconds")
 }
 
 /// The separator `MV_CONCAT` puts between the values of a multi-valued field.
@@ -159,6 +185,177 @@ impl Dialect for Esql {
             .map(String::as_str)
             .unwrap_or("logs-*");
         format!("FROM {index} METADATA _id, _index, _version | WHERE {condition}")
+    }
+
+    fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        match c.kind {
+            Kind::TemporalOrdered => {
+                return Err(
+                    c.refuse_type("ES|QL has no sequences; compile ordered sequences to eql")
+                );
+            }
+            Kind::Percentile(_) | Kind::Median => {
+                return Err(c.refuse_type(
+                    "ES|QL's PERCENTILE and MEDIAN are approximate (t-digest), so a value near \
+                     the bound could be misjudged",
+                ));
+            }
+            Kind::Baseline { .. } | Kind::FirstSeen { .. } => {
+                return Err(c.refuse_type("baselines are not compiled to esql yet"));
+            }
+            _ => {}
+        }
+        c.refuse_arrays()?;
+        let first = &c.inputs[0];
+        let index = |i: &super::correlation::Input| i.logsource.get("index").cloned();
+        if c.inputs.iter().any(|i| index(i) != index(first)) {
+            return Err(c.refuse(
+                "rules over different indices",
+                "one ES|QL query reads one FROM source, and a condition cannot tell which \
+                 index pattern an event came from",
+            ));
+        }
+        if c.inputs
+            .iter()
+            .any(|i| i.group != first.group || i.field != first.field)
+        {
+            return Err(c.refuse(
+                "`aliases` that name different fields per rule",
+                "an event that matches two of the rules would need two group values in one row",
+            ));
+        }
+        let from = index(first).unwrap_or_else(|| "logs-*".into());
+        let conds: Vec<String> = c
+            .inputs
+            .iter()
+            .map(|i| format!("({})", i.condition))
+            .collect();
+        let mut q = format!("FROM {from} | WHERE {}", conds.join(" OR "));
+        let mut evals = Vec::new();
+        let multi = c.inputs.len() > 1;
+        if multi {
+            for (i, cond) in conds.iter().enumerate() {
+                evals.push(format!("aisigma_r{i} = CASE({cond}, 1, 0)"));
+            }
+        }
+        for (g, col) in first.group.iter().enumerate() {
+            evals.push(format!("aisigma_g{g} = TO_STRING({})", field(&col.name)));
+        }
+        if let Some(col) = &first.field {
+            evals.push(match c.kind {
+                Kind::ValueCount => format!("aisigma_v = TO_STRING({})", field(&col.name)),
+                _ => format!("aisigma_v = TO_DOUBLE({})", field(&col.name)),
+            });
+        }
+        if !evals.is_empty() {
+            let _ = write!(q, " | EVAL {}", evals.join(", "));
+        }
+        let groups: Vec<String> = (0..c.group_names.len())
+            .map(|g| format!("aisigma_g{g}"))
+            .collect();
+        if !groups.is_empty() {
+            let present: Vec<String> = groups.iter().map(|g| format!("{g} IS NOT NULL")).collect();
+            let _ = write!(q, " | WHERE {}", present.join(" AND "));
+        }
+        let span = duration(c.timespan);
+        let mut by = groups.clone();
+        by.push("aisigma_window".into());
+        let by_bucket = {
+            let mut b = groups.clone();
+            b.push(format!("aisigma_window = BUCKET(@timestamp, {span})"));
+            b.join(", ")
+        };
+        let by = by.join(", ");
+        let last = "aisigma_last = MAX(@timestamp)";
+        match c.kind {
+            Kind::EventCount if multi => {
+                let sum: Vec<String> = (0..c.inputs.len())
+                    .map(|i| format!("aisigma_r{i}"))
+                    .collect();
+                let _ = write!(
+                    q,
+                    " | STATS aisigma_value = SUM({}), {last} BY {by_bucket}",
+                    sum.join(" + ")
+                );
+            }
+            Kind::EventCount => {
+                let _ = write!(
+                    q,
+                    " | STATS aisigma_value = COUNT(*), {last} BY {by_bucket}"
+                );
+            }
+            Kind::ValueCount => {
+                // Exact distinct count: one row per value, then count the non-null values.
+                let _ = write!(
+                    q,
+                    " | STATS {last} BY {by_bucket}, aisigma_v \
+                     | STATS aisigma_value = COUNT(aisigma_v), aisigma_last = MAX(aisigma_last) BY {by}"
+                );
+            }
+            Kind::Temporal => {
+                let present: Vec<String> = (0..c.inputs.len())
+                    .map(|i| format!("aisigma_r{i} = MAX(aisigma_r{i})"))
+                    .collect();
+                let sum: Vec<String> = (0..c.inputs.len())
+                    .map(|i| format!("aisigma_r{i}"))
+                    .collect();
+                if multi {
+                    let _ = write!(
+                        q,
+                        " | STATS {}, {last} BY {by_bucket} | EVAL aisigma_value = {}",
+                        present.join(", "),
+                        sum.join(" + ")
+                    );
+                } else {
+                    let _ = write!(
+                        q,
+                        " | STATS aisigma_value = COUNT(*), {last} BY {by_bucket} | EVAL aisigma_value = 1"
+                    );
+                }
+            }
+            Kind::Sum => {
+                let _ = write!(
+                    q,
+                    " | STATS aisigma_value = SUM(aisigma_v), {last} BY {by_bucket} \
+                     | EVAL aisigma_value = COALESCE(aisigma_value, 0)"
+                );
+            }
+            Kind::Avg => {
+                let _ = write!(
+                    q,
+                    " | STATS aisigma_value = AVG(aisigma_v), {last} BY {by_bucket}"
+                );
+            }
+            _ => unreachable!("refused above"),
+        }
+        let _ = write!(
+            q,
+            " | WHERE {}",
+            c.condition("aisigma_value", "AND", "!=", "==")
+        );
+        let mut keep = vec!["aisigma_last".to_string()];
+        for (g, name) in c.group_names.iter().enumerate() {
+            let _ = write!(q, " | RENAME aisigma_g{g} AS {}", field(name));
+            keep.push(field(name));
+        }
+        keep.push("aisigma_value".into());
+        keep.push("aisigma_window".into());
+        let _ = write!(q, " | KEEP {}", keep.join(", "));
+        Ok(Rendered {
+            query: q,
+            warnings: vec![(
+                format!(
+                    "`{}` is evaluated over fixed windows of {span} (`BUCKET(@timestamp, {span})`, \
+                     Elasticsearch 8.14+), not sliding ones",
+                    c.type_name()
+                ),
+                "events that straddle a window boundary are counted in two windows, so a burst \
+                 the engine alerts on can be missed; one alert per group and window. Run the \
+                 rule every window, over at least one window of look-back"
+                    .to_string(),
+            )],
+            ..Rendered::default()
+        })
     }
 }
 

@@ -19,9 +19,17 @@
 //! - A test on a field the schema types as an array (a `dynamic` column) means "some element
 //!   matches": an `mv-apply` stage before the `where` counts the matching elements.
 //!
+//! Correlations (`summarize ... by bin(TimeGenerated, T)`) count over fixed windows aligned
+//! to the epoch, not the engine's sliding ones: compiled with an `AIS803` warning.
+//! `value_count` and `temporal` use the exact `count_distinct()`, percentiles and medians are
+//! computed exactly from the sorted values (`make_list_if` + `array_sort_asc`, interpolated as
+//! the engine does), not with the approximate `percentile()`.
+//!
 //! Refused: keyword searches, field references, date parts and placeholders.
 
+use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::{Column, Dialect, Unsupported, number};
+use crate::correlate::Kind;
 use crate::ir::{Pred, Test};
 use crate::regex_translate::{self, Flavor};
 use crate::schema::BaseType;
@@ -300,6 +308,201 @@ impl Dialect for Kql {
             let _ = write!(q, " | project-away {}", names.join(", "));
         }
         q
+    }
+
+    fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        c.refuse_arrays()?;
+        match c.kind {
+            Kind::TemporalOrdered => self.sequence(c),
+            Kind::Baseline { .. } | Kind::FirstSeen { .. } => {
+                Err(c.refuse_type("baselines are not compiled to kql yet"))
+            }
+            _ => self.bucketed(c),
+        }
+    }
+}
+
+/// Most values `make_list_if` collects per window (its documented maximum).
+const MAX_LIST: u32 = 1_048_576;
+
+/// The inputs of a correlation: each rule's query with its rule number, group values and
+/// aggregated value as columns, in one `union` when there are several.
+fn correlation_inputs(c: &Correlation) -> String {
+    let mut parts = Vec::new();
+    for (i, input) in c.inputs.iter().enumerate() {
+        let mut ext = vec![format!("aisigma_rule = {i}")];
+        for (g, col) in input.group.iter().enumerate() {
+            ext.push(format!("aisigma_g{g} = tostring({})", column(&col.name)));
+        }
+        if let Some(col) = &input.field {
+            let f = column(&col.name);
+            ext.push(match c.kind {
+                Kind::ValueCount => format!("aisigma_v = tostring({f})"),
+                _ => format!("aisigma_v = todouble({f})"),
+            });
+        }
+        parts.push(format!("{} | extend {}", input.query, ext.join(", ")));
+    }
+    let mut q = if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        let p: Vec<String> = parts.iter().map(|p| format!("({p})")).collect();
+        format!("union {}", p.join(", "))
+    };
+    if !c.group_names.is_empty() {
+        let present: Vec<String> = (0..c.group_names.len())
+            .map(|g| format!("isnotempty(aisigma_g{g})"))
+            .collect();
+        let _ = write!(q, " | where {}", present.join(" and "));
+    }
+    q
+}
+
+/// The group columns renamed to the `group-by` names.
+fn group_projection(c: &Correlation) -> Vec<String> {
+    c.group_names
+        .iter()
+        .enumerate()
+        .map(|(g, name)| format!("{} = aisigma_g{g}", column(name)))
+        .collect()
+}
+
+impl Kql {
+    /// `temporal_ordered` as a `scan` state machine: one step per rule, evaluated from the
+    /// last step to the first for each row, as EQL's sequences. Rows are sorted by group, so
+    /// the groups' sequences never interleave, and each step requires the previous step's
+    /// group and a start within the timespan.
+    fn sequence(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        let span = c.span_in(DAYS_TO_MS);
+        let n = c.inputs.len();
+        let groups: Vec<String> = (0..c.group_names.len())
+            .map(|g| format!("aisigma_g{g}"))
+            .collect();
+        let mut q = correlation_inputs(c);
+        let mut order: Vec<String> = groups.iter().map(|g| format!("{g} asc")).collect();
+        order.push("TimeGenerated asc".into());
+        // Rows of one event: the later step first, so that an event never moves a sequence
+        // two steps.
+        order.push("aisigma_rule desc".into());
+        let _ = write!(
+            q,
+            " | sort by {} | scan declare (aisigma_start: datetime, aisigma_done: bool) with (",
+            order.join(", ")
+        );
+        for k in 0..n {
+            let mut cond = vec![format!("aisigma_rule == {k}")];
+            let assign = if k == 0 {
+                "aisigma_start = TimeGenerated".to_string()
+            } else {
+                let prev = format!("s{k}");
+                for g in &groups {
+                    cond.push(format!("{g} == {prev}.{g}"));
+                }
+                cond.push(format!("TimeGenerated - {prev}.aisigma_start <= {span}"));
+                format!("aisigma_start = {prev}.aisigma_start")
+            };
+            let done = if k + 1 == n {
+                ", aisigma_done = true"
+            } else {
+                ""
+            };
+            let _ = write!(
+                q,
+                " step s{}: {} => {assign}{done};",
+                k + 1,
+                cond.join(" and ")
+            );
+        }
+        q.push_str(" ) | where aisigma_done == true");
+        let mut cols = vec!["TimeGenerated".to_string()];
+        cols.extend(group_projection(c));
+        cols.push("aisigma_start".into());
+        let _ = write!(q, " | project {}", cols.join(", "));
+        Ok(Rendered {
+            query: q,
+            ..Rendered::default()
+        })
+    }
+
+    /// Counts, sums, averages and percentiles over fixed windows.
+    fn bucketed(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        let span = c.span_in(DAYS_TO_MS);
+        let mut by: Vec<String> = (0..c.group_names.len())
+            .map(|g| format!("aisigma_g{g}"))
+            .collect();
+        by.push(format!("aisigma_window = bin(TimeGenerated, {span})"));
+        let by = by.join(", ");
+        let mut q = correlation_inputs(c);
+        let (agg, post) = match c.kind {
+            Kind::EventCount => ("count()".to_string(), None),
+            Kind::ValueCount => ("count_distinct(aisigma_v)".to_string(), None),
+            Kind::Temporal => ("count_distinct(aisigma_rule)".to_string(), None),
+            Kind::Sum => ("sum(aisigma_v)".to_string(), None),
+            Kind::Avg => ("avg(aisigma_v)".to_string(), None),
+            Kind::Percentile(p) => (String::new(), Some(p)),
+            Kind::Median => (String::new(), Some(50.0)),
+            _ => unreachable!("handled by the caller"),
+        };
+        match post {
+            None => {
+                let _ = write!(
+                    q,
+                    " | summarize aisigma_value = {agg}, TimeGenerated = max(TimeGenerated) by {by}"
+                );
+            }
+            Some(p) => {
+                // The engine's percentile: linear interpolation between the closest ranks.
+                let _ = write!(
+                    q,
+                    " | summarize aisigma_list = make_list_if(aisigma_v, isnotnull(aisigma_v), {MAX_LIST}), \
+                     TimeGenerated = max(TimeGenerated) by {by} \
+                     | extend aisigma_sorted = array_sort_asc(aisigma_list) \
+                     | extend aisigma_n = array_length(aisigma_sorted) \
+                     | extend aisigma_rank = {} / 100.0 * (aisigma_n - 1) \
+                     | extend aisigma_lo = toint(floor(aisigma_rank, 1)) \
+                     | extend aisigma_value = iff(aisigma_lo + 1 < aisigma_n, \
+                     todouble(aisigma_sorted[aisigma_lo]) + (todouble(aisigma_sorted[aisigma_lo + 1]) \
+                     - todouble(aisigma_sorted[aisigma_lo])) * (aisigma_rank - aisigma_lo), \
+                     todouble(aisigma_sorted[aisigma_lo])) \
+                     | where aisigma_n > 0",
+                    number(p.clamp(0.0, 100.0))
+                );
+            }
+        }
+        let value = match c.kind {
+            Kind::Sum => "coalesce(aisigma_value, 0.0)",
+            _ => "aisigma_value",
+        };
+        let _ = write!(q, " | where {}", c.condition(value, "and", "!=", "=="));
+        let mut cols = vec!["TimeGenerated".to_string()];
+        cols.extend(group_projection(c));
+        cols.push("aisigma_value".into());
+        cols.push("aisigma_window".into());
+        let _ = write!(q, " | project {}", cols.join(", "));
+        let mut warnings = vec![(
+            format!(
+                "`{}` is evaluated over fixed windows of {span} (`bin(TimeGenerated, {span})`), not \
+                 sliding ones",
+                c.type_name()
+            ),
+            "events that straddle a window boundary are counted in two windows, so a burst the \
+             engine alerts on can be missed; one alert per group and window. Schedule the rule \
+             every window, or halve the timespan to catch straddling bursts"
+                .to_string(),
+        )];
+        if post.is_some() {
+            warnings.push((
+                format!(
+                    "percentiles are computed from at most {MAX_LIST} values per group and window"
+                ),
+                "`make_list_if` stops at its maximum size".to_string(),
+            ));
+        }
+        Ok(Rendered {
+            query: q,
+            warnings,
+            ..Rendered::default()
+        })
     }
 }
 

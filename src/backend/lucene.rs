@@ -18,15 +18,24 @@
 //! Lucene's boolean logic is two-valued: a predicate on a missing field is false, so `not` of
 //! it is true, as in aisigma's semantics, without guards.
 //!
+//! Correlations: `event_count` and `value_count` over one rule become Kibana threshold rules
+//! (`--format kibana-ndjson` only): the query is the rule's, `threshold.field` the group-by
+//! fields, and the count a `threshold.value` or a `cardinality` entry, both "at least". A
+//! threshold rule counts the events of one run's look-back, so it runs every `timespan` over
+//! the last `timespan`: fixed windows, with an `AIS803` warning.
+//!
 //! Refused: keyword searches (their meaning would depend on the index's `default_field`
 //! setting and analyzers), field references, date parts, placeholders, and regex assertions
 //! that cannot be rewritten as a whole-value match.
 
+use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::{Column, Dialect, Unsupported, number};
+use crate::correlate::Kind;
 use crate::ir::{CmpOp, Pred, Test};
 use crate::regex_translate::{self, Flavor};
 use crate::sigma_string::SigmaString;
 use crate::span::Span;
+use serde_json::json;
 
 pub struct Lucene;
 
@@ -218,6 +227,83 @@ impl Dialect for Lucene {
 
     fn not(&self, inner: &str) -> String {
         format!("(*:* AND NOT ({inner}))")
+    }
+
+    fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        if !matches!(c.kind, Kind::EventCount | Kind::ValueCount) {
+            return Err(c.refuse_type(
+                "a Lucene query only filters events; Kibana threshold rules (`--format \
+                 kibana-ndjson`) express `event_count` and `value_count`. Compile the others to \
+                 esql, eql or another target",
+            ));
+        }
+        if c.inputs.len() > 1 {
+            return Err(c.refuse(
+                "a threshold over several rules",
+                "a threshold rule has one query; an event matching two of the rules would count \
+                 once, not twice as in the engine",
+            ));
+        }
+        c.refuse_arrays()?;
+        let input = &c.inputs[0];
+        if input.group.len() > 3 {
+            return Err(c.refuse(
+                "more than 3 `group-by` fields",
+                "Kibana threshold rules group by at most 3 fields (5 from Kibana 9.2)",
+            ));
+        }
+        // "At least N": `gte N`, or `gt N` for a whole N; anything else has no threshold form.
+        let at_least = match c.bounds.as_slice() {
+            [(crate::ast::CmpOp::Gte, b)] if *b >= 1.0 && b.fract() == 0.0 => *b,
+            [(crate::ast::CmpOp::Gt, b)] if *b >= 0.0 && b.fract() == 0.0 => b + 1.0,
+            _ => {
+                return Err(c.refuse(
+                    "a count condition other than \"at least N\"",
+                    "a Kibana threshold fires when the count meets or exceeds a whole number \
+                     (`gte`, or `gt`); there is no upper bound or equality",
+                ));
+            }
+        };
+        let fields: Vec<String> = input.group.iter().map(|g| g.name.clone()).collect();
+        let threshold = match c.kind {
+            Kind::EventCount => json!({"field": fields, "value": at_least as i64}),
+            _ => {
+                let f = c.value_field(0).expect("value_count has a field");
+                json!({
+                    "field": fields,
+                    "value": 1,
+                    "cardinality": [{"field": f.name, "value": at_least as i64}],
+                })
+            }
+        };
+        let span = c.span_in(&DAYS_TO_MS[..4]);
+        let mut settings = serde_json::Map::new();
+        settings.insert("threshold".into(), threshold);
+        settings.insert("interval".into(), span.clone().into());
+        settings.insert("from".into(), format!("now-{span}").into());
+        settings.insert("artifact_only".into(), "kibana-ndjson".into());
+        let mut warnings = vec![(
+            format!(
+                "`{}` is a Kibana threshold rule that counts over each run's look-back: fixed \
+                 windows of {span}, not sliding ones",
+                c.type_name()
+            ),
+            "a burst that straddles two runs is split between them and can be missed; the \
+             rule runs every timespan over the last timespan"
+                .to_string(),
+        )];
+        if c.kind == Kind::ValueCount {
+            warnings.push((
+                "the threshold's distinct count is Elasticsearch's `cardinality` aggregation"
+                    .into(),
+                "it is exact only up to about 3,000 distinct values".into(),
+            ));
+        }
+        Ok(Rendered {
+            query: input.query.clone(),
+            warnings,
+            settings,
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod artifact;
 pub mod casefold;
+pub mod correlation;
 pub mod eql;
 pub mod esql;
 pub mod kql;
@@ -150,7 +151,7 @@ impl Target {
             Target::Esql => &esql::Esql,
             Target::Kql => &kql::Kql,
             Target::Spl => &spl::Spl,
-            Target::Yaral => &yaral::Yaral,
+            Target::Yaral => &yaral::SINGLE,
         }
     }
 
@@ -368,6 +369,17 @@ pub trait Dialect: Sync {
     fn max_at_least_expansion(&self) -> usize {
         256
     }
+
+    /// A correlation over compiled inputs ([`correlation`]); by default the target has none.
+    fn correlation(
+        &self,
+        c: &correlation::Correlation,
+    ) -> Result<correlation::Rendered, Unsupported> {
+        Err(c.refuse(
+            "correlation rules",
+            format!("the {} target has no aggregations over events", self.name()),
+        ))
+    }
 }
 
 /// Render an expression; compound children of `and`/`or` are grouped, so the output never
@@ -491,6 +503,38 @@ fn combinations(n: usize, k: usize, limit: usize) -> Option<Vec<Vec<usize>>> {
 pub struct Compiled {
     pub query: String,
     pub logsource: std::collections::BTreeMap<String, String>,
+    /// Warnings the user must see (`AIS803`: a correlation that the target evaluates
+    /// differently from the engine).
+    pub warnings: Vec<Diagnostic>,
+    /// For a correlation: its type, window, group-by and target settings, for templates.
+    pub correlation: Option<serde_json::Value>,
+}
+
+/// A rule's condition rendered for a target, and what wraps it into a query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parts {
+    pub query: String,
+    pub condition: String,
+    pub stages: Vec<String>,
+    pub logsource: std::collections::BTreeMap<String, String>,
+}
+
+/// The schema type of field `f` for the logsource of `doc`.
+pub(crate) fn field_type(doc: &Doc, schema: &Schema, f: &str) -> Option<FieldType> {
+    let ls = doc.meta.logsource.as_ref();
+    let category = ls
+        .and_then(|l| l.category.as_ref())
+        .map(|c| c.value.as_str())
+        .unwrap_or("");
+    let product = schema.product(
+        ls.and_then(|l| l.product.as_ref())
+            .map(|c| c.value.as_str())
+            .unwrap_or(""),
+    )?;
+    product
+        .field(category, f)
+        .or_else(|| product.field(category, &product.aliases.get(f)?.to))
+        .map(|d| d.ty)
 }
 
 /// Compile a checked document. Errors are diagnostics positioned in the rule file.
@@ -501,30 +545,46 @@ pub fn compile(
     mapping: &Mapping,
     schema: &Schema,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let d = target.dialect();
-    let logsource = doc.meta.logsource.as_ref();
-    let category = logsource
+    compile_parts(doc, expr, target, mapping, schema).map(|p| Compiled {
+        query: p.query,
+        logsource: p.logsource,
+        warnings: Vec::new(),
+        correlation: None,
+    })
+}
+
+/// [`compile`], keeping the condition and the stages apart (correlations build on them).
+pub fn compile_parts(
+    doc: &Doc,
+    expr: &Expr,
+    target: Target,
+    mapping: &Mapping,
+    schema: &Schema,
+) -> Result<Parts, Vec<Diagnostic>> {
+    compile_parts_in(doc, expr, target, target.dialect(), mapping, schema)
+}
+
+/// [`compile_parts`] with a given dialect of the target (YARA-L's per-input event variables).
+pub fn compile_parts_in(
+    doc: &Doc,
+    expr: &Expr,
+    target: Target,
+    d: &dyn Dialect,
+    mapping: &Mapping,
+    schema: &Schema,
+) -> Result<Parts, Vec<Diagnostic>> {
+    let category = doc
+        .meta
+        .logsource
+        .as_ref()
         .and_then(|l| l.category.as_ref())
         .map(|c| c.value.as_str());
-    let product = schema.product(
-        logsource
-            .and_then(|l| l.product.as_ref())
-            .map(|c| c.value.as_str())
-            .unwrap_or(""),
-    );
-    let field_type = |f: &str| -> Option<FieldType> {
-        let p = product?;
-        let c = category.unwrap_or("");
-        p.field(c, f)
-            .or_else(|| p.field(c, &p.aliases.get(f)?.to))
-            .map(|d| d.ty)
-    };
     let map = |f: &str, span: Span| -> Result<Column, Unsupported> {
         mapping
             .field(f)
             .map(|name| Column {
                 name: name.into_owned(),
-                ty: field_type(f),
+                ty: field_type(doc, schema, f),
             })
             .ok_or_else(|| Unsupported {
                 code: Code::UnmappedField,
@@ -543,8 +603,10 @@ pub fn compile(
     let cond = render(d, expr, false, &mut out);
     if out.errors.is_empty() {
         let logsource = mapping.logsource(category).clone();
-        return Ok(Compiled {
+        return Ok(Parts {
             query: d.query(&cond, &logsource, &out.stages),
+            condition: cond,
+            stages: out.stages,
             logsource,
         });
     }

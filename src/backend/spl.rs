@@ -17,15 +17,24 @@
 //! Every predicate is written so that it is true or false, never `NULL` (a missing field is
 //! tested first), so `NOT` and `AND`/`OR` are two-valued, as in aisigma's semantics.
 //!
+//! Correlations run over sliding windows, as in the engine: the inputs (one search, or a
+//! `multisearch` with one subsearch per rule) are sorted by `_time`, `streamstats
+//! time_window=T` computes the window's value at each input per group, and a second
+//! `streamstats current=f window=1` fetches the group's previous verdict, so that an alert
+//! fires where the condition starts to hold ([`Spl::correlation`]).
+//!
 //! Refused: keyword searches (they would search `_raw`, the event's JSON text, not values),
 //! field references, date parts, placeholders, and field names that contain `'` or `\`
 //! (eval has no escape for them).
 
+use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::{Column, Dialect, Unsupported, number};
+use crate::correlate::Kind;
 use crate::ir::{Pred, Test};
 use crate::regex_translate::Flavor;
 use crate::span::Span;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 pub struct Spl;
 
@@ -160,6 +169,94 @@ impl Dialect for Spl {
             q.push_str(" *");
         }
         format!("{q} | where {condition}")
+    }
+
+    fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        let agg = match c.kind {
+            Kind::EventCount => "count",
+            Kind::ValueCount | Kind::Temporal => "dc",
+            Kind::Sum => "sum",
+            Kind::Avg => "avg",
+            Kind::TemporalOrdered => {
+                return Err(c.refuse_type(
+                    "SPL has no sequence state machine (`streamstats` cannot carry one partial \
+                     sequence per step); compile ordered sequences to eql or kql",
+                ));
+            }
+            Kind::Percentile(_) | Kind::Median => {
+                return Err(c.refuse_type(
+                    "Splunk's `perc`/`median` are approximate above 1,000 values and do not \
+                     interpolate between ranks as the engine does",
+                ));
+            }
+            Kind::Baseline { .. } | Kind::FirstSeen { .. } => {
+                return Err(c.refuse_type("baselines are not compiled to spl yet"));
+            }
+        };
+        c.refuse_arrays()?;
+        let n = c.group_names.len();
+        let groups: Vec<String> = (0..n).map(|g| format!("aisigma_g{g}")).collect();
+        // Per input: its search, its rule number, its group values and aggregated value.
+        let mut subsearches = Vec::new();
+        for (i, input) in c.inputs.iter().enumerate() {
+            let mut evals = vec![format!("aisigma_rule={i}")];
+            for (g, col) in input.group.iter().enumerate() {
+                evals.push(format!("aisigma_g{g}={}", field(&col.name, c.span)?));
+            }
+            if let Some(col) = &input.field {
+                let f = field(&col.name, c.span)?;
+                evals.push(match c.kind {
+                    Kind::ValueCount => format!("aisigma_v={f}"),
+                    _ => format!("aisigma_v=tonumber({f})"),
+                });
+            }
+            subsearches.push(format!("{} | eval {}", input.query, evals.join(", ")));
+        }
+        let mut q = if subsearches.len() == 1 {
+            subsearches.remove(0)
+        } else {
+            let parts: Vec<String> = subsearches.iter().map(|s| format!("[{s}]")).collect();
+            format!("| multisearch {}", parts.join(" "))
+        };
+        if n > 0 {
+            let present: Vec<String> = groups.iter().map(|g| format!("isnotnull({g})")).collect();
+            let _ = write!(q, " | where {}", present.join(" AND "));
+        }
+        let by = if n > 0 {
+            format!(" by {}", groups.join(" "))
+        } else {
+            String::new()
+        };
+        let arg = match c.kind {
+            Kind::EventCount => String::new(),
+            Kind::Temporal => "(aisigma_rule)".into(),
+            _ => "(aisigma_v)".into(),
+        };
+        let value = match c.kind {
+            // A sum over no numbers is 0 in the engine, null in Splunk.
+            Kind::Sum => "coalesce(aisigma_value, 0)",
+            _ => "aisigma_value",
+        };
+        let _ = write!(
+            q,
+            " | sort 0 _time | streamstats time_window={} {agg}{arg} as aisigma_value{by} \
+             | eval aisigma_hold=if({}, 1, 0) \
+             | streamstats current=f window=1 last(aisigma_hold) as aisigma_prev{by} \
+             | where aisigma_hold=1 AND coalesce(aisigma_prev, 0)=0",
+            c.span_in(&DAYS_TO_MS[..4]),
+            c.condition(value, "AND", "!=", "=="),
+        );
+        let mut table = vec!["_time".to_string()];
+        for (g, name) in c.group_names.iter().enumerate() {
+            let _ = write!(q, " | rename aisigma_g{g} AS {}", string(name));
+            table.push(string(name));
+        }
+        table.push("aisigma_value".into());
+        let _ = write!(q, " | table {}", table.join(" "));
+        Ok(Rendered {
+            query: q,
+            ..Rendered::default()
+        })
     }
 }
 

@@ -21,17 +21,50 @@
 //!   would not do: YARA-L evaluates it one element at a time across the whole `events`
 //!   section, which is not "some element matches" per predicate.)
 //!
+//! Correlations are multi-event rules: each input rule's predicates over its own event
+//! variable, the group-by fields bound to placeholders (`$e.principal.user.userid = $g1`),
+//! `match: $g1 over T`, and a `condition` on `#e` (event count), `#v` (distinct values) or an
+//! `outcome` sum. Google SecOps evaluates `over T` on hop windows whose hop is not published,
+//! so they compile with an `AIS803` warning; ordered sequences are ordered at one-second
+//! resolution. Refused: averages, percentiles and medians (no such aggregation in rules),
+//! counts compared with `<`, `<=`, `=` or `!=` (those make a non-existence rule), windows that
+//! are not whole minutes between 1m and 48h, and correlations without `group-by`.
+//!
 //! Refused: keyword searches, field references, date parts, placeholders, and non-string
 //! tests on array fields.
 
+use super::correlation::{Correlation, Rendered};
 use super::{Column, Dialect, Unsupported, number};
+use crate::ast::CmpOp;
+use crate::correlate::Kind;
 use crate::ir::{Pred, Test};
 use crate::regex_translate::{self, Flavor};
 use crate::schema::BaseType;
 use crate::span::Span;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
-pub struct Yaral;
+/// The YARA-L dialect over the event variable `$var`: `e` for a single-event rule, `e1`,
+/// `e2`, ... for the inputs of a correlation.
+pub struct Yaral {
+    pub var: &'static str,
+}
+
+/// The dialect of single-event rules (`$e`).
+pub const SINGLE: Yaral = Yaral { var: "e" };
+
+/// The dialects of a correlation's inputs, one event variable each; a correlation over more
+/// rules is refused.
+pub static INPUTS: [Yaral; 8] = [
+    Yaral { var: "e1" },
+    Yaral { var: "e2" },
+    Yaral { var: "e3" },
+    Yaral { var: "e4" },
+    Yaral { var: "e5" },
+    Yaral { var: "e6" },
+    Yaral { var: "e7" },
+    Yaral { var: "e8" },
+];
 
 /// A YARA-L double-quoted string, or `None` if the value holds a character that has no
 /// documented escape (a control character other than line feed and tab).
@@ -56,6 +89,11 @@ pub fn string(s: &str) -> Option<String> {
 /// `["key"]` (the key without `"`, `\` or control characters). `None` if the mapped name is
 /// not of that form.
 pub fn field(name: &str) -> Option<String> {
+    field_of("e", name)
+}
+
+/// [`field`] of the event variable `$var`.
+pub fn field_of(var: &str, name: &str) -> Option<String> {
     let (path, key) = match name.split_once('[') {
         Some((p, rest)) => {
             let key = rest.strip_prefix('"')?.strip_suffix("\"]")?;
@@ -73,8 +111,8 @@ pub fn field(name: &str) -> Option<String> {
             && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
     });
     ok.then(|| match key {
-        Some(k) => format!("$e.{path}[\"{k}\"]"),
-        None => format!("$e.{path}"),
+        Some(k) => format!("${var}.{path}[\"{k}\"]"),
+        None => format!("${var}.{path}"),
     })
 }
 
@@ -134,7 +172,7 @@ impl Dialect for Yaral {
     }
 
     fn predicate(&self, col: &Column, pred: &Pred, _negated: bool) -> Result<String, Unsupported> {
-        let Some(f) = field(&col.name) else {
+        let Some(f) = field_of(self.var, &col.name) else {
             return Err(Unsupported::new(
                 format!("the mapped field name `{}`", col.name),
                 "a YARA-L field is a dotted UDM path, optionally ending in [\"key\"]",
@@ -209,12 +247,179 @@ impl Dialect for Yaral {
         let mut parts: Vec<String> = logsource
             .iter()
             .filter_map(|(k, v)| {
-                let f = field(&format!("metadata.{k}"))?;
+                let f = field_of(self.var, &format!("metadata.{k}"))?;
                 Some(format!("{f} = {}", string(v)?))
             })
             .collect();
         parts.push(format!("({condition})"));
         parts.join(" and ")
+    }
+
+    fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {
+        match c.kind {
+            Kind::Avg | Kind::Percentile(_) | Kind::Median => {
+                return Err(c.refuse_type(
+                    "YARA-L rules have no average, percentile or median aggregation (the \
+                     outcome section offers sum, count, min, max and count_distinct)",
+                ));
+            }
+            Kind::Baseline { .. } | Kind::FirstSeen { .. } => {
+                return Err(c.refuse_type("baselines are not compiled to yaral yet"));
+            }
+            Kind::EventCount | Kind::ValueCount | Kind::Sum if c.inputs.len() > 1 => {
+                return Err(c.refuse(
+                    format!("a `{}` over several rules", c.type_name()),
+                    "YARA-L counts one event variable; an event matching two of the rules would \
+                     count once, not twice as in the engine",
+                ));
+            }
+            _ => {}
+        }
+        c.refuse_arrays()?;
+        if c.group_names.is_empty() {
+            return Err(c.refuse(
+                "a correlation without `group-by`",
+                "a multi-event YARA-L rule needs a match variable",
+            ));
+        }
+        if c.timespan % 60_000 != 0 || !(60_000..=48 * 3_600_000).contains(&c.timespan) {
+            return Err(c.refuse(
+                format!("the timespan `{}`", c.timespan_text),
+                "a YARA-L match window is a whole number of minutes from 1m to 48h",
+            ));
+        }
+        let span = c.span_in(&super::correlation::DAYS_TO_MS[..3]);
+        let vars: Vec<&str> = if c.inputs.len() == 1 {
+            vec!["e"]
+        } else {
+            INPUTS.iter().take(c.inputs.len()).map(|d| d.var).collect()
+        };
+        let mut events = Vec::new();
+        for (input, var) in c.inputs.iter().zip(&vars) {
+            events.push(input.query.clone());
+            for (g, col) in input.group.iter().enumerate() {
+                let f = field_of(var, &col.name).ok_or_else(|| {
+                    c.refuse(
+                        format!("the mapped field name `{}`", col.name),
+                        "not a UDM path",
+                    )
+                })?;
+                events.push(format!("{f} = $g{}", g + 1));
+            }
+        }
+        let value_field = |col: &Column| {
+            field_of(vars[0], &col.name).ok_or_else(|| {
+                c.refuse(
+                    format!("the mapped field name `{}`", col.name),
+                    "not a UDM path",
+                )
+            })
+        };
+        // Counts accept only `>` and `>=` (a positive bound): the other comparisons make a
+        // non-existence rule.
+        let count_condition = |what: &str| -> Result<String, Unsupported> {
+            let mut parts = Vec::new();
+            for &(op, b) in &c.bounds {
+                match op {
+                    CmpOp::Gt if b >= 0.0 && b.fract() == 0.0 => {
+                        parts.push(format!("{what} > {}", number(b)))
+                    }
+                    CmpOp::Gte if b >= 1.0 && b.fract() == 0.0 => {
+                        parts.push(format!("{what} >= {}", number(b)))
+                    }
+                    _ => {
+                        return Err(c.refuse(
+                            format!("the count condition `{} {}`", op.name(), number(b)),
+                            "YARA-L counts are compared with `>` or `>=` a positive whole number; \
+                             other comparisons make a non-existence rule",
+                        ));
+                    }
+                }
+            }
+            Ok(parts.join(" and "))
+        };
+        let mut outcome = None;
+        let condition = match c.kind {
+            Kind::EventCount => count_condition("#e")?,
+            Kind::ValueCount => {
+                let col = c.value_field(0).expect("value_count has a field");
+                let f = value_field(col)?;
+                events.push(format!("{f} != \"\""));
+                events.push(format!("{f} = $value"));
+                count_condition("#value")?
+            }
+            Kind::Sum => {
+                let col = c.value_field(0).expect("value_sum has a field");
+                let f = value_field(col)?;
+                let numeric =
+                    !col.name.contains('[') && col.ty.is_some_and(|t| t.base.is_numeric());
+                let v = if numeric {
+                    f
+                } else {
+                    format!("cast.as_float({f})")
+                };
+                outcome = Some(format!("$aisigma_value = sum({v})"));
+                format!("$e and {}", c.condition("$aisigma_value", "and", "!=", "="))
+            }
+            Kind::Temporal | Kind::TemporalOrdered => {
+                let all = c.bounds.is_empty() || c.bounds == [(CmpOp::Gte, c.inputs.len() as f64)];
+                if !all {
+                    return Err(c.refuse(
+                        "a temporal condition other than \"all rules\"",
+                        "YARA-L's condition cannot count how many of the event variables matched",
+                    ));
+                }
+                if c.kind == Kind::TemporalOrdered {
+                    for w in vars.windows(2) {
+                        events.push(format!(
+                            "${}.metadata.event_timestamp.seconds <= ${}.metadata.event_timestamp.seconds",
+                            w[0], w[1]
+                        ));
+                    }
+                }
+                vars.iter()
+                    .map(|v| format!("${v}"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            }
+            _ => unreachable!("refused above"),
+        };
+        let groups: Vec<String> = (1..=c.group_names.len())
+            .map(|g| format!("$g{g}"))
+            .collect();
+        let mut q = String::from("events:\n");
+        for e in &events {
+            let _ = writeln!(q, "    {e}");
+        }
+        let _ = write!(q, "\n  match:\n    {} over {span}\n", groups.join(", "));
+        if let Some(o) = outcome {
+            let _ = write!(q, "\n  outcome:\n    {o}\n");
+        }
+        let _ = write!(q, "\n  condition:\n    {condition}");
+        let mut warnings = vec![(
+            format!(
+                "`{}` is evaluated over hop windows of {span}, not sliding ones",
+                c.type_name()
+            ),
+            "Google SecOps does not publish the hop size, so events spread over almost the whole \
+             timespan may share no hop window and be missed; overlapping windows can raise \
+             several detections for one burst"
+                .to_string(),
+        )];
+        if c.kind == Kind::TemporalOrdered {
+            warnings.push((
+                "the order of the steps is checked at one-second resolution".to_string(),
+                "steps within the same second count as ordered whichever comes first, and every \
+                 ordered combination in a window matches (EQL's state machine keeps one partial \
+                 sequence per step)"
+                    .to_string(),
+            ));
+        }
+        Ok(Rendered {
+            query: q,
+            warnings,
+            ..Rendered::default()
+        })
     }
 }
 
