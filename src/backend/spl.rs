@@ -20,8 +20,9 @@
 //! Correlations run over sliding windows, as in the engine: the inputs (one search, or a
 //! `multisearch` with one subsearch per rule) are sorted by `_time`, `streamstats
 //! time_window=T` computes the window's value at each input per group, and a second
-//! `streamstats current=f window=1` fetches the group's previous verdict, so that an alert
-//! fires where the condition starts to hold ([`Spl::correlation`]).
+//! `streamstats current=f window=1 global=f` fetches the group's previous verdict, so that an
+//! alert fires where the condition starts to hold. Splunk caps a window at
+//! `max_stream_window` events (10,000 by default), which the `AIS803` warning says.
 //!
 //! Refused: keyword searches (they would search `_raw`, the event's JSON text, not values),
 //! field references, date parts, placeholders, and field names that contain `'` or `\`
@@ -241,7 +242,7 @@ impl Dialect for Spl {
             q,
             " | sort 0 _time | streamstats time_window={} {agg}{arg} as aisigma_value{by} \
              | eval aisigma_hold=if({}, 1, 0) \
-             | streamstats current=f window=1 last(aisigma_hold) as aisigma_prev{by} \
+             | streamstats current=f window=1 global=f last(aisigma_hold) as aisigma_prev{by} \
              | where aisigma_hold=1 AND coalesce(aisigma_prev, 0)=0",
             c.span_in(&DAYS_TO_MS[..4]),
             c.condition(value, "AND", "!=", "=="),
@@ -255,6 +256,15 @@ impl Dialect for Spl {
         let _ = write!(q, " | table {}", table.join(" "));
         Ok(Rendered {
             query: q,
+            warnings: vec![(
+                "a `streamstats` window holds at most `max_stream_window` events (10,000 by \
+                 default), even with `time_window`"
+                    .to_string(),
+                "a group with more events than that in one timespan is counted (or summed) \
+                 over its latest 10,000 only; raise `max_stream_window` in limits.conf \
+                 [default] for busier groups"
+                    .to_string(),
+            )],
             ..Rendered::default()
         })
     }

@@ -83,8 +83,46 @@ def run(query, event, i):
     return bool(hits)
 
 
+def ms(ts):
+    """Milliseconds since the epoch of an RFC 3339 timestamp."""
+    from datetime import datetime, timezone
+    return int(datetime.fromisoformat(str(ts).replace("Z", "+00:00")).astimezone(timezone.utc).timestamp() * 1000)
+
+
+def expand(entries):
+    """A correlation test's events, with `{repeat, every, event}` expanded, in time order."""
+    units = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+    out = []
+    for e in entries:
+        if "repeat" in e:
+            every = str(e.get("every", "0s"))
+            unit = every.lstrip("0123456789")
+            step = int(every[: len(every) - len(unit)] or 0) * units[unit or "s"]
+            t0 = ms(e["event"]["@timestamp"])
+            out += [(t0 + i * step, e["event"]) for i in range(int(e["repeat"]))]
+        else:
+            out.append((ms(e["@timestamp"]), e))
+    return sorted(out, key=lambda x: x[0])
+
+
+def run_sequence(query, timed):
+    """The alert times of a `sequence` query over timestamped events."""
+    engine = eql.PythonEngine({"time_unit": 1000})
+    with ignore_missing_fields, elasticsearch_syntax:
+        engine.add_query(eql.parse_query(query))
+    hits = []
+    engine.add_output_hook(hits.append)
+    stream = []
+    for t, e in timed:
+        nested = nest({k: v for k, v in e.items() if k != "@timestamp"})
+        stream.append(eql.Event("generic", t, nested))
+    engine.stream_events(stream)
+    return [h.events[-1].time for h in hits]
+
+
 def main():
     parsed = executed = events = skipped_events = regression = regression_events = 0
+    correlations = sequence_cases = 0
     failures = []
     for line in sys.stdin:
         if not line.strip():
@@ -114,6 +152,19 @@ def main():
             continue
         doc = list(yaml.safe_load_all(open(rec["file"])))
         doc = next(d for d in doc if isinstance(d, dict) and d.get("title") == rec["title"])
+        if "correlation" in rec:
+            # A compiled `sequence`: each of the correlation's test cases must raise its
+            # expected alerts (count and times).
+            correlations += 1
+            for case in doc.get("tests") or []:
+                want = case.get("alerts", 0)
+                want_times = None if isinstance(want, int) else [ms(a["timestamp"]) for a in want if "timestamp" in a]
+                want_n = want if isinstance(want, int) else len(want)
+                got = run_sequence(query, expand(case.get("events") or []))
+                sequence_cases += 1
+                if len(got) != want_n or (want_times is not None and len(want_times) == want_n and got != want_times):
+                    failures.append(f"{rec['file']}: case `{case.get('name')}`: eql raises alerts at {got}, the test expects {want}\n  {query}")
+            continue
         tests = doc.get("tests") or {}
         cases = [(e, True) for e in tests.get("match", [])] + [(e, False) for e in tests.get("no_match", [])]
         if not cases:
@@ -128,7 +179,7 @@ def main():
             got = run(query, nested, i)
             if got != expected:
                 failures.append(f"{rec['file']}: event {i + 1} ({'match' if expected else 'no_match'}): eql says {got}\n  {query}\n  {event}")
-    print(f"eql oracle: {parsed} queries parsed, {executed} executed on {events} test events ({skipped_events} events with lists or clashing keys checked by parse only), {regression} SigmaHQ rules run on {regression_events} regression events, {len(failures)} failures")
+    print(f"eql oracle: {parsed} queries parsed, {executed} executed on {events} test events ({skipped_events} events with lists or clashing keys checked by parse only), {correlations} sequences run on {sequence_cases} correlation test cases, {regression} SigmaHQ rules run on {regression_events} regression events, {len(failures)} failures")
     for f in failures:
         print("FAIL", f)
     sys.exit(1 if failures or parsed == 0 else 0)

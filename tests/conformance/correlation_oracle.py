@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Correlation conformance: aisigma's engine against two independent implementations.
+
+Reads the cases tests/correlation_differential.rs writes (one JSON object per line: the
+correlation, its timestamped events and the alerts aisigma's engine raised) and recomputes
+the alerts:
+
+* temporal_ordered: Elastic's `eql` package (PyPI) runs the EQL `sequence` query aisigma
+  compiled for the case, with Elasticsearch's `regex` semantics (as in eql_oracle.py). Events
+  without the group-by field are left out of its stream: the engine leaves them out of every
+  group, and how Elasticsearch joins missing keys is not what is under test here.
+* every other type: DuckDB (PyPI) runs the window semantics of docs/semantics.md as SQL: each
+  input's window is a self-join on its group over `[t - timespan, t]` in processing order
+  (timestamp, then arrival, then rule), the aggregate is SQL's own (`count(DISTINCT)`, `sum`,
+  `avg`, `quantile_cont`), and an alert is an input where the condition holds and did not
+  hold at the group's previous input (`lag`).
+
+Alerts must be equal: the same times and groups, in order. Prints counts; exits 1 on any
+disagreement.
+"""
+import json
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+
+import duckdb
+import eql
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eql_oracle import elasticsearch_syntax, ignore_missing_fields  # noqa: E402 - also patches `regex`
+
+
+def ms(ts):
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp() * 1000)
+
+
+def ordered(case):
+    """Events with their arrival index, in the engine's processing order."""
+    evs = [dict(e, _arrival=i, _ms=ms(e["@timestamp"])) for i, e in enumerate(case["events"])]
+    return sorted(evs, key=lambda e: (e["_ms"], e["_arrival"]))
+
+
+def eql_alerts(case):
+    grouped = bool(case["group_by"])
+    engine = eql.PythonEngine({"time_unit": 1000})
+    with ignore_missing_fields, elasticsearch_syntax:
+        engine.add_query(eql.parse_query(case["eql"]))
+    hits = []
+    engine.add_output_hook(hits.append)
+    stream = []
+    for e in ordered(case):
+        if grouped and "user" not in e:
+            continue
+        data = {k: v for k, v in e.items() if not k.startswith("_") and k != "@timestamp"}
+        stream.append(eql.Event("generic", e["_ms"], data))
+    engine.stream_events(stream)
+    out = []
+    for seq in hits:
+        last = seq.events[-1]
+        out.append([last.time, last.data.get("user") if grouped else None])
+    return out
+
+
+OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "=", "neq": "<>"}
+
+
+def sql_alerts(con, case):
+    ty = case["type"]
+    grouped = bool(case["group_by"])
+    cond = case["condition"]
+    bounds = [(OPS[k], v) for k, v in cond.items() if k in OPS]
+    if ty == "temporal" and not bounds:
+        bounds = [("=", len(case["kinds"]))]
+    agg = {
+        "event_count": "count(*)",
+        "value_count": "count(DISTINCT b.vtext)",
+        "temporal": "count(DISTINCT b.rule)",
+        "value_sum": "coalesce(sum(b.vnum), 0)",
+        "value_avg": "avg(b.vnum)",
+        "value_median": "quantile_cont(b.vnum, 0.5)",
+        "value_percentile": f"quantile_cont(b.vnum, {case['percentile'] or 50} / 100.0)",
+    }[ty]
+    holds = " AND ".join(f"value {op} {v}" for op, v in bounds) or "true"
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for e in case["events"]:
+            n = e.get("n")
+            row = {"ts": e["@timestamp"], "kind": e["kind"], "usr": e.get("user"),
+                   "n": None if n is None else str(n)}
+            f.write(json.dumps(row) + "\n")
+        path = f.name
+    try:
+        con.execute("DROP TABLE IF EXISTS ev; DROP TABLE IF EXISTS rules")
+        con.execute(
+            "CREATE TABLE ev AS SELECT row_number() OVER () - 1 AS arrival, * FROM "
+            "read_json(?, format='newline_delimited', columns={ts: 'VARCHAR', kind: 'VARCHAR', usr: 'VARCHAR', n: 'VARCHAR'})",
+            [path],
+        )
+        con.execute("CREATE TABLE rules (idx INTEGER, kind VARCHAR)")
+        con.executemany("INSERT INTO rules VALUES (?, ?)", list(enumerate(case["kinds"])))
+        rows = con.execute(f"""
+            WITH e AS (
+                SELECT arrival, epoch_ms(CAST(ts AS TIMESTAMPTZ)) AS t, kind, usr AS g,
+                       n AS vtext, TRY_CAST(n AS DOUBLE) AS vnum
+                FROM ev
+            ),
+            inp AS (
+                SELECT e.* EXCLUDE (g), {"e.g" if grouped else "NULL"} AS g, r.idx AS rule,
+                       row_number() OVER (ORDER BY e.t, e.arrival, r.idx) AS ord
+                FROM e JOIN rules r ON e.kind = r.kind
+                WHERE {"e.g IS NOT NULL" if grouped else "true"}
+            ),
+            win AS (
+                SELECT a.ord, a.t, a.g, {agg} AS value
+                FROM inp a JOIN inp b
+                  ON {"a.g = b.g" if grouped else "true"}
+                 AND b.ord <= a.ord AND b.t >= a.t - {case["timespan_ms"]}
+                GROUP BY a.ord, a.t, a.g
+            ),
+            h AS (SELECT *, coalesce({holds}, false) AS holds FROM win),
+            f AS (SELECT *, lag(holds) OVER (PARTITION BY g ORDER BY ord) AS prev FROM h)
+            SELECT t, g FROM f WHERE holds AND NOT coalesce(prev, false) ORDER BY ord
+        """).fetchall()
+    finally:
+        os.unlink(path)
+    return [[t, g if grouped else None] for t, g in rows]
+
+
+def main():
+    path = sys.argv[1]
+    con = duckdb.connect()
+    counts = {"eql": 0, "duckdb": 0}
+    alerts = 0
+    failures = []
+    for line in open(path):
+        case = json.loads(line)
+        if case["type"] == "temporal_ordered":
+            got, oracle = eql_alerts(case), "eql"
+        else:
+            got, oracle = sql_alerts(con, case), "duckdb"
+        counts[oracle] += 1
+        want = [[t, g] for t, g in case["alerts"]]
+        alerts += len(want)
+        if got != want:
+            failures.append(f"case {case['id']} ({case['type']}, {oracle}): engine {want}, {oracle} {got}\n  {json.dumps({k: case[k] for k in ('kinds', 'group_by', 'timespan_ms', 'condition', 'percentile')})}")
+    print(f"correlation oracle: {counts['eql']} temporal_ordered cases against eql {eql.__version__}, "
+          f"{counts['duckdb']} cases of the other types against DuckDB {duckdb.__version__}, "
+          f"{alerts} engine alerts, {len(failures)} disagreements")
+    for f in failures[:20]:
+        print("FAIL", f)
+    sys.exit(1 if failures or not (counts["eql"] and counts["duckdb"]) else 0)
+
+
+if __name__ == "__main__":
+    main()
