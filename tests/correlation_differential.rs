@@ -44,6 +44,7 @@ const TYPES: &[&str] = &[
     "value_avg",
     "value_median",
     "value_percentile",
+    "first_seen",
 ];
 
 struct Case {
@@ -64,7 +65,10 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
     let timespan_s = 1 + rng.below(15);
     let counts = matches!(ty, "event_count" | "value_count" | "temporal");
     let mut cond = serde_json::Map::new();
-    if ty != "temporal_ordered" && !(ty == "temporal" && rng.below(2) == 0) {
+    let no_bounds = matches!(ty, "temporal_ordered" | "first_seen");
+    // Half the temporal correlations have no condition (all rules needed).
+    let unbounded = no_bounds || (ty == "temporal" && rng.below(2) == 0);
+    if !unbounded {
         let ops = ["gt", "gte", "lt", "lte", "eq", "neq"];
         let hi = if counts { 6 } else { 25 };
         let op = *rng.pick(&ops);
@@ -81,9 +85,10 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
             cond.insert(b.into(), json!(lo + 1 + rng.below(hi)));
         }
     }
-    if ty.starts_with("value_") {
+    if ty.starts_with("value_") || ty == "first_seen" {
         cond.insert("field".into(), json!("n"));
     }
+    let learning_s = (ty == "first_seen").then(|| *rng.pick(&[0, 0, 2, 10]));
     let percentile = (ty == "value_percentile").then(|| *rng.pick(&[10, 25, 50, 75, 90, 100]));
     if let Some(p) = percentile {
         cond.insert("percentile".into(), json!(p));
@@ -99,6 +104,9 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
         yaml.push_str("    group-by: [user]\n");
     }
     yaml.push_str(&format!("    timespan: {timespan_s}s\n"));
+    if let Some(l) = learning_s.filter(|&l| l > 0) {
+        yaml.push_str(&format!("    learning: {l}s\n"));
+    }
     if !cond.is_empty() {
         yaml.push_str(&format!("    condition: {}\n", Value::Object(cond.clone())));
     }
@@ -139,6 +147,7 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
         "timespan_ms": timespan_s * 1000,
         "condition": Value::Object(cond),
         "percentile": percentile,
+        "learning_ms": learning_s.unwrap_or(0) * 1000,
     });
     Case { yaml, spec, events }
 }
@@ -158,7 +167,7 @@ fn engine_alerts(results: &[aisigma::check::FileResult], events: &[Value]) -> Ve
 fn generated_correlations_for_the_oracles() {
     let schema = Schema::builtin();
     let mut rng = Rng(0xA15_16A);
-    let cases = 800;
+    let cases = 900;
     let mut out = String::new();
     let mut fired = 0;
     let mut sequences = 0;

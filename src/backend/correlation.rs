@@ -352,6 +352,14 @@ fn settings(
     m.insert("type".into(), c.type_name().into());
     m.insert("timespan".into(), c.timespan_text.clone().into());
     m.insert("timespan_seconds".into(), (c.timespan / 1000).max(1).into());
+    // How far back a scheduled query must read to see one whole window (a baseline: its
+    // history too; first_seen: its learning time too).
+    let lookback = match c.kind {
+        Kind::Baseline { history, .. } => c.timespan * (history as i64 + 1),
+        Kind::FirstSeen { learning } => c.timespan + learning,
+        _ => c.timespan,
+    };
+    m.insert("lookback_seconds".into(), (lookback / 1000).max(1).into());
     m.insert(
         "group_by".into(),
         serde_json::Value::Array(c.group_names.iter().map(|g| g.clone().into()).collect()),

@@ -314,12 +314,29 @@ impl Dialect for Kql {
         c.refuse_arrays()?;
         match c.kind {
             Kind::TemporalOrdered => self.sequence(c),
-            Kind::Baseline { .. } | Kind::FirstSeen { .. } => {
-                Err(c.refuse_type("baselines are not compiled to kql yet"))
-            }
+            Kind::FirstSeen { learning } => self.first_seen(c, learning),
+            Kind::Baseline { .. } => Err(c.refuse_type(
+                "baselines are not compiled to kql yet (the engine's history starts at the \
+                 group's first window, which `make-series` cannot tell from an empty one)",
+            )),
             _ => self.bucketed(c),
         }
     }
+}
+
+/// A KQL timespan literal for a number of milliseconds (`1d`, `90m`, `1500ms`).
+fn kql_timespan(ms: i64) -> String {
+    for (unit, suffix) in [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ] {
+        if ms % unit == 0 {
+            return format!("{}{suffix}", ms / unit);
+        }
+    }
+    format!("{ms}ms")
 }
 
 /// Most values `make_list_if` collects per window (its documented maximum).
@@ -337,7 +354,7 @@ fn correlation_inputs(c: &Correlation) -> String {
         if let Some(col) = &input.field {
             let f = column(&col.name);
             ext.push(match c.kind {
-                Kind::ValueCount => format!("aisigma_v = tostring({f})"),
+                Kind::ValueCount | Kind::FirstSeen { .. } => format!("aisigma_v = tostring({f})"),
                 _ => format!("aisigma_v = todouble({f})"),
             });
         }
@@ -420,6 +437,78 @@ impl Kql {
         let _ = write!(q, " | project {}", cols.join(", "));
         Ok(Rendered {
             query: q,
+            ..Rendered::default()
+        })
+    }
+
+    /// `first_seen` per row: sorted by group, value and time, a row's value is known when the
+    /// previous row of the same group and value is within the timespan (`prev()`); sorted by
+    /// group and time, `row_number` finds the group's first input and `row_window_session`
+    /// its first time.
+    fn first_seen(&self, c: &Correlation, learning_ms: i64) -> Result<Rendered, Unsupported> {
+        let span = c.span_in(DAYS_TO_MS);
+        let groups: Vec<String> = (0..c.group_names.len())
+            .map(|g| format!("aisigma_g{g}"))
+            .collect();
+        let same = |cols: &[String]| -> String {
+            if cols.is_empty() {
+                "true".to_string()
+            } else {
+                cols.iter()
+                    .map(|g| format!("{g} == prev({g})"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            }
+        };
+        let mut with_value = groups.clone();
+        with_value.push("aisigma_v".into());
+        let order = |cols: &[String]| -> String {
+            let mut o: Vec<String> = cols.iter().map(|g| format!("{g} asc")).collect();
+            o.push("TimeGenerated asc".into());
+            o.join(", ")
+        };
+        let mut q = correlation_inputs(c);
+        let _ = write!(
+            q,
+            " | where isnotempty(aisigma_v) \
+             | sort by {} \
+             | extend aisigma_known = {} and TimeGenerated - prev(TimeGenerated) <= {span} \
+             | sort by {} \
+             | extend aisigma_n = row_number(1, not({})) \
+             | extend aisigma_first = row_window_session(TimeGenerated, 36500d, 36500d, not({})) \
+             | where not(aisigma_known) and aisigma_n > 1 \
+             and TimeGenerated - aisigma_first >= {}",
+            order(&with_value),
+            same(&with_value),
+            order(&groups),
+            same(&groups),
+            same(&groups),
+            kql_timespan(learning_ms),
+        );
+        let mut cols = vec!["TimeGenerated".to_string()];
+        cols.extend(group_projection(c));
+        cols.push(format!("{} = aisigma_v", column("value")));
+        let _ = write!(q, " | project {}", cols.join(", "));
+        let mut warnings = vec![(
+            "`first_seen` knows only the values inside the rule's query period".to_string(),
+            "the sentinel formats set the query period to the timespan plus the learning time, \
+             at most 14 days; a value last seen before the period counts as new"
+                .to_string(),
+        )];
+        if c.timespan + learning_ms > 14 * 86_400_000 {
+            warnings.push((
+                format!(
+                    "the timespan ({}) and learning time need more than the 14 days a Sentinel \
+                     scheduled rule may look back",
+                    c.timespan_text
+                ),
+                "values last seen more than 14 days ago count as new (more alerts, none missed)"
+                    .to_string(),
+            ));
+        }
+        Ok(Rendered {
+            query: q,
+            warnings,
             ..Rendered::default()
         })
     }

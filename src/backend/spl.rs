@@ -190,8 +190,12 @@ impl Dialect for Spl {
                      interpolate between ranks as the engine does",
                 ));
             }
-            Kind::Baseline { .. } | Kind::FirstSeen { .. } => {
-                return Err(c.refuse_type("baselines are not compiled to spl yet"));
+            Kind::FirstSeen { .. } => "",
+            Kind::Baseline { .. } => {
+                return Err(c.refuse_type(
+                    "baselines are not compiled to spl yet (they need the group's empty windows \
+                     as zeros, which `bin` + `stats` do not produce)",
+                ));
             }
         };
         c.refuse_arrays()?;
@@ -207,7 +211,7 @@ impl Dialect for Spl {
             if let Some(col) = &input.field {
                 let f = field(&col.name, c.span)?;
                 evals.push(match c.kind {
-                    Kind::ValueCount => format!("aisigma_v={f}"),
+                    Kind::ValueCount | Kind::FirstSeen { .. } => format!("aisigma_v={f}"),
                     _ => format!("aisigma_v=tonumber({f})"),
                 });
             }
@@ -228,6 +232,9 @@ impl Dialect for Spl {
         } else {
             String::new()
         };
+        if let Kind::FirstSeen { learning } = c.kind {
+            return Ok(first_seen(c, q, &by, learning));
+        }
         let arg = match c.kind {
             Kind::EventCount => String::new(),
             Kind::Temporal => "(aisigma_rule)".into(),
@@ -267,6 +274,43 @@ impl Dialect for Spl {
             )],
             ..Rendered::default()
         })
+    }
+}
+
+/// `first_seen` per input: the value is new when no earlier input of the group had it in the
+/// last timespan (`streamstats current=f time_window=T count by group, value`), and the group
+/// is past its first input and its learning time (`streamstats count min(_time) by group`).
+fn first_seen(c: &Correlation, mut q: String, by: &str, learning_ms: i64) -> Rendered {
+    let by_value = if by.is_empty() {
+        " by aisigma_v".to_string()
+    } else {
+        format!("{by} aisigma_v")
+    };
+    let _ = write!(
+        q,
+        " | where isnotnull(aisigma_v) | sort 0 _time \
+         | streamstats current=f time_window={} count as aisigma_known{by_value} \
+         | streamstats count as aisigma_n min(_time) as aisigma_first{by} \
+         | where coalesce(aisigma_known, 0)=0 AND aisigma_n > 1 AND _time - aisigma_first >= {}",
+        c.span_in(&DAYS_TO_MS[..4]),
+        number(learning_ms as f64 / 1000.0)
+    );
+    let mut table = vec!["_time".to_string()];
+    for (g, name) in c.group_names.iter().enumerate() {
+        let _ = write!(q, " | rename aisigma_g{g} AS {}", string(name));
+        table.push(string(name));
+    }
+    table.push("aisigma_v".into());
+    let _ = write!(q, " | table {}", table.join(" "));
+    Rendered {
+        query: q,
+        warnings: vec![(
+            "`first_seen` knows only the values inside the search's time range".to_string(),
+            "schedule the search over at least the timespan plus the learning time (the \
+             savedsearches format does); a value last seen before the range counts as new"
+                .to_string(),
+        )],
+        ..Rendered::default()
     }
 }
 

@@ -65,23 +65,8 @@ def eql_alerts(case):
 OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "=", "neq": "<>"}
 
 
-def sql_alerts(con, case):
-    ty = case["type"]
-    grouped = bool(case["group_by"])
-    cond = case["condition"]
-    bounds = [(OPS[k], v) for k, v in cond.items() if k in OPS]
-    if ty == "temporal" and not bounds:
-        bounds = [("=", len(case["kinds"]))]
-    agg = {
-        "event_count": "count(*)",
-        "value_count": "count(DISTINCT b.vtext)",
-        "temporal": "count(DISTINCT b.rule)",
-        "value_sum": "coalesce(sum(b.vnum), 0)",
-        "value_avg": "avg(b.vnum)",
-        "value_median": "quantile_cont(b.vnum, 0.5)",
-        "value_percentile": f"quantile_cont(b.vnum, {case['percentile'] or 50} / 100.0)",
-    }[ty]
-    holds = " AND ".join(f"value {op} {v}" for op, v in bounds) or "true"
+def load(con, case):
+    """The case's events as table `ev` (arrival order kept) and its rules as `rules`."""
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for e in case["events"]:
             n = e.get("n")
@@ -96,33 +81,83 @@ def sql_alerts(con, case):
             "read_json(?, format='newline_delimited', columns={ts: 'VARCHAR', kind: 'VARCHAR', usr: 'VARCHAR', n: 'VARCHAR'})",
             [path],
         )
-        con.execute("CREATE TABLE rules (idx INTEGER, kind VARCHAR)")
-        con.executemany("INSERT INTO rules VALUES (?, ?)", list(enumerate(case["kinds"])))
-        rows = con.execute(f"""
-            WITH e AS (
-                SELECT arrival, epoch_ms(CAST(ts AS TIMESTAMPTZ)) AS t, kind, usr AS g,
-                       n AS vtext, TRY_CAST(n AS DOUBLE) AS vnum
-                FROM ev
-            ),
-            inp AS (
-                SELECT e.* EXCLUDE (g), {"e.g" if grouped else "NULL"} AS g, r.idx AS rule,
-                       row_number() OVER (ORDER BY e.t, e.arrival, r.idx) AS ord
-                FROM e JOIN rules r ON e.kind = r.kind
-                WHERE {"e.g IS NOT NULL" if grouped else "true"}
-            ),
-            win AS (
-                SELECT a.ord, a.t, a.g, {agg} AS value
-                FROM inp a JOIN inp b
-                  ON {"a.g = b.g" if grouped else "true"}
-                 AND b.ord <= a.ord AND b.t >= a.t - {case["timespan_ms"]}
-                GROUP BY a.ord, a.t, a.g
-            ),
-            h AS (SELECT *, coalesce({holds}, false) AS holds FROM win),
-            f AS (SELECT *, lag(holds) OVER (PARTITION BY g ORDER BY ord) AS prev FROM h)
-            SELECT t, g FROM f WHERE holds AND NOT coalesce(prev, false) ORDER BY ord
-        """).fetchall()
     finally:
         os.unlink(path)
+    con.execute("CREATE TABLE rules (idx INTEGER, kind VARCHAR)")
+    con.executemany("INSERT INTO rules VALUES (?, ?)", list(enumerate(case["kinds"])))
+
+
+INPUTS = """
+    e AS (
+        SELECT arrival, epoch_ms(CAST(ts AS TIMESTAMPTZ)) AS t, kind, usr AS g,
+               n AS vtext, TRY_CAST(n AS DOUBLE) AS vnum
+        FROM ev
+    ),
+    inp AS (
+        SELECT e.* EXCLUDE (g), {group} AS g, r.idx AS rule,
+               row_number() OVER (ORDER BY e.t, e.arrival, r.idx) AS ord
+        FROM e JOIN rules r ON e.kind = r.kind
+        WHERE {where}
+    )"""
+
+
+def first_seen_alerts(con, case):
+    """A value is new when no earlier input of its group had it within the timespan; the
+    group's first input (with a value) and its learning time never fire."""
+    grouped = bool(case["group_by"])
+    load(con, case)
+    where = "e.vtext IS NOT NULL" + (" AND e.g IS NOT NULL" if grouped else "")
+    rows = con.execute(f"""
+        WITH {INPUTS.format(group="e.g" if grouped else "NULL", where=where)},
+        f AS (
+            SELECT a.*,
+                   min(a.t) OVER (PARTITION BY a.g) AS first_t,
+                   min(a.ord) OVER (PARTITION BY a.g) AS first_ord,
+                   EXISTS (SELECT 1 FROM inp b WHERE b.g IS NOT DISTINCT FROM a.g
+                           AND b.vtext = a.vtext AND b.ord < a.ord
+                           AND b.t >= a.t - {case["timespan_ms"]}) AS known
+            FROM inp a
+        )
+        SELECT t, g FROM f
+        WHERE NOT known AND ord <> first_ord AND t - first_t >= {case["learning_ms"]}
+        ORDER BY ord
+    """).fetchall()
+    return [[t, g if grouped else None] for t, g in rows]
+
+
+def sql_alerts(con, case):
+    ty = case["type"]
+    grouped = bool(case["group_by"])
+    cond = case["condition"]
+    bounds = [(OPS[k], v) for k, v in cond.items() if k in OPS]
+    if ty == "temporal" and not bounds:
+        bounds = [("=", len(case["kinds"]))]
+    if ty == "first_seen":
+        return first_seen_alerts(con, case)
+    agg = {
+        "event_count": "count(*)",
+        "value_count": "count(DISTINCT b.vtext)",
+        "temporal": "count(DISTINCT b.rule)",
+        "value_sum": "coalesce(sum(b.vnum), 0)",
+        "value_avg": "avg(b.vnum)",
+        "value_median": "quantile_cont(b.vnum, 0.5)",
+        "value_percentile": f"quantile_cont(b.vnum, {case['percentile'] or 50} / 100.0)",
+    }[ty]
+    holds = " AND ".join(f"value {op} {v}" for op, v in bounds) or "true"
+    load(con, case)
+    rows = con.execute(f"""
+        WITH {INPUTS.format(group="e.g" if grouped else "NULL", where="e.g IS NOT NULL" if grouped else "true")},
+        win AS (
+            SELECT a.ord, a.t, a.g, {agg} AS value
+            FROM inp a JOIN inp b
+              ON {"a.g = b.g" if grouped else "true"}
+             AND b.ord <= a.ord AND b.t >= a.t - {case["timespan_ms"]}
+            GROUP BY a.ord, a.t, a.g
+        ),
+        h AS (SELECT *, coalesce({holds}, false) AS holds FROM win),
+        f AS (SELECT *, lag(holds) OVER (PARTITION BY g ORDER BY ord) AS prev FROM h)
+        SELECT t, g FROM f WHERE holds AND NOT coalesce(prev, false) ORDER BY ord
+    """).fetchall()
     return [[t, g if grouped else None] for t, g in rows]
 
 
