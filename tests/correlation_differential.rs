@@ -45,6 +45,7 @@ const TYPES: &[&str] = &[
     "value_median",
     "value_percentile",
     "first_seen",
+    "baseline",
 ];
 
 struct Case {
@@ -65,7 +66,7 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
     let timespan_s = 1 + rng.below(15);
     let counts = matches!(ty, "event_count" | "value_count" | "temporal");
     let mut cond = serde_json::Map::new();
-    let no_bounds = matches!(ty, "temporal_ordered" | "first_seen");
+    let no_bounds = matches!(ty, "temporal_ordered" | "first_seen" | "baseline");
     // Half the temporal correlations have no condition (all rules needed).
     let unbounded = no_bounds || (ty == "temporal" && rng.below(2) == 0);
     if !unbounded {
@@ -89,6 +90,16 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
         cond.insert("field".into(), json!("n"));
     }
     let learning_s = (ty == "first_seen").then(|| *rng.pick(&[0, 0, 2, 10]));
+    // A baseline: an aggregate per fixed window, its z-score against earlier windows.
+    let baseline = (ty == "baseline").then(|| {
+        let agg = *rng.pick(&["count", "sum", "avg", "max", "distinct"]);
+        let history = 2 + rng.below(5);
+        let min_history = 1 + rng.below(history);
+        let min_value = (rng.below(3) == 0).then(|| rng.below(6));
+        let z = *rng.pick(&[0.5, 1.0, 1.5, 2.0]);
+        cond.insert(if rng.below(2) == 0 { "gt" } else { "gte" }.into(), json!(z));
+        json!({"aggregate": agg, "history": history, "min_history": min_history, "min_value": min_value})
+    });
     let percentile = (ty == "value_percentile").then(|| *rng.pick(&[10, 25, 50, 75, 90, 100]));
     if let Some(p) = percentile {
         cond.insert("percentile".into(), json!(p));
@@ -104,6 +115,20 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
         yaml.push_str("    group-by: [user]\n");
     }
     yaml.push_str(&format!("    timespan: {timespan_s}s\n"));
+    if let Some(b) = &baseline {
+        yaml.push_str(&format!(
+            "    baseline:\n        aggregate: {}\n        history: {}\n        min_history: {}\n",
+            b["aggregate"].as_str().unwrap(),
+            b["history"],
+            b["min_history"]
+        ));
+        if b["aggregate"] != "count" {
+            yaml.push_str("        field: n\n");
+        }
+        if !b["min_value"].is_null() {
+            yaml.push_str(&format!("        min_value: {}\n", b["min_value"]));
+        }
+    }
     if let Some(l) = learning_s.filter(|&l| l > 0) {
         yaml.push_str(&format!("    learning: {l}s\n"));
     }
@@ -148,6 +173,7 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
         "condition": Value::Object(cond),
         "percentile": percentile,
         "learning_ms": learning_s.unwrap_or(0) * 1000,
+        "baseline": baseline,
     });
     Case { yaml, spec, events }
 }
@@ -167,7 +193,7 @@ fn engine_alerts(results: &[aisigma::check::FileResult], events: &[Value]) -> Ve
 fn generated_correlations_for_the_oracles() {
     let schema = Schema::builtin();
     let mut rng = Rng(0xA15_16A);
-    let cases = 900;
+    let cases = 1000;
     let mut out = String::new();
     let mut fired = 0;
     let mut sequences = 0;

@@ -125,6 +125,81 @@ def first_seen_alerts(con, case):
     return [[t, g if grouped else None] for t, g in rows]
 
 
+def baseline_alerts(con, case):
+    """Fixed windows of `timespan` aligned to the epoch. An input fires when its window's
+    aggregate so far (inputs of the window up to it) has a z-score against the group's
+    history that meets the condition, and no earlier input of the window fired. The history
+    is the group's last `history` windows before the current one, counted from its first
+    window: empty ones are 0 for count, sum and distinct; for avg and max only windows with a
+    value count. sd = max(population sd, |mean| / 10, 1). Nothing fires with fewer than
+    `min_history` windows of history or below `min_value`."""
+    grouped = bool(case["group_by"])
+    b = case["baseline"]
+    agg, hist, T = b["aggregate"], b["history"], case["timespan_ms"]
+    load(con, case)
+    value = {
+        "count": "count(*)",
+        "sum": "coalesce(sum(x.vnum), 0)",
+        "avg": "avg(x.vnum)",
+        "max": "max(x.vnum)",
+        "distinct": "count(DISTINCT x.vtext)",
+    }[agg]
+    bounds = [(OPS[k], v) for k, v in case["condition"].items() if k in OPS]
+    holds = " AND ".join(f"z {op} {v}" for op, v in bounds)
+    if b["min_value"] is not None:
+        holds += f" AND v >= {b['min_value']}"
+    if agg in ("count", "sum", "distinct"):
+        # Every window from the group's first one (or `history` back) to the one before.
+        history = f"""
+        slots AS (
+            SELECT a.ord, a.g, r.k
+            FROM binp a JOIN firsts f ON a.g IS NOT DISTINCT FROM f.g,
+                 range(greatest(f.fb, a.bucket - {hist}), a.bucket) AS r(k)
+        ),
+        hist AS (
+            SELECT s.ord, coalesce(w.value, 0) AS h
+            FROM slots s LEFT JOIN closed w ON w.g IS NOT DISTINCT FROM s.g AND w.bucket = s.k
+        )"""
+    else:
+        history = f"""
+        hist AS (
+            SELECT ord, h FROM (
+                SELECT a.ord, w.value AS h,
+                       row_number() OVER (PARTITION BY a.ord ORDER BY w.bucket DESC) AS rn
+                FROM binp a JOIN closed w
+                  ON w.g IS NOT DISTINCT FROM a.g AND w.bucket < a.bucket AND w.value IS NOT NULL
+            ) WHERE rn <= {hist}
+        )"""
+    where = "e.g IS NOT NULL" if grouped else "true"
+    rows = con.execute(f"""
+        WITH {INPUTS.format(group="e.g" if grouped else "NULL", where=where)},
+        binp AS (SELECT *, floor(t / {T})::BIGINT AS bucket FROM inp),
+        closed AS (SELECT g, bucket, {value} AS value FROM binp x GROUP BY g, bucket),
+        firsts AS (SELECT g, min(bucket) AS fb FROM binp GROUP BY g),
+        {history},
+        stats AS (
+            SELECT ord, count(*) AS n, avg(h) AS mean, var_pop(h) AS var FROM hist GROUP BY ord
+        ),
+        running AS (
+            SELECT a.ord, a.t, a.g, a.bucket,
+                   (SELECT {value} FROM binp x WHERE x.g IS NOT DISTINCT FROM a.g
+                      AND x.bucket = a.bucket AND x.ord <= a.ord) AS v
+            FROM binp a
+        ),
+        judged AS (
+            SELECT r.*, s.n, (r.v - s.mean) / greatest(sqrt(greatest(s.var, 0)), abs(s.mean) / 10, 1) AS z
+            FROM running r JOIN stats s ON r.ord = s.ord
+            WHERE s.n >= {b["min_history"]} AND r.v IS NOT NULL
+        ),
+        firing AS (SELECT * FROM judged WHERE {holds}),
+        first_in_window AS (
+            SELECT *, row_number() OVER (PARTITION BY g, bucket ORDER BY ord) AS k FROM firing
+        )
+        SELECT t, g FROM first_in_window WHERE k = 1 ORDER BY ord
+    """).fetchall()
+    return [[t, g if grouped else None] for t, g in rows]
+
+
 def sql_alerts(con, case):
     ty = case["type"]
     grouped = bool(case["group_by"])
@@ -134,6 +209,8 @@ def sql_alerts(con, case):
         bounds = [("=", len(case["kinds"]))]
     if ty == "first_seen":
         return first_seen_alerts(con, case)
+    if ty == "baseline":
+        return baseline_alerts(con, case)
     agg = {
         "event_count": "count(*)",
         "value_count": "count(DISTINCT b.vtext)",
