@@ -86,6 +86,8 @@ pub struct Network {
     pub labels: Vec<String>,
     /// The field holding an event's category.
     pub category_field: String,
+    /// The document (file, index) of each node.
+    pub docs: Vec<(usize, usize)>,
 }
 
 /// An alert of a correlation.
@@ -101,17 +103,49 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// The alert as an input event of another correlation.
-    fn as_event(&self) -> Value {
-        let mut m = serde_json::Map::new();
+    /// The alert as an input event of another correlation: its group values as text fields
+    /// (a number where the text is one, as for any event).
+    fn as_input(&self) -> Fields {
+        let mut f = Fields::default();
         for (k, v) in &self.group {
-            m.insert(k.clone(), Value::String(v.clone()));
+            f.texts.insert(k.clone(), v.clone());
+            if let Some(n) = v.trim().parse::<f64>().ok().filter(|n| n.is_finite()) {
+                f.nums.insert(k.clone(), n);
+            }
         }
-        m.insert(
-            "@timestamp".into(),
-            Value::String(crate::time::format_ms(self.time)),
-        );
-        Value::Object(m)
+        f
+    }
+}
+
+/// What a correlation reads of an input event: the text and the number of each field it
+/// uses (as [`text_at`] and [`number_at`] find them), so that a stream keeps only these.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields {
+    texts: BTreeMap<String, String>,
+    nums: BTreeMap<String, f64>,
+}
+
+impl Fields {
+    /// The fields `paths` of `event`.
+    pub fn of(event: &Value, paths: &[String]) -> Fields {
+        let mut f = Fields::default();
+        for p in paths {
+            if let Some(t) = text_at(event, p) {
+                f.texts.insert(p.clone(), t);
+            }
+            if let Some(n) = number_at(event, p) {
+                f.nums.insert(p.clone(), n);
+            }
+        }
+        f
+    }
+
+    fn text(&self, path: &str) -> Option<String> {
+        self.texts.get(path).cloned()
+    }
+
+    fn number(&self, path: &str) -> Option<f64> {
+        self.nums.get(path).copied()
     }
 }
 
@@ -131,6 +165,7 @@ pub fn build(results: &[FileResult], root: (usize, usize)) -> Result<(Network, u
         nodes: Vec::new(),
         labels: Vec::new(),
         category_field: "ai.category".to_string(),
+        docs: Vec::new(),
     };
     let mut done: HashMap<(usize, usize), usize> = HashMap::new();
     let mut visiting = HashSet::new();
@@ -192,6 +227,7 @@ fn add(
     visiting.remove(&at);
     net.nodes.push(node);
     net.labels.push(label);
+    net.docs.push(at);
     let n = net.nodes.len() - 1;
     done.insert(at, n);
     Ok(n)
@@ -373,67 +409,151 @@ impl Network {
             }
         }
         timed.sort_by_key(|&(t, i)| (t, i));
-        let mut states: Vec<State> = self
-            .nodes
-            .iter()
-            .map(|n| match n {
-                Node::Rule { .. } => State::None,
-                Node::Correlation(p) => match p.kind {
-                    Kind::Baseline { .. } => State::Baseline(HashMap::new()),
-                    Kind::FirstSeen { .. } => State::FirstSeen(HashMap::new()),
-                    Kind::TemporalOrdered => State::Sequence(HashMap::new()),
-                    _ => State::Window(HashMap::new()),
-                },
-            })
-            .collect();
+        let mut runner = Runner::new(self);
         let mut alerts = Vec::new();
-        // What fired at the current event, per node: the events that feed the next nodes.
-        let mut fired: Vec<Vec<Value>> = vec![Vec::new(); self.nodes.len()];
         for (time, i) in timed {
             let event = &events[i];
             let category = text_at(event, &self.category_field);
-            for f in &mut fired {
-                f.clear();
+            let matches = |n: usize| match &self.nodes[n] {
+                Node::Rule {
+                    matcher,
+                    category: rc,
+                } => {
+                    let applies = match (rc, &category) {
+                        (Some(rc), Some(ec)) => rc == ec,
+                        _ => true,
+                    };
+                    applies && matcher.matches(event)
+                }
+                Node::Correlation(_) => false,
+            };
+            let fields = Fields::of(event, &runner.paths);
+            alerts.extend(runner.push(time, &fields, &matches));
+        }
+        (alerts, untimed)
+    }
+
+    /// The fields a correlation reads from its input events (group-by fields through
+    /// aliases, aggregated fields), sorted: what a stream must keep of an input event.
+    pub fn fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in &self.nodes {
+            if let Node::Correlation(p) = n {
+                out.extend(p.group_fields.iter().flatten().cloned());
+                out.extend(p.field.iter().cloned());
             }
-            for (n, node) in self.nodes.iter().enumerate() {
-                match node {
-                    Node::Rule {
-                        matcher,
-                        category: rc,
-                    } => {
-                        let applies = match (rc, &category) {
-                            (Some(rc), Some(ec)) => rc == ec,
-                            _ => true,
-                        };
-                        if applies && matcher.matches(event) {
-                            fired[n].push(event.clone());
-                        }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// A network's state over a stream: events go in one at a time, in time order.
+pub struct Runner<'a> {
+    net: &'a Network,
+    states: Vec<State>,
+    /// What fired at the current event, per node: the inputs of the next nodes.
+    fired: Vec<Vec<Fields>>,
+    /// The fields the network reads ([`Network::fields`]).
+    pub paths: Vec<String>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(net: &'a Network) -> Self {
+        Runner {
+            net,
+            states: net
+                .nodes
+                .iter()
+                .map(|n| match n {
+                    Node::Rule { .. } => State::None,
+                    Node::Correlation(p) => match p.kind {
+                        Kind::Baseline { .. } => State::Baseline(HashMap::new()),
+                        Kind::FirstSeen { .. } => State::FirstSeen(HashMap::new()),
+                        Kind::TemporalOrdered => State::Sequence(HashMap::new()),
+                        _ => State::Window(HashMap::new()),
+                    },
+                })
+                .collect(),
+            fired: vec![Vec::new(); net.nodes.len()],
+            paths: net.fields(),
+        }
+    }
+
+    /// The next event, at `time` (not before the previous one's): `matches(n)` says whether
+    /// rule node `n` matches it. The alerts it raises, in node order.
+    pub fn push(
+        &mut self,
+        time: i64,
+        event: &Fields,
+        matches: &dyn Fn(usize) -> bool,
+    ) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        for f in &mut self.fired {
+            f.clear();
+        }
+        for (n, node) in self.net.nodes.iter().enumerate() {
+            match node {
+                Node::Rule { .. } => {
+                    if matches(n) {
+                        self.fired[n].push(event.clone());
                     }
-                    Node::Correlation(p) => {
-                        let mut produced = Vec::new();
-                        // Later stages first, so that one event cannot advance a sequence
-                        // through two stages (as EQL does).
-                        let order: Vec<(usize, &usize)> = if p.kind == Kind::TemporalOrdered {
-                            p.inputs.iter().enumerate().rev().collect()
-                        } else {
-                            p.inputs.iter().enumerate().collect()
-                        };
-                        for (input, &src) in order {
-                            for ev in &fired[src] {
-                                if let Some(a) = step(p, &mut states[n], n, input, time, ev) {
-                                    produced.push(a);
-                                }
+                }
+                Node::Correlation(p) => {
+                    let mut produced = Vec::new();
+                    // Later stages first, so that one event cannot advance a sequence
+                    // through two stages (as EQL does).
+                    let order: Vec<(usize, &usize)> = if p.kind == Kind::TemporalOrdered {
+                        p.inputs.iter().enumerate().rev().collect()
+                    } else {
+                        p.inputs.iter().enumerate().collect()
+                    };
+                    for (input, &src) in order {
+                        for ev in &self.fired[src] {
+                            if let Some(a) = step(p, &mut self.states[n], n, input, time, ev) {
+                                produced.push(a);
                             }
                         }
-                        for a in produced {
-                            fired[n].push(a.as_event());
-                            alerts.push(a);
-                        }
+                    }
+                    for a in produced {
+                        self.fired[n].push(a.as_input());
+                        alerts.push(a);
                     }
                 }
             }
         }
-        (alerts, untimed)
+        alerts
+    }
+
+    /// Forget what can no longer change an alert once every later event is at `time` or
+    /// after: window entries older than the window, groups left with nothing (and whose
+    /// condition did not hold, since the next input compares with that), partial sequences
+    /// that started too long ago. Baseline and first-seen state is kept.
+    pub fn sweep(&mut self, time: i64) {
+        for (n, st) in self.states.iter_mut().enumerate() {
+            let Node::Correlation(p) = &self.net.nodes[n] else {
+                continue;
+            };
+            let oldest = time - p.timespan;
+            match st {
+                State::Window(groups) => groups.retain(|_, w| {
+                    while w.entries.front().is_some_and(|e| e.time < oldest) {
+                        w.entries.pop_front();
+                    }
+                    !w.entries.is_empty() || w.held
+                }),
+                State::Sequence(groups) => groups.retain(|_, stages| {
+                    for st in stages.iter_mut() {
+                        if st.is_some_and(|first| first < oldest) {
+                            *st = None;
+                        }
+                    }
+                    stages.iter().any(Option::is_some)
+                }),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -444,11 +564,11 @@ fn step(
     node: usize,
     input: usize,
     time: i64,
-    ev: &Value,
+    ev: &Fields,
 ) -> Option<Alert> {
     let mut key = Vec::with_capacity(p.group_names.len());
     for f in &p.group_fields[input] {
-        key.push(text_at(ev, f)?);
+        key.push(ev.text(f)?);
     }
     let group = || -> Vec<(String, String)> {
         p.group_names
@@ -457,8 +577,8 @@ fn step(
             .zip(key.iter().cloned())
             .collect()
     };
-    let text = p.field.as_deref().and_then(|f| text_at(ev, f));
-    let num = p.field.as_deref().and_then(|f| number_at(ev, f));
+    let text = p.field.as_deref().and_then(|f| ev.text(f));
+    let num = p.field.as_deref().and_then(|f| ev.number(f));
     let alert = |value: Option<f64>| Alert {
         node,
         time,

@@ -116,6 +116,10 @@ enum Command {
         /// Do not print the summary (events, throughput, matches per rule) at the end
         #[arg(long)]
         no_summary: bool,
+        /// How far behind the newest timestamp an input of a correlation may arrive and still
+        /// be evaluated in time order (e.g. 30s, 5m); later ones are counted and left out
+        #[arg(long, value_name = "DURATION", default_value = "1m")]
+        lateness: String,
         #[command(flatten)]
         common: Common,
     },
@@ -286,6 +290,7 @@ fn main() -> ExitCode {
             strict,
             no_progress,
             no_summary,
+            lateness,
             common,
         } => run_scan(
             &inputs,
@@ -298,6 +303,7 @@ fn main() -> ExitCode {
             strict,
             no_progress,
             no_summary,
+            &lateness,
             &common,
         ),
         Command::Compile {
@@ -501,9 +507,24 @@ fn run_scan(
     strict: bool,
     no_progress: bool,
     no_summary: bool,
+    lateness: &str,
     common: &Common,
 ) -> ExitCode {
     use aisigma::scan;
+    let zero = lateness.starts_with('0')
+        && lateness
+            .trim_start_matches('0')
+            .chars()
+            .all(|c| c.is_ascii_alphabetic());
+    let Some(lateness_ms) = (if zero {
+        Some(0)
+    } else {
+        aisigma::correlation::timespan_ms(lateness)
+    }) else {
+        return usage_error(&format!(
+            "--lateness `{lateness}` is not a duration (a number and ms, s, m, h, d, w, M or y)"
+        ));
+    };
     use std::io::IsTerminal;
     let (results, io_failed) = match prepare(rule_paths, common) {
         Ok(r) => r,
@@ -512,7 +533,12 @@ fn run_scan(
     if io_failed {
         return usage_error("cannot read the rules (run `aisigma check` on them)");
     }
-    let (rules, exprs, skipped) = scan::load_rules(&results);
+    let scan::Loaded {
+        rules,
+        exprs,
+        correlations,
+        skipped,
+    } = scan::load_rules(&results);
     for s in &skipped {
         eprintln!("aisigma: {s}");
     }
@@ -528,7 +554,7 @@ fn run_scan(
         Ok(schema) => schema,
         Err(e) => return usage_error(&e),
     };
-    let scanner = scan::Scanner::new(rules, &exprs, scope, &schema);
+    let scanner = scan::Scanner::with_correlations(rules, &exprs, &correlations, scope, &schema);
     let files = match aisigma::event_input::expand(inputs) {
         Ok(f) => f,
         Err(e) => return usage_error(&e.to_string()),
@@ -561,6 +587,7 @@ fn run_scan(
             ScanFormat::Human => scan::Format::Human,
         },
         strict,
+        lateness_ms,
         ..scan::Options::default()
     };
     let started = std::time::Instant::now();
@@ -572,7 +599,15 @@ fn run_scan(
             b.set_position(n);
         }
     };
-    let result = scan::run(&scanner, sources, &opts, &mut out, &mut warn, &progress);
+    let result = scan::run(
+        &scanner,
+        &correlations,
+        sources,
+        &opts,
+        &mut out,
+        &mut warn,
+        &progress,
+    );
     let flushed = out.flush();
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -585,11 +620,14 @@ fn run_scan(
         (Err(e), _) | (_, Err(e)) => return usage_error(&e.to_string()),
     };
     if !no_summary {
-        eprint!("{}", scan::summary(&scanner, &stats, started.elapsed()));
+        eprint!(
+            "{}",
+            scan::summary(&scanner, &correlations, &stats, started.elapsed())
+        );
     }
     if stats.stopped_at.is_some() || rule_errors {
         ExitCode::from(EXIT_USAGE)
-    } else if stats.matches > 0 {
+    } else if stats.matches > 0 || stats.alerts > 0 {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::from(EXIT_OK)

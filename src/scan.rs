@@ -12,6 +12,11 @@
 //! event's category field, `ai.category` by default) equals the rule's `logsource.category`,
 //! and to every event whose category is unknown; a rule without a category applies to every
 //! event.
+//!
+//! Correlations run over the stream: the workers hand on what each correlation reads of the
+//! events that match its input rules, and the consumer (one thread, in input order) puts them
+//! in timestamp order within `--lateness` and runs them through the correlation engine
+//! ([`crate::correlate::Runner`]), as `aisigma test` runs a sorted case.
 
 use crate::engine::Matcher;
 use crate::ir::{Expr, Test};
@@ -34,6 +39,33 @@ pub struct ScanRule {
     pub category: Option<String>,
     pub file: String,
     pub matcher: Matcher,
+    /// Reported on its own; false for a rule that is only an input of correlations.
+    pub report: bool,
+}
+
+/// A correlation that scan evaluates over the stream.
+#[derive(Debug)]
+pub struct ScanCorrelation {
+    pub id: String,
+    pub title: String,
+    pub level: String,
+    pub tags: Vec<String>,
+    pub file: String,
+    pub net: crate::correlate::Network,
+    /// The correlation's own node in `net`.
+    pub node: usize,
+    /// The scanner rule of each rule node of `net` (`None` for correlation nodes).
+    pub rule_of: Vec<Option<usize>>,
+}
+
+/// What [`load_rules`] found: the rules (with their detections, in the same order), the
+/// correlations, and messages about the documents left out.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub rules: Vec<ScanRule>,
+    pub exprs: Vec<Expr>,
+    pub correlations: Vec<ScanCorrelation>,
+    pub skipped: Vec<String>,
 }
 
 /// How events are scoped to rules.
@@ -54,9 +86,21 @@ impl Default for Scope {
     }
 }
 
+/// What the correlations that read a matching rule keep of an event: its time (ms), and per
+/// correlation (index into the scanned correlations) the fields it reads.
+#[derive(Debug, PartialEq)]
+pub struct CorrelationInput {
+    pub time: Option<i64>,
+    pub fields: Vec<(usize, crate::correlate::Fields)>,
+}
+
 /// Every rule, compiled together.
 pub struct Scanner {
     rules: Vec<ScanRule>,
+    /// Per rule: the correlations that read its matches.
+    readers: Vec<Vec<usize>>,
+    /// Per correlation: the fields it reads of an input.
+    correlation_fields: Vec<Vec<String>>,
     prefilter: Prefilter,
     paths: Paths,
     scope: Scope,
@@ -69,9 +113,10 @@ pub enum Verdict {
     Blank,
     /// Not a JSON object (the message says why).
     Malformed(String),
-    /// The matching rules (indexes into the scanner's rules, ascending), and the event's
-    /// timestamp when a rule matched.
-    Event(Vec<usize>, Option<String>),
+    /// The matching rules (indexes into the scanner's rules, ascending), the event's
+    /// timestamp when a rule matched, and, when a rule that correlations read matched, what
+    /// they read of the event.
+    Event(Vec<usize>, Option<String>, Option<CorrelationInput>),
 }
 
 /// The fields an expression reads; `None` if it reads every value (a keyword search).
@@ -94,6 +139,29 @@ impl Scanner {
     /// The schema tells the prefilter which words most events hold (their keys), to avoid
     /// them as literals.
     pub fn new(rules: Vec<ScanRule>, exprs: &[Expr], scope: Scope, schema: &Schema) -> Scanner {
+        Scanner::with_correlations(rules, exprs, &[], scope, schema)
+    }
+
+    /// [`Scanner::new`], also decoding the fields `correlations` read, and handing on the
+    /// events of the rules they read.
+    pub fn with_correlations(
+        rules: Vec<ScanRule>,
+        exprs: &[Expr],
+        correlations: &[ScanCorrelation],
+        scope: Scope,
+        schema: &Schema,
+    ) -> Scanner {
+        let mut readers = vec![Vec::new(); rules.len()];
+        let mut correlation_fields = Vec::new();
+        for (ci, c) in correlations.iter().enumerate() {
+            for &r in c.rule_of.iter().flatten() {
+                if !readers[r].contains(&ci) {
+                    readers[r].push(ci);
+                }
+            }
+            correlation_fields.push(c.net.fields());
+        }
+        let extra: Vec<String> = correlation_fields.iter().flatten().cloned().collect();
         let mut noises: BTreeMap<Option<&str>, Noise> = BTreeMap::new();
         let sets: Vec<_> = rules
             .iter()
@@ -107,9 +175,12 @@ impl Scanner {
             })
             .collect();
         let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
+        paths.extend(extra);
         let selective = exprs.iter().all(|e| fields(e, &mut paths));
         Scanner {
             rules,
+            readers,
+            correlation_fields,
             prefilter: Prefilter::new(&sets),
             paths: if selective {
                 Paths::of(paths)
@@ -142,7 +213,7 @@ impl Scanner {
         }
         self.prefilter.candidates(line, scratch);
         if !strict && scratch.rules.is_empty() {
-            return Verdict::Event(Vec::new(), None);
+            return Verdict::Event(Vec::new(), None, None);
         }
         let event = match lazy_json::decode(line, &self.paths) {
             Ok(v @ Value::Object(_)) => v,
@@ -168,16 +239,49 @@ impl Scanner {
         } else {
             crate::engine::text_at(&event, "@timestamp")
         };
-        Verdict::Event(hits, ts)
+        let mut readers: Vec<usize> = hits
+            .iter()
+            .flat_map(|&h| self.readers[h].iter().copied())
+            .collect();
+        let input = (!readers.is_empty()).then(|| {
+            readers.sort_unstable();
+            readers.dedup();
+            CorrelationInput {
+                time: ts.as_deref().and_then(crate::time::parse_timestamp_ms),
+                fields: readers
+                    .into_iter()
+                    .map(|c| {
+                        let f = crate::correlate::Fields::of(&event, &self.correlation_fields[c]);
+                        (c, f)
+                    })
+                    .collect(),
+            }
+        });
+        Verdict::Event(hits, ts, input)
     }
 }
 
-/// The rules of checked files, ready to scan with: (rules, their detections, messages about
-/// the documents left out). Documents with errors, correlations and filters, and rules the
-/// engine cannot evaluate (unresolved placeholders) are left out, each with a message.
-pub fn load_rules(results: &[crate::check::FileResult]) -> (Vec<ScanRule>, Vec<Expr>, Vec<String>) {
-    let (mut rules, mut exprs, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+/// The rules and correlations of checked files, ready to scan with. Documents with errors,
+/// filters, rules the engine cannot evaluate (unresolved placeholders) and correlations it
+/// cannot evaluate are left out, each with a message. Rules that are only inputs of
+/// correlations (no `generate: true`) are loaded but not reported on their own.
+pub fn load_rules(results: &[crate::check::FileResult]) -> Loaded {
+    let mut loaded = Loaded::default();
     let inputs = crate::correlation::hidden_inputs(results);
+    let mut rule_at: std::collections::HashMap<(usize, usize), usize> = Default::default();
+    let meta = |cd: &crate::check::CheckedDoc| {
+        let m = &cd.doc.meta;
+        (
+            m.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+            cd.doc.label(),
+            m.level
+                .as_ref()
+                .map(|l| l.value.clone())
+                .unwrap_or_else(|| "medium".to_string()),
+            m.tags.iter().map(|t| t.value.clone()).collect::<Vec<_>>(),
+        )
+    };
+    let mut correlations = Vec::new();
     for (fi, r) in results.iter().enumerate() {
         let errors = r
             .diags
@@ -185,23 +289,19 @@ pub fn load_rules(results: &[crate::check::FileResult]) -> (Vec<ScanRule>, Vec<E
             .filter(|d| d.severity == crate::diagnostic::Severity::Error)
             .count();
         if errors > 0 {
-            skipped.push(format!(
+            loaded.skipped.push(format!(
                 "{}: skipped: {errors} error(s) (run `aisigma check`)",
                 r.path
             ));
             continue;
         }
         for (di, cd) in r.docs.iter().enumerate() {
-            if inputs.contains(&(fi, di)) {
-                skipped.push(format!(
-                    "{}: `{}` is an input of a correlation (without `generate: true`), not a rule of its own",
-                    r.path,
-                    cd.doc.label()
-                ));
+            if matches!(cd.doc.body, Some(crate::ast::Body::Correlation(_))) {
+                correlations.push((fi, di));
                 continue;
             }
             let Some(expr) = &cd.expr else {
-                skipped.push(format!(
+                loaded.skipped.push(format!(
                     "{}: `{}`: {} documents are not evaluated by scan yet",
                     r.path,
                     cd.doc.label(),
@@ -212,32 +312,69 @@ pub fn load_rules(results: &[crate::check::FileResult]) -> (Vec<ScanRule>, Vec<E
             let matcher = match Matcher::new(expr) {
                 Ok(m) => m,
                 Err(e) => {
-                    skipped.push(format!("{}: `{}`: skipped: {e}", r.path, cd.doc.label()));
+                    loaded
+                        .skipped
+                        .push(format!("{}: `{}`: skipped: {e}", r.path, cd.doc.label()));
                     continue;
                 }
             };
-            let m = &cd.doc.meta;
-            rules.push(ScanRule {
-                id: m.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
-                title: cd.doc.label(),
-                level: m
-                    .level
-                    .as_ref()
-                    .map(|l| l.value.clone())
-                    .unwrap_or_else(|| "medium".to_string()),
-                tags: m.tags.iter().map(|t| t.value.clone()).collect(),
-                category: m
+            let (id, title, level, tags) = meta(cd);
+            rule_at.insert((fi, di), loaded.rules.len());
+            loaded.rules.push(ScanRule {
+                id,
+                title,
+                level,
+                tags,
+                category: cd
+                    .doc
+                    .meta
                     .logsource
                     .as_ref()
                     .and_then(|l| l.category.as_ref())
                     .map(|c| c.value.clone()),
                 file: r.path.clone(),
                 matcher,
+                report: !inputs.contains(&(fi, di)),
             });
-            exprs.push(expr.clone());
+            loaded.exprs.push(expr.clone());
         }
     }
-    (rules, exprs, skipped)
+    for (fi, di) in correlations {
+        let cd = &results[fi].docs[di];
+        let path = &results[fi].path;
+        let built = crate::correlate::build(results, (fi, di)).and_then(|(net, node)| {
+            let rule_of = (0..net.nodes.len())
+                .map(|n| match net.nodes[n] {
+                    crate::correlate::Node::Rule { .. } => rule_at
+                        .get(&net.docs[n])
+                        .copied()
+                        .map(Some)
+                        .ok_or_else(|| format!("its input `{}` is not loaded", net.labels[n])),
+                    crate::correlate::Node::Correlation(_) => Ok(None),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((net, node, rule_of))
+        });
+        match built {
+            Ok((net, node, rule_of)) => {
+                let (id, title, level, tags) = meta(cd);
+                loaded.correlations.push(ScanCorrelation {
+                    id,
+                    title,
+                    level,
+                    tags,
+                    file: path.clone(),
+                    net,
+                    node,
+                    rule_of,
+                });
+            }
+            Err(e) => loaded
+                .skipped
+                .push(format!("{path}: `{}`: skipped: {e}", cd.doc.label())),
+        }
+    }
+    loaded
 }
 
 /// Output format of the matches.
@@ -258,6 +395,9 @@ pub struct Options {
     /// Largest batch handed to the workers: lines and bytes.
     pub batch_lines: usize,
     pub batch_bytes: usize,
+    /// How far (ms) an input of a correlation may arrive behind the newest timestamp seen and
+    /// still be evaluated in its place; later ones are counted as late and left out.
+    pub lateness_ms: i64,
 }
 
 impl Default for Options {
@@ -267,6 +407,7 @@ impl Default for Options {
             strict: false,
             batch_lines: 16_384,
             batch_bytes: 8 << 20,
+            lateness_ms: 60_000,
         }
     }
 }
@@ -282,6 +423,13 @@ pub struct Stats {
     pub per_rule: Vec<u64>,
     /// The first malformed line, when `strict` stopped the scan.
     pub stopped_at: Option<String>,
+    /// Correlation alerts, per correlation.
+    pub alerts: u64,
+    pub per_correlation: Vec<u64>,
+    /// Inputs of correlations that arrived more than the lateness behind the newest time,
+    /// or without a readable `@timestamp`: not evaluated.
+    pub late_inputs: u64,
+    pub untimed_inputs: u64,
 }
 
 /// A line read, with where it came from.
@@ -305,6 +453,7 @@ struct Queue {
 /// Diagnostics about the input (malformed lines, read errors) go to `warn`.
 pub fn run(
     scanner: &Scanner,
+    correlations: &[ScanCorrelation],
     sources: Vec<crate::event_input::Source>,
     opts: &Options,
     out: &mut dyn Write,
@@ -321,11 +470,17 @@ pub fn run(
     };
     let mut stats = Stats {
         per_rule: vec![0; scanner.rules().len()],
+        per_correlation: vec![0; correlations.len()],
         ..Stats::default()
     };
-    let result = consume(
-        scanner, opts, &shared, &names, &counters, out, warn, progress, &mut stats,
+    let mut stage = Stage::new(correlations, opts.lateness_ms);
+    let mut result = consume(
+        scanner, &mut stage, opts, &shared, &names, &counters, out, warn, progress, &mut stats,
     );
+    if result.is_ok() {
+        // The end of the input: every waiting input is evaluated.
+        result = stage.release(i64::MAX, &names, opts.format, out, &mut stats);
+    }
     {
         let (m, cv) = &*shared;
         m.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
@@ -387,6 +542,7 @@ fn read_all(
 #[allow(clippy::too_many_arguments)]
 fn consume(
     scanner: &Scanner,
+    stage: &mut Stage,
     opts: &Options,
     shared: &(Mutex<Queue>, Condvar),
     names: &[String],
@@ -438,13 +594,27 @@ fn consume(
                         return Ok(());
                     }
                 }
-                Verdict::Event(hits, ts) => {
+                Verdict::Event(hits, ts, input) => {
                     stats.events += 1;
+                    let text = l.text.as_deref().unwrap_or_default();
+                    if let Some(input) = input {
+                        stage.offer(
+                            (l.source, l.number),
+                            names,
+                            &hits,
+                            input,
+                            opts.format,
+                            out,
+                            stats,
+                        )?;
+                    }
                     for r in hits {
+                        if !scanner.rules()[r].report {
+                            continue;
+                        }
                         stats.matches += 1;
                         stats.per_rule[r] += 1;
                         let rule = &scanner.rules()[r];
-                        let text = l.text.as_deref().unwrap_or_default();
                         write_match(
                             out,
                             opts.format,
@@ -464,6 +634,170 @@ fn consume(
                 .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
                 .sum(),
         );
+    }
+}
+
+/// Correlations over the stream. The inputs of correlations wait in a buffer, ordered by
+/// timestamp (then arrival), until the newest timestamp seen is `lateness` ahead of them;
+/// then they run through each correlation in that order, as `aisigma test` runs a case. An
+/// input that arrives behind the last one released is late: counted, not evaluated. Only the
+/// fields the correlations read are kept of an input.
+struct Stage<'a> {
+    correlations: &'a [ScanCorrelation],
+    runners: Vec<crate::correlate::Runner<'a>>,
+    lateness: i64,
+    /// (time, arrival) -> where the input was read, the scanner rules that matched, and the
+    /// fields of each correlation that reads one of them.
+    pending: BTreeMap<(i64, u64), Pending>,
+    arrivals: u64,
+    newest: i64,
+    released: i64,
+    since_sweep: u32,
+}
+
+struct Pending {
+    source: usize,
+    line: u64,
+    hits: Vec<usize>,
+    fields: Vec<(usize, crate::correlate::Fields)>,
+}
+
+impl<'a> Stage<'a> {
+    fn new(correlations: &'a [ScanCorrelation], lateness: i64) -> Self {
+        Stage {
+            correlations,
+            runners: correlations
+                .iter()
+                .map(|c| crate::correlate::Runner::new(&c.net))
+                .collect(),
+            lateness: lateness.max(0),
+            pending: BTreeMap::new(),
+            arrivals: 0,
+            newest: i64::MIN,
+            released: i64::MIN,
+            since_sweep: 0,
+        }
+    }
+
+    /// A line whose rules `hits` matched, with what the correlations that read one of them
+    /// keep of it: queue it.
+    #[allow(clippy::too_many_arguments)]
+    fn offer(
+        &mut self,
+        at: (usize, u64),
+        names: &[String],
+        hits: &[usize],
+        input: CorrelationInput,
+        format: Format,
+        out: &mut dyn Write,
+        stats: &mut Stats,
+    ) -> io::Result<()> {
+        let Some(time) = input.time else {
+            stats.untimed_inputs += 1;
+            return Ok(());
+        };
+        if time < self.released {
+            stats.late_inputs += 1;
+            return Ok(());
+        }
+        self.pending.insert(
+            (time, self.arrivals),
+            Pending {
+                source: at.0,
+                line: at.1,
+                hits: hits.to_vec(),
+                fields: input.fields,
+            },
+        );
+        self.arrivals += 1;
+        self.newest = self.newest.max(time);
+        let until = self.newest.saturating_sub(self.lateness);
+        self.release(until, names, format, out, stats)
+    }
+
+    /// Run the waiting inputs up to `until` (inclusive) through their correlations.
+    fn release(
+        &mut self,
+        until: i64,
+        names: &[String],
+        format: Format,
+        out: &mut dyn Write,
+        stats: &mut Stats,
+    ) -> io::Result<()> {
+        while let Some(entry) = self.pending.first_entry() {
+            let (time, _) = *entry.key();
+            if time > until {
+                break;
+            }
+            let p = entry.remove();
+            self.released = time;
+            for (c, f) in &p.fields {
+                let corr = &self.correlations[*c];
+                let matches = |n: usize| corr.rule_of[n].is_some_and(|r| p.hits.contains(&r));
+                for a in self.runners[*c].push(time, f, &matches) {
+                    if a.node == corr.node {
+                        stats.alerts += 1;
+                        stats.per_correlation[*c] += 1;
+                        write_alert(out, format, corr, &a, &names[p.source], p.line)?;
+                    }
+                }
+            }
+            self.since_sweep += 1;
+            if self.since_sweep >= 4096 {
+                self.since_sweep = 0;
+                for r in &mut self.runners {
+                    r.sweep(time);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An alert, with the input event that raised it (`file`, `line`).
+fn write_alert(
+    out: &mut dyn Write,
+    format: Format,
+    c: &ScanCorrelation,
+    a: &crate::correlate::Alert,
+    file: &str,
+    line: u64,
+) -> io::Result<()> {
+    let time = crate::time::format_ms(a.time);
+    let group: serde_json::Map<String, Value> = a
+        .group
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    match format {
+        Format::Jsonl => {
+            let j = |v: &dyn erased::Json| v.json();
+            writeln!(
+                out,
+                "{{\"rule_id\":{},\"title\":{},\"level\":{},\"tags\":{},\"file\":{},\"line\":{line},\"correlation\":true,\"timestamp\":{},\"group\":{},\"value\":{}}}",
+                j(&c.id),
+                j(&c.title),
+                j(&c.level),
+                j(&c.tags),
+                j(&file),
+                j(&time),
+                j(&group),
+                j(&a.value),
+            )
+        }
+        Format::Human => {
+            let g: Vec<String> = a.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            writeln!(
+                out,
+                "{:<40} {:<13} {:<8} {} [{}] {}",
+                format!("{file}:{line} (correlation)"),
+                time,
+                c.level,
+                c.title,
+                c.id,
+                g.join(" ")
+            )
+        }
     }
 }
 
@@ -522,13 +856,18 @@ pub const SUMMARY_RULES: usize = 20;
 
 /// The end-of-scan summary: events, throughput, bad lines, and the [`SUMMARY_RULES`] rules
 /// with the most matches (most first, then by id).
-pub fn summary(scanner: &Scanner, stats: &Stats, elapsed: std::time::Duration) -> String {
+pub fn summary(
+    scanner: &Scanner,
+    correlations: &[ScanCorrelation],
+    stats: &Stats,
+    elapsed: std::time::Duration,
+) -> String {
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut s = format!(
         "scanned {} events ({:.1} MB) with {} rules in {:.2} s: {:.0} events/s, {:.1} MB/s; {} bad lines; {} matches\n",
         stats.events,
         stats.bytes as f64 / 1e6,
-        scanner.rules().len(),
+        scanner.rules().iter().filter(|r| r.report).count(),
         secs,
         stats.events as f64 / secs,
         stats.bytes as f64 / 1e6 / secs,
@@ -552,6 +891,26 @@ pub fn summary(scanner: &Scanner, stats: &Stats, elapsed: std::time::Duration) -
             "  {rest:>8}  matches of {} more rules\n",
             per.len() - SUMMARY_RULES
         ));
+    }
+    if !correlations.is_empty() {
+        s.push_str(&format!(
+            "{} correlations: {} alerts; {} inputs late (behind --lateness), {} without a timestamp\n",
+            correlations.len(),
+            stats.alerts,
+            stats.late_inputs,
+            stats.untimed_inputs
+        ));
+        let mut per: Vec<(u64, &ScanCorrelation)> = stats
+            .per_correlation
+            .iter()
+            .zip(correlations)
+            .filter(|(n, _)| **n > 0)
+            .map(|(n, c)| (*n, c))
+            .collect();
+        per.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        for (n, c) in per.iter().take(SUMMARY_RULES) {
+            s.push_str(&format!("  {n:>8}  {}  {}\n", c.id, c.title));
+        }
     }
     s
 }

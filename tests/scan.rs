@@ -5,7 +5,7 @@
 
 use aisigma::check::{Options, check_files, check_str};
 use aisigma::engine::Matcher;
-use aisigma::scan::{Scanner, Scope, Verdict, load_rules};
+use aisigma::scan::{Loaded, Scanner, Scope, Verdict, load_rules};
 use aisigma::schema::Schema;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -32,15 +32,13 @@ fn aisigma(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("finishes")
 }
 
-/// The `line` of every match `scan` printed (JSON Lines).
+/// The `line` of every rule match `scan` printed (JSON Lines; correlation alerts left out).
 fn matched_lines(stdout: &[u8]) -> Vec<u64> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["line"]
-                .as_u64()
-                .unwrap()
-        })
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("correlation").is_none())
+        .map(|v| v["line"].as_u64().unwrap())
         .collect()
 }
 
@@ -60,12 +58,16 @@ fn checked_library() -> (Schema, Vec<aisigma::check::FileResult>) {
 
 fn library() -> (Scanner, Vec<Matcher>, Vec<Option<String>>) {
     let (schema, results) = checked_library();
-    let (rules, exprs, skipped) = load_rules(&results);
-    // Only correlations and their inputs are left out.
-    assert!(
-        skipped.iter().all(|s| s.contains("correlation")),
-        "{skipped:?}"
-    );
+    let Loaded {
+        rules,
+        exprs,
+        correlations,
+        skipped,
+    } = load_rules(&results);
+    // Every rule and correlation of the library is scanned (inputs of correlations too, not
+    // reported on their own).
+    assert!(skipped.is_empty(), "{skipped:?}");
+    assert_eq!(correlations.len(), 10);
     let matchers = exprs.iter().map(|e| Matcher::new(e).unwrap()).collect();
     let categories = rules.iter().map(|r| r.category.clone()).collect();
     (
@@ -95,7 +97,7 @@ fn full_evaluation(
 fn scanned(scanner: &Scanner, line: &[u8]) -> Vec<usize> {
     let mut scratch = aisigma::prefilter::Scratch::default();
     match scanner.scan_line(line, false, &mut scratch) {
-        Verdict::Event(hits, _) => hits,
+        Verdict::Event(hits, _, _) => hits,
         other => panic!("{other:?} for {}", String::from_utf8_lossy(line)),
     }
 }
@@ -156,6 +158,9 @@ fn scan_of_held_in_log_gives_what_the_rule_tests_expect() {
     let mut found: BTreeSet<(u64, String)> = BTreeSet::new();
     for l in String::from_utf8(o.stdout).unwrap().lines() {
         let v: Value = serde_json::from_str(l).unwrap();
+        if v.get("correlation").is_some() {
+            continue;
+        }
         found.insert((
             v["line"].as_u64().unwrap(),
             v["rule_id"].as_str().unwrap().to_string(),
@@ -177,7 +182,9 @@ fn scan_of_held_in_log_gives_what_the_rule_tests_expect() {
     let mut want = BTreeSet::new();
     for (i, (_, _, event)) in events.iter().enumerate() {
         for r in full_evaluation(&matchers, &categories, event) {
-            want.insert((i as u64 + 1, scanner.rules()[r].id.clone()));
+            if scanner.rules()[r].report {
+                want.insert((i as u64 + 1, scanner.rules()[r].id.clone()));
+            }
         }
     }
     assert_eq!(found, want);
@@ -353,7 +360,12 @@ fn random_rules_scan_as_the_engine_evaluates() {
             .iter()
             .map(|t| check_str("gen.yml", t, &schema))
             .collect();
-        let (rules, exprs, skipped) = load_rules(&results);
+        let Loaded {
+            rules,
+            exprs,
+            skipped,
+            ..
+        } = load_rules(&results);
         assert!(skipped.is_empty(), "{skipped:?}\n{texts:?}");
         let matchers: Vec<Matcher> = exprs.iter().map(|e| Matcher::new(e).unwrap()).collect();
         let scanner = Scanner::new(rules, &exprs, Scope::default(), &schema);
@@ -591,4 +603,153 @@ fn output_is_in_input_order_and_deterministic() {
     assert!(lines.len() > 1000, "{}", lines.len());
     assert!(lines.windows(2).all(|w| w[0] <= w[1]));
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The alerts of correlation `id` in scan's JSON Lines output, as (time, group).
+fn alerts_of(stdout: &[u8], id: &str) -> Vec<(i64, std::collections::BTreeMap<String, String>)> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["correlation"] == true && v["rule_id"] == id)
+        .map(|v| {
+            let t = aisigma::time::parse_timestamp_ms(v["timestamp"].as_str().unwrap()).unwrap();
+            let g = v["group"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, x)| (k.clone(), x.as_str().unwrap().to_string()))
+                .collect();
+            (t, g)
+        })
+        .collect()
+}
+
+#[test]
+fn scan_raises_the_correlation_alerts_of_the_correlation_tests() {
+    // Every test case of every library correlation, as a stream: scan's alerts for the
+    // correlation equal the engine's (which `aisigma test` compares with the expectations),
+    // with the events in time order, and shuffled within the lateness.
+    let (_, results) = checked_library();
+    let mut cases = 0;
+    let mut alerts = 0;
+    let mut r = Rng(7);
+    for (fi, res) in results.iter().enumerate() {
+        for (di, cd) in res.docs.iter().enumerate() {
+            let Some(tests) = &cd.doc.corr_tests else {
+                continue;
+            };
+            let (net, node) = aisigma::correlate::build(&results, (fi, di)).unwrap();
+            let id = cd
+                .doc
+                .meta
+                .id
+                .as_ref()
+                .map(|i| i.value.clone())
+                .unwrap_or_default();
+            for case in tests {
+                let events: Vec<Value> = case.events.iter().map(|(e, _)| e.clone()).collect();
+                let want = aisigma::correlate::rows(&net.run(&events).0, node);
+                let mut timed: Vec<(i64, usize)> = events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let t = e["@timestamp"].as_str().unwrap();
+                        (aisigma::time::parse_timestamp_ms(t).unwrap(), i)
+                    })
+                    .collect();
+                timed.sort();
+                let lines = |order: &[(i64, usize)]| -> String {
+                    order
+                        .iter()
+                        .map(|&(_, i)| events[i].to_string() + "\n")
+                        .collect()
+                };
+                let o = aisigma(
+                    &["scan", "--rules", "rules", "--no-summary", "-"],
+                    Some(lines(&timed).as_bytes()),
+                );
+                assert_eq!(alerts_of(&o.stdout, &id), want, "{}", cd.doc.label());
+                // Swap neighbours less than a minute apart (the default lateness): the
+                // same alerts.
+                let mut shuffled = timed.clone();
+                for k in 1..shuffled.len() {
+                    if shuffled[k].0 - shuffled[k - 1].0 < 60_000 && r.below(2) == 0 {
+                        shuffled.swap(k, k - 1);
+                    }
+                }
+                let o = aisigma(
+                    &[
+                        "scan",
+                        "--rules",
+                        "rules",
+                        "--no-summary",
+                        "--lateness",
+                        "2m",
+                        "-",
+                    ],
+                    Some(lines(&shuffled).as_bytes()),
+                );
+                assert_eq!(
+                    alerts_of(&o.stdout, &id),
+                    want,
+                    "{} (shuffled)",
+                    cd.doc.label()
+                );
+                cases += 1;
+                alerts += want.len();
+            }
+        }
+    }
+    assert!(
+        cases >= 30 && alerts >= 10,
+        "{cases} cases, {alerts} alerts"
+    );
+}
+
+#[test]
+fn late_correlation_inputs_are_counted_not_evaluated() {
+    // Model extraction: 200 calls by one key within 5 minutes. Sent in time order they fire;
+    // with the first 100 sent after the rest, and no lateness allowed, those 100 are late.
+    let event = |s: i64| {
+        format!(
+            "{{\"@timestamp\":\"{}\",\"ai.category\":\"llm_inference\",\"gen_ai.operation.name\":\"chat\",\"ai.credential.id\":\"key-1\"}}\n",
+            aisigma::time::format_ms(1_767_225_600_000 + s * 1000)
+        )
+    };
+    let ordered: String = (0..200).map(event).collect();
+    let o = aisigma(&["scan", "--rules", "rules", "-"], Some(ordered.as_bytes()));
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        stdout.matches("\"correlation\":true").count(),
+        1,
+        "{stdout}"
+    );
+    let late: String = (100..200).chain(0..100).map(event).collect();
+    let o = aisigma(
+        &["scan", "--rules", "rules", "--lateness", "0s", "-"],
+        Some(late.as_bytes()),
+    );
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("\"correlation\":true"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("100 inputs late"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // With enough lateness they are put back in order.
+    let o = aisigma(
+        &["scan", "--rules", "rules", "--lateness", "5m", "-"],
+        Some(late.as_bytes()),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .matches("\"correlation\":true")
+            .count(),
+        1
+    );
+    let o = aisigma(
+        &["scan", "--rules", "rules", "--lateness", "soon", "-"],
+        Some(b""),
+    );
+    assert_eq!(o.status.code(), Some(2));
 }
