@@ -17,6 +17,54 @@ fn rule_files() -> Vec<PathBuf> {
     files
 }
 
+/// A compiled rule as a snapshot shows it: its `AIS803` warnings, its query and every
+/// artifact format, or its refusals.
+fn show(
+    out: &mut String,
+    target: Target,
+    doc: &aisigma::ast::Doc,
+    path: &str,
+    result: Result<aisigma::backend::Compiled, Vec<aisigma::diagnostic::Diagnostic>>,
+) {
+    match result {
+        Ok(c) => {
+            for w in &c.warnings {
+                out.push_str(&format!(
+                    "warning [{}]: {}\n  help: {}\n",
+                    w.code,
+                    w.message,
+                    w.help.as_deref().unwrap_or("")
+                ));
+            }
+            out.push_str(&c.query);
+            out.push('\n');
+            for f in target.formats() {
+                let ctx = artifact::RuleContext::new(doc, path);
+                let body = artifact::render(
+                    f.template,
+                    f.builtin,
+                    &ctx,
+                    &c.query,
+                    &c.logsource,
+                    c.correlation.as_ref(),
+                    target.name(),
+                )
+                .unwrap();
+                out.push_str(&format!("## {}\n{}\n", f.name, body.trim_end()));
+            }
+        }
+        Err(ds) => {
+            for d in ds {
+                out.push_str(&format!(
+                    "refused [{}] {}:{}: {}\n",
+                    d.code, d.span.start.line, d.span.start.col, d.message
+                ));
+            }
+        }
+    }
+    out.push('\n');
+}
+
 /// `(query or refusal, artifacts)` for every rule, in file order.
 fn compile_all(target: Target) -> String {
     let schema = Schema::builtin();
@@ -31,41 +79,14 @@ fn compile_all(target: Target) -> String {
                 continue;
             }
             out.push_str(&format!("# {}\n", r.path));
-            match compile(
+            let result = compile(
                 &cd.doc,
                 cd.expr.as_ref().unwrap(),
                 target,
                 &mapping,
                 &schema,
-            ) {
-                Ok(c) => {
-                    out.push_str(&c.query);
-                    out.push('\n');
-                    for f in target.formats() {
-                        let ctx = artifact::RuleContext::new(&cd.doc, &r.path);
-                        let body = artifact::render(
-                            f.template,
-                            f.builtin,
-                            &ctx,
-                            &c.query,
-                            &c.logsource,
-                            None,
-                            target.name(),
-                        )
-                        .unwrap();
-                        out.push_str(&format!("## {}\n{}\n", f.name, body.trim_end()));
-                    }
-                }
-                Err(ds) => {
-                    for d in ds {
-                        out.push_str(&format!(
-                            "refused [{}] {}:{}: {}\n",
-                            d.code, d.span.start.line, d.span.start.col, d.message
-                        ));
-                    }
-                }
-            }
-            out.push('\n');
+            );
+            show(&mut out, target, &cd.doc, &r.path, result);
         }
     }
     out
@@ -114,49 +135,14 @@ fn compile_correlations(target: Target) -> String {
                 continue;
             }
             out.push_str(&format!("# {} ({})\n", r.path, cd.doc.label()));
-            match aisigma::backend::correlation::compile(
+            let result = aisigma::backend::correlation::compile(
                 &results,
                 (fi, di),
                 target,
                 &mapping,
                 &schema,
-            ) {
-                Ok(c) => {
-                    for w in &c.warnings {
-                        out.push_str(&format!(
-                            "warning [{}]: {}\n  help: {}\n",
-                            w.code,
-                            w.message,
-                            w.help.as_deref().unwrap_or("")
-                        ));
-                    }
-                    out.push_str(&c.query);
-                    out.push('\n');
-                    for f in target.formats() {
-                        let ctx = artifact::RuleContext::new(&cd.doc, &r.path);
-                        let body = artifact::render(
-                            f.template,
-                            f.builtin,
-                            &ctx,
-                            &c.query,
-                            &c.logsource,
-                            c.correlation.as_ref(),
-                            target.name(),
-                        )
-                        .unwrap();
-                        out.push_str(&format!("## {}\n{}\n", f.name, body.trim_end()));
-                    }
-                }
-                Err(ds) => {
-                    for d in ds {
-                        out.push_str(&format!(
-                            "refused [{}] {}:{}: {}\n",
-                            d.code, d.span.start.line, d.span.start.col, d.message
-                        ));
-                    }
-                }
-            }
-            out.push('\n');
+            );
+            show(&mut out, target, &cd.doc, &r.path, result);
         }
     }
     out

@@ -10,6 +10,7 @@
 use aisigma::backend::{Target, correlation};
 use aisigma::check::check_str;
 use aisigma::correlate::{build, rows};
+use aisigma::correlation::TYPES;
 use aisigma::schema::Schema;
 use serde_json::{Value, json};
 
@@ -35,18 +36,6 @@ impl Rng {
 }
 
 const BASE_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
-const TYPES: &[&str] = &[
-    "event_count",
-    "value_count",
-    "temporal",
-    "temporal_ordered",
-    "value_sum",
-    "value_avg",
-    "value_median",
-    "value_percentile",
-    "first_seen",
-    "baseline",
-];
 
 struct Case {
     yaml: String,

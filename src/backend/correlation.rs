@@ -116,13 +116,7 @@ impl Correlation {
     /// The window rendered as a count of `unit` milliseconds with a suffix, choosing the
     /// largest of `units` that divides the timespan exactly.
     pub fn span_in(&self, units: &[(i64, &str)]) -> String {
-        for &(ms, suffix) in units {
-            if self.timespan % ms == 0 {
-                return format!("{}{suffix}", self.timespan / ms);
-            }
-        }
-        let &(ms, suffix) = units.last().expect("units are not empty");
-        format!("{}{suffix}", self.timespan / ms)
+        span_text(self.timespan, units)
     }
 
     /// The condition as `value OP bound` joined by `and_op`, with `value` as the left operand;
@@ -151,6 +145,18 @@ impl Correlation {
             .collect::<Vec<_>>()
             .join(&format!(" {and_op} "))
     }
+}
+
+/// `ms` as a count of the largest of `units` (milliseconds per unit, largest first) that
+/// divides it exactly, with its suffix (`90m`); else in the last unit.
+pub fn span_text(ms: i64, units: &[(i64, &str)]) -> String {
+    for &(unit, suffix) in units {
+        if ms % unit == 0 {
+            return format!("{}{suffix}", ms / unit);
+        }
+    }
+    let &(unit, suffix) = units.last().expect("units are not empty");
+    format!("{}{suffix}", ms / unit)
 }
 
 /// Milliseconds per unit, largest first, for [`Correlation::span_in`].

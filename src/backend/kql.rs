@@ -324,21 +324,6 @@ impl Dialect for Kql {
     }
 }
 
-/// A KQL timespan literal for a number of milliseconds (`1d`, `90m`, `1500ms`).
-fn kql_timespan(ms: i64) -> String {
-    for (unit, suffix) in [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1_000, "s"),
-    ] {
-        if ms % unit == 0 {
-            return format!("{}{suffix}", ms / unit);
-        }
-    }
-    format!("{ms}ms")
-}
-
 /// Most values `make_list_if` collects per window (its documented maximum).
 const MAX_LIST: u32 = 1_048_576;
 
@@ -483,7 +468,7 @@ impl Kql {
             order(&groups),
             same(&groups),
             same(&groups),
-            kql_timespan(learning_ms),
+            super::correlation::span_text(learning_ms, DAYS_TO_MS),
         );
         let mut cols = vec!["TimeGenerated".to_string()];
         cols.extend(group_projection(c));

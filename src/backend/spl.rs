@@ -254,13 +254,7 @@ impl Dialect for Spl {
             c.span_in(&DAYS_TO_MS[..4]),
             c.condition(value, "AND", "!=", "=="),
         );
-        let mut table = vec!["_time".to_string()];
-        for (g, name) in c.group_names.iter().enumerate() {
-            let _ = write!(q, " | rename aisigma_g{g} AS {}", string(name));
-            table.push(string(name));
-        }
-        table.push("aisigma_value".into());
-        let _ = write!(q, " | table {}", table.join(" "));
+        finish(&mut q, c, "aisigma_value");
         Ok(Rendered {
             query: q,
             warnings: vec![(
@@ -275,6 +269,17 @@ impl Dialect for Spl {
             ..Rendered::default()
         })
     }
+}
+
+/// The alerts' columns: the time, the group values under their `group-by` names, and `value`.
+fn finish(q: &mut String, c: &Correlation, value: &str) {
+    let mut table = vec!["_time".to_string()];
+    for (g, name) in c.group_names.iter().enumerate() {
+        let _ = write!(q, " | rename aisigma_g{g} AS {}", string(name));
+        table.push(string(name));
+    }
+    table.push(value.into());
+    let _ = write!(q, " | table {}", table.join(" "));
 }
 
 /// `first_seen` per input: the value is new when no earlier input of the group had it in the
@@ -295,13 +300,7 @@ fn first_seen(c: &Correlation, mut q: String, by: &str, learning_ms: i64) -> Ren
         c.span_in(&DAYS_TO_MS[..4]),
         number(learning_ms as f64 / 1000.0)
     );
-    let mut table = vec!["_time".to_string()];
-    for (g, name) in c.group_names.iter().enumerate() {
-        let _ = write!(q, " | rename aisigma_g{g} AS {}", string(name));
-        table.push(string(name));
-    }
-    table.push("aisigma_v".into());
-    let _ = write!(q, " | table {}", table.join(" "));
+    finish(&mut q, c, "aisigma_v");
     Rendered {
         query: q,
         warnings: vec![(
