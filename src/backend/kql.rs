@@ -29,7 +29,7 @@
 
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::{Column, Dialect, Unsupported, number};
-use crate::correlate::Kind;
+use crate::correlate::{Agg, Kind};
 use crate::ir::{Pred, Test};
 use crate::regex_translate::{self, Flavor};
 use crate::schema::BaseType;
@@ -315,10 +315,12 @@ impl Dialect for Kql {
         match c.kind {
             Kind::TemporalOrdered => self.sequence(c),
             Kind::FirstSeen { learning } => self.first_seen(c, learning),
-            Kind::Baseline { .. } => Err(c.refuse_type(
-                "baselines are not compiled to kql yet (the engine's history starts at the \
-                 group's first window, which `make-series` cannot tell from an empty one)",
-            )),
+            Kind::Baseline {
+                agg,
+                history,
+                min_history,
+                min_value,
+            } => self.baseline(c, agg, history, min_history, min_value),
             _ => self.bucketed(c),
         }
     }
@@ -339,7 +341,11 @@ fn correlation_inputs(c: &Correlation) -> String {
         if let Some(col) = &input.field {
             let f = column(&col.name);
             ext.push(match c.kind {
-                Kind::ValueCount | Kind::FirstSeen { .. } => format!("aisigma_v = tostring({f})"),
+                Kind::ValueCount
+                | Kind::FirstSeen { .. }
+                | Kind::Baseline {
+                    agg: Agg::Distinct, ..
+                } => format!("aisigma_v = tostring({f})"),
                 _ => format!("aisigma_v = todouble({f})"),
             });
         }
@@ -494,6 +500,111 @@ impl Kql {
         Ok(Rendered {
             query: q,
             warnings,
+            ..Rendered::default()
+        })
+    }
+
+    /// A baseline over epoch-aligned windows (`bin`): each window's aggregate against the
+    /// group's previous `history` windows counted from its first window in the query period,
+    /// empty ones as 0 (a left join on the group, summed with `sumif`), as a z-score with the
+    /// engine's deviation floor. Only `count`, `sum` and `distinct`: for `avg` and `max` the
+    /// engine skips empty windows, which needs the last N non-empty windows per window.
+    fn baseline(
+        &self,
+        c: &Correlation,
+        agg: Agg,
+        history: usize,
+        min_history: usize,
+        min_value: Option<f64>,
+    ) -> Result<Rendered, Unsupported> {
+        let value = match agg {
+            Agg::Count => "count()",
+            Agg::Sum => "sum(aisigma_v)",
+            Agg::Distinct => "count_distinct(aisigma_v)",
+            Agg::Avg | Agg::Max => {
+                return Err(c.refuse(
+                    "an `avg` or `max` baseline",
+                    "the engine compares with the group's last non-empty windows, which this \
+                     query does not select; `count`, `sum` and `distinct` baselines compile",
+                ));
+            }
+        };
+        let span = c.span_in(DAYS_TO_MS);
+        let groups: Vec<String> = (0..c.group_names.len())
+            .map(|g| format!("aisigma_g{g}"))
+            .collect();
+        let mut by = groups.clone();
+        by.push(format!("aisigma_window = bin(TimeGenerated, {span})"));
+        let keys = if groups.is_empty() {
+            // One group: join on a constant.
+            "aisigma_all".to_string()
+        } else {
+            groups.join(", ")
+        };
+        let constant = if groups.is_empty() {
+            " | extend aisigma_all = 1"
+        } else {
+            ""
+        };
+        let mut q = format!(
+            "let aisigma_windows = {} | summarize aisigma_value = {value}, TimeGenerated = \
+             max(TimeGenerated) by {}{constant}; ",
+            correlation_inputs(c),
+            by.join(", ")
+        );
+        let _ = write!(
+            q,
+            "let aisigma_firsts = aisigma_windows | summarize aisigma_first = min(aisigma_window) \
+             by {keys}; \
+             aisigma_windows \
+             | join kind=inner aisigma_firsts on {keys} \
+             | join kind=leftouter (aisigma_windows | project {keys}, aisigma_hw = aisigma_window, \
+             aisigma_hv = todouble(aisigma_value)) on {keys} \
+             | extend aisigma_in = isnotnull(aisigma_hw) and aisigma_hw < aisigma_window \
+             and aisigma_hw >= aisigma_window - {history} * {span} \
+             | summarize aisigma_s = sumif(aisigma_hv, aisigma_in), \
+             aisigma_ss = sumif(aisigma_hv * aisigma_hv, aisigma_in) \
+             by {keys}, aisigma_window, aisigma_value = todouble(aisigma_value), TimeGenerated, \
+             aisigma_first \
+             | extend aisigma_n = min_of({history}, toint((aisigma_window - aisigma_first) / {span})) \
+             | where aisigma_n >= {min_history}"
+        );
+        if let Some(m) = min_value {
+            let _ = write!(q, " and aisigma_value >= {}", number(m));
+        }
+        let _ = write!(
+            q,
+            " | extend aisigma_mean = aisigma_s / aisigma_n \
+             | extend aisigma_sd = max_of(sqrt(max_of(aisigma_ss / aisigma_n - aisigma_mean * \
+             aisigma_mean, 0.0)), abs(aisigma_mean) / 10.0, 1.0) \
+             | extend aisigma_z = (aisigma_value - aisigma_mean) / aisigma_sd \
+             | where {}",
+            c.condition("aisigma_z", "and", "!=", "==")
+        );
+        let mut cols = vec!["TimeGenerated".to_string()];
+        cols.extend(group_projection(c));
+        cols.extend(
+            [
+                "aisigma_value",
+                "aisigma_z",
+                "aisigma_mean",
+                "aisigma_window",
+            ]
+            .map(String::from),
+        );
+        let _ = write!(q, " | project {}", cols.join(", "));
+        Ok(Rendered {
+            query: q,
+            warnings: vec![(
+                "the baseline judges each window's aggregate so far when the rule runs, and \
+                 the group's history starts at its first window in the query period"
+                    .to_string(),
+                "the engine alerts at the first event that makes the window an outlier; here a \
+                 window alerts when a run finds it one (once per run), and a group seen \
+                 before the query period has a shorter history (the sentinel formats read the \
+                 history windows plus one)"
+                    .to_string(),
+            )],
             ..Rendered::default()
         })
     }
