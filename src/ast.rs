@@ -334,6 +334,15 @@ impl Doc {
         }
     }
 
+    /// The `logsource.category`, if any.
+    pub fn category(&self) -> Option<&str> {
+        self.meta
+            .logsource
+            .as_ref()
+            .and_then(|l| l.category.as_ref())
+            .map(|c| c.value.as_str())
+    }
+
     /// The best short label for messages: the title, else the id, else "rule".
     pub fn label(&self) -> String {
         self.meta

@@ -209,13 +209,7 @@ fn add(
             let matcher = Matcher::new(expr).map_err(|e| format!("rule `{label}`: {e}"))?;
             Node::Rule {
                 matcher: Box::new(matcher),
-                category: cd
-                    .doc
-                    .meta
-                    .logsource
-                    .as_ref()
-                    .and_then(|l| l.category.as_ref())
-                    .map(|c| c.value.clone()),
+                category: cd.doc.category().map(str::to_string),
             }
         }
         _ => {

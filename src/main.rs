@@ -737,18 +737,23 @@ fn run_compile(
     let mut failed = 0usize;
     let mut files: Vec<(String, String)> = Vec::new();
     // Rules compile in parallel; the output is assembled in input order below.
+    let check_errors: Vec<Vec<_>> = results
+        .iter()
+        .map(|r| {
+            r.diags
+                .iter()
+                .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
+                .cloned()
+                .collect()
+        })
+        .collect();
     let precompiled: Vec<Vec<_>> = {
         use rayon::prelude::*;
         results
             .par_iter()
             .enumerate()
             .map(|(fi, r)| {
-                let check_errors: Vec<_> = r
-                    .diags
-                    .iter()
-                    .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
-                    .cloned()
-                    .collect();
+                let check_errors = &check_errors[fi];
                 r.docs
                     .iter()
                     .enumerate()
@@ -787,24 +792,11 @@ fn run_compile(
     // Inputs of correlations are compiled with their correlation, not on their own.
     let inputs = aisigma::correlation::hidden_inputs(&results);
     for (fi, (r, compiled_docs)) in results.iter().zip(precompiled).enumerate() {
-        let check_errors: Vec<_> = r
-            .diags
-            .iter()
-            .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
-            .cloned()
-            .collect();
+        let check_errors = &check_errors[fi];
         let docs: Vec<_> = r.docs.iter().collect();
         if docs.is_empty() && !check_errors.is_empty() {
             failed += 1;
-            emit_errors(
-                &mut out,
-                &mut errors,
-                format,
-                r,
-                None,
-                target,
-                &check_errors,
-            );
+            emit_errors(&mut out, &mut errors, format, r, None, target, check_errors);
             continue;
         }
         for (i, (cd, compiled)) in docs.iter().zip(compiled_docs).enumerate() {

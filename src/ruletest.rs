@@ -27,6 +27,21 @@ pub struct RuleOutcome {
     pub diags: Vec<Diagnostic>,
 }
 
+impl RuleOutcome {
+    /// A document of `file` with `cases` test cases, passed until a case fails.
+    fn passed(file: &str, doc: &crate::ast::Doc, cases: usize) -> RuleOutcome {
+        RuleOutcome {
+            file: file.to_string(),
+            title: doc.label(),
+            id: doc.meta.id.as_ref().map(|i| i.value.clone()),
+            outcome: Outcome::Passed,
+            cases,
+            failed_cases: 0,
+            diags: Vec::new(),
+        }
+    }
+}
+
 /// Run the tests of every checked document. With `require_tests`, a rule without tests
 /// carries an `AIS703` error.
 pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
@@ -60,15 +75,7 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
                 continue;
             }
             let tests = doc.tests.as_deref().unwrap_or_default();
-            let mut ro = RuleOutcome {
-                file: r.path.clone(),
-                title: doc.label(),
-                id: doc.meta.id.as_ref().map(|i| i.value.clone()),
-                outcome: Outcome::Passed,
-                cases: tests.len(),
-                failed_cases: 0,
-                diags: Vec::new(),
-            };
+            let mut ro = RuleOutcome::passed(&r.path, doc, tests.len());
             if !errors.is_empty() {
                 // A rule with check errors is never evaluated, with or without tests.
                 ro.outcome = Outcome::Error;
@@ -193,15 +200,7 @@ fn correlation_tests(
     let r = &results[at.0];
     let doc = &r.docs[at.1].doc;
     let tests = doc.corr_tests.as_deref().unwrap_or_default();
-    let mut ro = RuleOutcome {
-        file: r.path.clone(),
-        title: doc.label(),
-        id: doc.meta.id.as_ref().map(|i| i.value.clone()),
-        outcome: Outcome::Passed,
-        cases: tests.len(),
-        failed_cases: 0,
-        diags: Vec::new(),
-    };
+    let mut ro = RuleOutcome::passed(&r.path, doc, tests.len());
     let title_span = doc.meta.title.as_ref().map(|t| t.span).unwrap_or(doc.span);
     if tests.is_empty() {
         ro.outcome = Outcome::NoTests;

@@ -325,13 +325,7 @@ pub fn load_rules(results: &[crate::check::FileResult]) -> Loaded {
                 title,
                 level,
                 tags,
-                category: cd
-                    .doc
-                    .meta
-                    .logsource
-                    .as_ref()
-                    .and_then(|l| l.category.as_ref())
-                    .map(|c| c.value.clone()),
+                category: cd.doc.category().map(str::to_string),
                 file: r.path.clone(),
                 matcher,
                 report: !inputs.contains(&(fi, di)),

@@ -17,8 +17,9 @@
 //!   the string values the operators above cannot express exactly are rendered by
 //!   [`crate::regex_translate`].
 //!
-//! - Correlations: `temporal_ordered` is `sequence [by keys] with maxspan=T [any where ...]
-//!   ...`, whose state machine the engine follows (`docs/semantics.md`, Correlations). Per-rule
+//! - Correlations: `temporal_ordered` is `sequence [by keys] with maxspan=T [any where (...)
+//!   and ?key != null] ...` (an input without its group value is in no group, as in the
+//!   engine), whose state machine the engine follows (`docs/semantics.md`, Correlations). Per-rule
 //!   `aliases` become per-query `by` keys. EQL has no aggregations: the other types are
 //!   refused.
 //!
@@ -174,7 +175,18 @@ impl Dialect for Eql {
         }
         let _ = write!(q, " with maxspan={}", c.span_in(correlation::DAYS_TO_MS));
         for i in &c.inputs {
-            let _ = write!(q, "\n  [any where {}]", i.condition);
+            // An input without a group value belongs to no group (the engine leaves it out);
+            // whether Elasticsearch joins missing keys is left unasked.
+            let present: Vec<String> = i
+                .group
+                .iter()
+                .map(|g| format!(" and ?{} != null", field(&g.name)))
+                .collect();
+            if present.is_empty() {
+                let _ = write!(q, "\n  [any where {}]", i.condition);
+            } else {
+                let _ = write!(q, "\n  [any where ({}){}]", i.condition, present.concat());
+            }
             if !shared && !c.group_names.is_empty() {
                 let _ = write!(q, " by {}", keys(i));
             }

@@ -521,13 +521,12 @@ pub struct Parts {
 
 /// The schema type of field `f` for the logsource of `doc`.
 pub(crate) fn field_type(doc: &Doc, schema: &Schema, f: &str) -> Option<FieldType> {
-    let ls = doc.meta.logsource.as_ref();
-    let category = ls
-        .and_then(|l| l.category.as_ref())
-        .map(|c| c.value.as_str())
-        .unwrap_or("");
+    let category = doc.category().unwrap_or("");
     let product = schema.product(
-        ls.and_then(|l| l.product.as_ref())
+        doc.meta
+            .logsource
+            .as_ref()
+            .and_then(|l| l.product.as_ref())
             .map(|c| c.value.as_str())
             .unwrap_or(""),
     )?;
@@ -573,12 +572,7 @@ pub fn compile_parts_in(
     mapping: &Mapping,
     schema: &Schema,
 ) -> Result<Parts, Vec<Diagnostic>> {
-    let category = doc
-        .meta
-        .logsource
-        .as_ref()
-        .and_then(|l| l.category.as_ref())
-        .map(|c| c.value.as_str());
+    let category = doc.category();
     let map = |f: &str, span: Span| -> Result<Column, Unsupported> {
         mapping
             .field(f)
