@@ -1,40 +1,20 @@
 //! aisigma: a detection-rule compiler for AI systems.
 //!
-//! Pipeline: [`load`] (files → positioned YAML) → [`rule_parser`] (YAML → AST) →
-//! [`condition`] (condition grammar) → [`typecheck`] (schema) → [`lower`] (AST → [`ir`]) →
-//! [`engine`] (evaluation). [`check`] runs the pipeline over many files; [`report`] renders
-//! diagnostics; [`backend`] compiles to target query languages; [`scan`] runs rules over event
-//! streams ([`event_input`], [`prefilter`], [`lazy_json`]).
+//! The pipeline, one folder per stage:
+//! - [`syntax`]: rule files → positioned YAML → rule AST;
+//! - [`semantics`]: AST → checked rules (metadata, tags, schema types) → detection IR;
+//! - [`regex`]: the engine's regex dialect and its translation into each target's flavour;
+//! - [`engine`]: evaluates the IR on JSON events (`aisigma test`), correlations included;
+//! - [`scan`]: runs rules over event streams (`aisigma scan`);
+//! - [`backend`]: renders the IR as each target's query language and artifact files;
+//! - [`report`]: diagnostics and their human, JSON, SARIF and GitHub output.
+//!
+//! The command line (`src/main.rs`, one module per command in `src/cli/`) drives these stages.
 
-pub mod ast;
 pub mod backend;
-pub mod catalog;
-pub mod check;
-pub mod condition;
-pub mod correlate;
-pub mod correlation;
-pub mod diagnostic;
 pub mod engine;
-pub mod event_input;
-pub mod gen_events;
-pub mod ir;
-pub mod lazy_json;
-pub mod load;
-pub mod lower;
-pub mod metadata;
-pub mod modifier;
-pub mod output;
-pub mod prefilter;
-pub mod regex_translate;
+pub mod regex;
 pub mod report;
-pub mod rule_parser;
-pub mod ruletest;
 pub mod scan;
-pub mod schema;
-pub mod schema_doc;
-pub mod sigma_string;
-pub mod source;
-pub mod span;
-pub mod time;
-pub mod typecheck;
-pub mod yaml;
+pub mod semantics;
+pub mod syntax;

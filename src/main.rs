@@ -1,9 +1,9 @@
 //! The `aisigma` command line.
 
-use aisigma::check::{self, Options};
-use aisigma::report::{self, Format};
-use aisigma::ruletest::{self, Outcome};
-use aisigma::schema::Schema;
+use aisigma::engine::ruletest::{self, Outcome};
+use aisigma::report::render::{self as report, Format};
+use aisigma::semantics::check::{self, Options};
+use aisigma::semantics::schema::Schema;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ struct Common {
     #[arg(long = "schema", value_name = "FILE")]
     schemas: Vec<PathBuf>,
     /// Largest rule file to read, in bytes
-    #[arg(long, value_name = "BYTES", default_value_t = aisigma::load::DEFAULT_MAX_FILE_SIZE)]
+    #[arg(long, value_name = "BYTES", default_value_t = aisigma::syntax::load::DEFAULT_MAX_FILE_SIZE)]
     max_file_size: u64,
 }
 
@@ -215,8 +215,10 @@ fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
         let text = std::fs::read_to_string(f)
             .map_err(|e| format!("cannot read schema {}: {e}", f.display()))?;
         schema.add_source(&text).map_err(|d| {
-            let src =
-                aisigma::source::SourceFile::new(aisigma::load::display_path(f), text.clone());
+            let src = aisigma::syntax::source::SourceFile::new(
+                aisigma::syntax::load::display_path(f),
+                text.clone(),
+            );
             let mut out = String::new();
             report::human_one(&mut out, &src.path, Some(&src), &d);
             out
@@ -296,7 +298,7 @@ fn main() -> ExitCode {
             &inputs,
             &rules,
             format,
-            aisigma::scan::Scope {
+            aisigma::scan::scanner::Scope {
                 category_field,
                 category,
             },
@@ -320,7 +322,7 @@ fn main() -> ExitCode {
 
 fn prepare(paths: &[PathBuf], common: &Common) -> Result<(Vec<check::FileResult>, bool), String> {
     let schema = load_schema(&common.schemas)?;
-    let files = aisigma::load::collect_files(paths)?;
+    let files = aisigma::syntax::load::collect_files(paths)?;
     let results = check::check_files(
         &files,
         &schema,
@@ -331,7 +333,7 @@ fn prepare(paths: &[PathBuf], common: &Common) -> Result<(Vec<check::FileResult>
     let io_failed = results.iter().any(|r| {
         r.diags
             .iter()
-            .any(|d| d.code == aisigma::diagnostic::Code::IoError)
+            .any(|d| d.code == aisigma::report::diagnostic::Code::IoError)
     });
     Ok((results, io_failed))
 }
@@ -444,7 +446,8 @@ fn run_test(
         }
     }
     if let Some(path) = junit
-        && let Err(e) = aisigma::output::write_atomic(&path, ruletest::junit(&outcomes).as_bytes())
+        && let Err(e) =
+            aisigma::report::output::write_atomic(&path, ruletest::junit(&outcomes).as_bytes())
     {
         return usage_error(&format!("cannot write {}: {e}", path.display()));
     }
@@ -484,11 +487,11 @@ fn run_gen_events(
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            aisigma::gen_events::write(&mut out, count, seed, attack_rate, &attacks)
+            aisigma::scan::gen_events::write(&mut out, count, seed, attack_rate, &attacks)
                 .and_then(|()| out.flush())
         }
-        Some(path) => aisigma::output::write_atomic_with(path, |out| {
-            aisigma::gen_events::write(out, count, seed, attack_rate, &attacks)
+        Some(path) => aisigma::report::output::write_atomic_with(path, |out| {
+            aisigma::scan::gen_events::write(out, count, seed, attack_rate, &attacks)
         }),
     };
     match written {
@@ -503,14 +506,14 @@ fn run_scan(
     inputs: &[PathBuf],
     rule_paths: &[PathBuf],
     format: ScanFormat,
-    scope: aisigma::scan::Scope,
+    scope: aisigma::scan::scanner::Scope,
     strict: bool,
     no_progress: bool,
     no_summary: bool,
     lateness: &str,
     common: &Common,
 ) -> ExitCode {
-    use aisigma::scan;
+    use aisigma::scan::scanner as scan;
     let zero = lateness.starts_with('0')
         && lateness
             .trim_start_matches('0')
@@ -519,7 +522,7 @@ fn run_scan(
     let Some(lateness_ms) = (if zero {
         Some(0)
     } else {
-        aisigma::correlation::timespan_ms(lateness)
+        aisigma::semantics::correlation::timespan_ms(lateness)
     }) else {
         return usage_error(&format!(
             "--lateness `{lateness}` is not a duration (a number and ms, s, m, h, d, w, M or y)"
@@ -545,7 +548,7 @@ fn run_scan(
     let rule_errors = results.iter().any(|r| {
         r.diags
             .iter()
-            .any(|d| d.severity == aisigma::diagnostic::Severity::Error)
+            .any(|d| d.severity == aisigma::report::diagnostic::Severity::Error)
     });
     if rules.is_empty() {
         return usage_error("no rule to scan with");
@@ -555,13 +558,13 @@ fn run_scan(
         Err(e) => return usage_error(&e),
     };
     let scanner = scan::Scanner::with_correlations(rules, &exprs, &correlations, scope, &schema);
-    let files = match aisigma::event_input::expand(inputs) {
+    let files = match aisigma::scan::event_input::expand(inputs) {
         Ok(f) => f,
         Err(e) => return usage_error(&e.to_string()),
     };
     let mut sources = Vec::new();
     for f in &files {
-        match aisigma::event_input::open(f) {
+        match aisigma::scan::event_input::open(f) {
             Ok(s) => sources.push(s),
             Err(e) => return usage_error(&format!("cannot read {}: {e}", f.display())),
         }
@@ -656,8 +659,8 @@ fn run_schema(format: SchemaFormat, category: Option<String>, schemas: &[PathBuf
         ));
     }
     let out = match format {
-        SchemaFormat::Json => aisigma::schema_doc::json(&schema, category.as_deref()),
-        SchemaFormat::Table => aisigma::schema_doc::table(&schema, category.as_deref()),
+        SchemaFormat::Json => aisigma::report::schema_doc::json(&schema, category.as_deref()),
+        SchemaFormat::Table => aisigma::report::schema_doc::table(&schema, category.as_deref()),
     };
     print(&out)
 }
@@ -705,7 +708,7 @@ fn run_compile(
     let mapping = match &mapping {
         None => target.builtin_mapping(),
         Some(f) => {
-            let shown = aisigma::load::display_path(f);
+            let shown = aisigma::syntax::load::display_path(f);
             let text = match std::fs::read_to_string(f) {
                 Ok(t) => t,
                 Err(e) => return usage_error(&format!("cannot read mapping {shown}: {e}")),
@@ -713,7 +716,7 @@ fn run_compile(
             match backend::mapping::Mapping::parse(&shown, &text) {
                 Ok(m) => m,
                 Err(d) => {
-                    let src = aisigma::source::SourceFile::new(shown.clone(), text.clone());
+                    let src = aisigma::syntax::source::SourceFile::new(shown.clone(), text.clone());
                     let mut out = String::new();
                     report::human_one(&mut out, &src.path, Some(&src), &d);
                     return usage_error(&out);
@@ -742,7 +745,7 @@ fn run_compile(
         .map(|r| {
             r.diags
                 .iter()
-                .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
+                .filter(|d| d.severity == aisigma::report::diagnostic::Severity::Error)
                 .cloned()
                 .collect()
         })
@@ -758,13 +761,13 @@ fn run_compile(
                     .iter()
                     .enumerate()
                     .map(|(di, cd)| match (&cd.expr, check_errors.is_empty()) {
-                        (_, true) if matches!(cd.doc.body, Some(aisigma::ast::Body::Correlation(_))) => {
+                        (_, true) if matches!(cd.doc.body, Some(aisigma::syntax::ast::Body::Correlation(_))) => {
                             backend::correlation::compile(&results, (fi, di), target, &mapping, &schema)
                         }
                         // Meta filters are refused, never silently skipped.
                         (_, true) if cd.doc.detection().is_none() => Err(vec![
-                            aisigma::diagnostic::Diagnostic::new(
-                                aisigma::diagnostic::Code::NotYetSupported,
+                            aisigma::report::diagnostic::Diagnostic::new(
+                                aisigma::report::diagnostic::Code::NotYetSupported,
                                 cd.doc
                                     .meta
                                     .title
@@ -777,7 +780,7 @@ fn run_compile(
                                     cd.doc.kind_name()
                                 ),
                             )
-                            .with_severity(aisigma::diagnostic::Severity::Error)
+                            .with_severity(aisigma::report::diagnostic::Severity::Error)
                             .with_help("meta filters are checked, but applying them is not implemented yet"),
                         ]),
                         (Some(expr), true) => {
@@ -790,7 +793,7 @@ fn run_compile(
             .collect()
     };
     // Inputs of correlations are compiled with their correlation, not on their own.
-    let inputs = aisigma::correlation::hidden_inputs(&results);
+    let inputs = aisigma::semantics::correlation::hidden_inputs(&results);
     for (fi, (r, compiled_docs)) in results.iter().zip(precompiled).enumerate() {
         let check_errors = &check_errors[fi];
         let docs: Vec<_> = r.docs.iter().collect();
@@ -899,7 +902,8 @@ fn run_compile(
     }
     if let Some(dir) = output {
         for (name, body) in &files {
-            if let Err(e) = aisigma::output::write_atomic(&dir.join(name), body.as_bytes()) {
+            if let Err(e) = aisigma::report::output::write_atomic(&dir.join(name), body.as_bytes())
+            {
                 return usage_error(&format!("cannot write {}: {e}", dir.join(name).display()));
             }
         }
@@ -928,10 +932,10 @@ fn run_compile(
 /// refused in every other format: its query alone would drop the threshold.
 fn requires_format(
     c: &aisigma::backend::Compiled,
-    doc: &aisigma::ast::Doc,
+    doc: &aisigma::syntax::ast::Doc,
     format: Option<&str>,
     target: aisigma::backend::Target,
-) -> Result<(), Vec<aisigma::diagnostic::Diagnostic>> {
+) -> Result<(), Vec<aisigma::report::diagnostic::Diagnostic>> {
     let needed = c
         .correlation
         .as_ref()
@@ -940,12 +944,12 @@ fn requires_format(
     match needed {
         Some(n) if format != Some(n) => {
             let span = match &doc.body {
-                Some(aisigma::ast::Body::Correlation(corr)) => corr.kind.span,
+                Some(aisigma::syntax::ast::Body::Correlation(corr)) => corr.kind.span,
                 _ => doc.span,
             };
             Err(vec![
-                aisigma::diagnostic::Diagnostic::new(
-                    aisigma::diagnostic::Code::UnsupportedConstruct,
+                aisigma::report::diagnostic::Diagnostic::new(
+                    aisigma::report::diagnostic::Code::UnsupportedConstruct,
                     span,
                     format!(
                         "rule `{}`: this correlation can be compiled to {} only as `--format {n}`",
@@ -967,7 +971,7 @@ fn requires_format(
 fn run_tables(
     target: aisigma::backend::Target,
     mapping: &aisigma::backend::mapping::Mapping,
-    schema: &aisigma::schema::Schema,
+    schema: &aisigma::semantics::schema::Schema,
     output: Option<&Path>,
 ) -> ExitCode {
     if target != aisigma::backend::Target::Kql {
@@ -982,14 +986,15 @@ fn run_tables(
     };
     let body = serde_json::to_string_pretty(&tables).unwrap_or_default() + "\n";
     match output {
-        Some(dir) => match aisigma::output::write_atomic(&dir.join("tables.json"), body.as_bytes())
-        {
-            Ok(()) => ExitCode::from(EXIT_OK),
-            Err(e) => usage_error(&format!(
-                "cannot write {}: {e}",
-                dir.join("tables.json").display()
-            )),
-        },
+        Some(dir) => {
+            match aisigma::report::output::write_atomic(&dir.join("tables.json"), body.as_bytes()) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(e) => usage_error(&format!(
+                    "cannot write {}: {e}",
+                    dir.join("tables.json").display()
+                )),
+            }
+        }
         None => print(&body),
     }
 }
@@ -1000,9 +1005,9 @@ fn emit_errors(
     errors: &mut String,
     format: CompileFormat,
     r: &check::FileResult,
-    doc: Option<&aisigma::ast::Doc>,
+    doc: Option<&aisigma::syntax::ast::Doc>,
     target: aisigma::backend::Target,
-    diags: &[aisigma::diagnostic::Diagnostic],
+    diags: &[aisigma::report::diagnostic::Diagnostic],
 ) {
     if format == CompileFormat::Json {
         let d = &diags[0];

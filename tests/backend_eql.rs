@@ -2,9 +2,9 @@
 //! rule library's EQL queries and Kibana rules are snapshotted in `backend_snapshots.rs`.
 
 use aisigma::backend::{Target, compile, eql};
-use aisigma::check::check_str;
-use aisigma::diagnostic::Code;
-use aisigma::schema::Schema;
+use aisigma::report::diagnostic::Code;
+use aisigma::semantics::check::check_str;
+use aisigma::semantics::schema::Schema;
 use proptest::prelude::*;
 
 mod common;

@@ -4,7 +4,7 @@
 //! `tests/conformance/kql_oracle.sh`.
 
 use aisigma::backend::{Target, kql};
-use aisigma::diagnostic::Code;
+use aisigma::report::diagnostic::Code;
 use proptest::prelude::*;
 
 mod common;
@@ -105,7 +105,7 @@ fn refusals_name_the_construct() {
 fn tables_cover_every_mapped_column_with_its_type() {
     let t = kql::tables(
         &Target::Kql.builtin_mapping(),
-        &aisigma::schema::Schema::builtin(),
+        &aisigma::semantics::schema::Schema::builtin(),
     )
     .unwrap();
     assert_eq!(t.len(), 11);

@@ -2,8 +2,8 @@
 //! snapshots, reviewed by hand), plus properties every target shares.
 
 use aisigma::backend::{Target, artifact, compile};
-use aisigma::check::check_files;
-use aisigma::schema::Schema;
+use aisigma::semantics::check::check_files;
+use aisigma::semantics::schema::Schema;
 use std::path::PathBuf;
 
 fn rule_files() -> Vec<PathBuf> {
@@ -22,9 +22,9 @@ fn rule_files() -> Vec<PathBuf> {
 fn show(
     out: &mut String,
     target: Target,
-    doc: &aisigma::ast::Doc,
+    doc: &aisigma::syntax::ast::Doc,
     path: &str,
-    result: Result<aisigma::backend::Compiled, Vec<aisigma::diagnostic::Diagnostic>>,
+    result: Result<aisigma::backend::Compiled, Vec<aisigma::report::diagnostic::Diagnostic>>,
 ) {
     match result {
         Ok(c) => {
@@ -71,7 +71,7 @@ fn compile_all(target: Target) -> String {
     let results = check_files(&rule_files(), &schema, &Default::default());
     let mapping = target.builtin_mapping();
     let mut out = String::new();
-    let inputs = aisigma::correlation::hidden_inputs(&results);
+    let inputs = aisigma::semantics::correlation::hidden_inputs(&results);
     for (fi, r) in results.iter().enumerate() {
         for (di, cd) in r.docs.iter().enumerate() {
             // Correlations have their own snapshots (`correlations_*`), with their inputs.
@@ -131,7 +131,10 @@ fn compile_correlations(target: Target) -> String {
     let mut out = String::new();
     for (fi, r) in results.iter().enumerate() {
         for (di, cd) in r.docs.iter().enumerate() {
-            if !matches!(cd.doc.body, Some(aisigma::ast::Body::Correlation(_))) {
+            if !matches!(
+                cd.doc.body,
+                Some(aisigma::syntax::ast::Body::Correlation(_))
+            ) {
                 continue;
             }
             out.push_str(&format!("# {} ({})\n", r.path, cd.doc.label()));
@@ -207,7 +210,7 @@ fn sentinel_artifacts_are_valid_json_and_yaml() {
                 arm += 1;
             }
             "sentinel-rule" => {
-                let docs = aisigma::yaml::parse(body).unwrap();
+                let docs = aisigma::syntax::yaml::parse(body).unwrap();
                 let root = &docs[0].root;
                 for key in ["id", "name", "severity", "query", "tactics", "kind"] {
                     assert!(root.get(key).is_some(), "{key} in {body}");

@@ -3,7 +3,7 @@
 //! yaraast, RE2 and the documented syntax rules in `tests/conformance/yaral_oracle.sh`.
 
 use aisigma::backend::{Target, yaral};
-use aisigma::diagnostic::Code;
+use aisigma::report::diagnostic::Code;
 use proptest::prelude::*;
 
 mod common;

@@ -8,10 +8,10 @@
 //! the order events arrive in), and checked for the invariants every alert has.
 
 use aisigma::backend::{Target, correlation};
-use aisigma::check::check_str;
-use aisigma::correlate::{build, rows};
-use aisigma::correlation::TYPES;
-use aisigma::schema::Schema;
+use aisigma::engine::correlate::{build, rows};
+use aisigma::semantics::check::check_str;
+use aisigma::semantics::correlation::TYPES;
+use aisigma::semantics::schema::Schema;
 use serde_json::{Value, json};
 
 /// SplitMix64: a small deterministic generator (no dependency, same cases on every run).
@@ -136,7 +136,10 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
         .map(|_| {
             let t = BASE_MS + 250 * rng.below(240) as i64;
             let mut e = serde_json::Map::new();
-            e.insert("@timestamp".into(), json!(aisigma::time::format_ms(t)));
+            e.insert(
+                "@timestamp".into(),
+                json!(aisigma::syntax::time::format_ms(t)),
+            );
             e.insert("kind".into(), json!(rng.pick(&["a", "b", "c", "d"])));
             if rng.below(8) != 0 {
                 e.insert("user".into(), json!(rng.pick(&["u1", "u2"])));
@@ -168,7 +171,10 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
 }
 
 /// The engine's alerts as `[time_ms, user or null]`, in order.
-fn engine_alerts(results: &[aisigma::check::FileResult], events: &[Value]) -> Vec<Value> {
+fn engine_alerts(
+    results: &[aisigma::semantics::check::FileResult],
+    events: &[Value],
+) -> Vec<Value> {
     let (net, node) = build(results, (0, 0)).expect("generated correlations are valid");
     let (alerts, skipped) = net.run(events);
     assert!(skipped.is_empty(), "every generated event has a timestamp");
@@ -192,7 +198,7 @@ fn generated_correlations_for_the_oracles() {
         assert!(
             r.diags
                 .iter()
-                .all(|d| d.severity != aisigma::diagnostic::Severity::Error),
+                .all(|d| d.severity != aisigma::report::diagnostic::Severity::Error),
             "{}\n{:?}",
             case.yaml,
             r.diags
@@ -202,8 +208,9 @@ fn generated_correlations_for_the_oracles() {
         // The events' arrival order does not matter: they are ordered by timestamp (ties
         // keep arrival order, so only a reversal of distinct times is tried).
         let mut sorted = case.events.clone();
-        sorted
-            .sort_by_key(|e| aisigma::time::parse_timestamp_ms(e["@timestamp"].as_str().unwrap()));
+        sorted.sort_by_key(|e| {
+            aisigma::syntax::time::parse_timestamp_ms(e["@timestamp"].as_str().unwrap())
+        });
         assert_eq!(engine_alerts(&results, &sorted), alerts, "{}", case.yaml);
         // Every alert is at the time of an input event of its group, in time order.
         let mut last = i64::MIN;
@@ -212,7 +219,8 @@ fn generated_correlations_for_the_oracles() {
             assert!(t >= last);
             last = t;
             assert!(case.events.iter().any(|e| {
-                aisigma::time::parse_timestamp_ms(e["@timestamp"].as_str().unwrap()) == Some(t)
+                aisigma::syntax::time::parse_timestamp_ms(e["@timestamp"].as_str().unwrap())
+                    == Some(t)
                     && (a[1].is_null() || e.get("user") == Some(&a[1]))
             }));
         }
@@ -244,6 +252,6 @@ fn generated_correlations_for_the_oracles() {
     );
     assert_eq!(sequences, cases / TYPES.len());
     if let Ok(path) = std::env::var("AISIGMA_CORR_DIFF") {
-        aisigma::output::write_atomic(std::path::Path::new(&path), out.as_bytes()).unwrap();
+        aisigma::report::output::write_atomic(std::path::Path::new(&path), out.as_bytes()).unwrap();
     }
 }

@@ -1,9 +1,9 @@
 //! Snapshot tests of the human diagnostics for every fixture in tests/fixtures/diagnostics,
 //! plus the JSON rendering of one of them.
 
-use aisigma::check::{check_files, repo_checks};
-use aisigma::report;
-use aisigma::schema::Schema;
+use aisigma::report::render as report;
+use aisigma::semantics::check::{check_files, repo_checks};
+use aisigma::semantics::schema::Schema;
 use std::path::{Path, PathBuf};
 
 fn fixture_files() -> Vec<PathBuf> {
@@ -38,7 +38,7 @@ fn json_diagnostics() {
 fn test_failures_are_reported_at_the_event() {
     let f = PathBuf::from("tests/fixtures/diagnostics/failing_tests.yml");
     let results = check_files(&[f], &Schema::builtin(), &Default::default());
-    let outcomes = aisigma::ruletest::run(&results, false);
+    let outcomes = aisigma::engine::ruletest::run(&results, false);
     let mut out = String::new();
     for o in &outcomes {
         for d in &o.diags {
@@ -46,5 +46,8 @@ fn test_failures_are_reported_at_the_event() {
         }
     }
     insta::assert_snapshot!("failing_tests_run", out);
-    insta::assert_snapshot!("failing_tests_junit", aisigma::ruletest::junit(&outcomes));
+    insta::assert_snapshot!(
+        "failing_tests_junit",
+        aisigma::engine::ruletest::junit(&outcomes)
+    );
 }

@@ -1,8 +1,8 @@
 //! The engine's reference semantics (docs/semantics.md), one behaviour per assertion.
 
-use aisigma::check::check_str;
-use aisigma::engine::Matcher;
-use aisigma::schema::Schema;
+use aisigma::engine::matcher::Matcher;
+use aisigma::semantics::check::check_str;
+use aisigma::semantics::schema::Schema;
 use serde_json::{Value, json};
 
 /// Compile a detection (YAML under `detection:`) for a generic (schema-less) logsource.
@@ -19,7 +19,7 @@ fn rule_with(logsource: &str, detection: &str) -> Matcher {
     let errors: Vec<_> = r
         .diags
         .iter()
-        .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
+        .filter(|d| d.severity == aisigma::report::diagnostic::Severity::Error)
         .collect();
     assert!(errors.is_empty(), "rule has errors: {errors:#?}\n{text}");
     Matcher::new(r.docs[0].expr.as_ref().expect("lowered")).expect("compiles")

@@ -10,9 +10,9 @@
 //! operators, no `?` wildcard, no multi-valued fields.
 
 use aisigma::backend::{Target, compile};
-use aisigma::check::check_str;
-use aisigma::engine::Matcher;
-use aisigma::schema::Schema;
+use aisigma::engine::matcher::Matcher;
+use aisigma::semantics::check::check_str;
+use aisigma::semantics::schema::Schema;
 use serde_json::{Value, json};
 
 mod common;

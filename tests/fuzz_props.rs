@@ -2,9 +2,9 @@
 //! does not use): no input makes the loader, the condition parser or the engine panic, and the
 //! condition parser reads back exactly what a generated condition means.
 
-use aisigma::check::check_str;
-use aisigma::condition::{self, Cond, OfTarget, Quant};
-use aisigma::schema::Schema;
+use aisigma::semantics::check::check_str;
+use aisigma::semantics::schema::Schema;
+use aisigma::syntax::condition::{self, Cond, OfTarget, Quant};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -162,12 +162,12 @@ proptest! {
         let text: String = parts.concat();
         let r = check_str("fuzz.yml", &text, schema());
         // Every diagnostic points inside the file.
-        let lines = aisigma::source::SourceFile::new("x", text.clone()).line_count() as u32;
+        let lines = aisigma::syntax::source::SourceFile::new("x", text.clone()).line_count() as u32;
         for d in &r.diags {
             prop_assert!(d.span.start.line >= 1 && d.span.start.line <= lines, "{d:?} outside a {lines}-line file");
         }
         // Tests, if any, run without panicking.
-        let _ = aisigma::ruletest::run(&[r], true);
+        let _ = aisigma::engine::ruletest::run(&[r], true);
     }
 
     #[test]
@@ -185,7 +185,7 @@ proptest! {
     #[test]
     fn engine_never_panics_on_arbitrary_events(v in arb_json(3)) {
         let r = check_str("r.yml", include_str!("../examples/prompt_injection.yml"), schema());
-        let m = aisigma::engine::Matcher::new(r.docs[0].expr.as_ref().unwrap()).unwrap();
+        let m = aisigma::engine::matcher::Matcher::new(r.docs[0].expr.as_ref().unwrap()).unwrap();
         let _ = m.matches(&v);
         let ev = serde_json::json!({"ai.prompt.text": v});
         let _ = m.matches(&ev);
@@ -217,8 +217,8 @@ fn arb_json(depth: u32) -> BoxedStrategy<serde_json::Value> {
 }
 
 /// A deliberately naive reference for Sigma wildcard matching (case-insensitive, ASCII).
-fn reference_glob(pattern: &[aisigma::sigma_string::Part], s: &[char]) -> bool {
-    use aisigma::sigma_string::Part;
+fn reference_glob(pattern: &[aisigma::syntax::sigma_string::Part], s: &[char]) -> bool {
+    use aisigma::syntax::sigma_string::Part;
     match pattern.split_first() {
         None => s.is_empty(),
         Some((Part::AnyRun, rest)) => (0..=s.len()).any(|i| reference_glob(rest, &s[i..])),
@@ -247,11 +247,11 @@ proptest! {
         value in "[aAbB*?.\\\\]{0,8}",
     ) {
         let pat = pattern.concat();
-        let parsed = aisigma::sigma_string::SigmaString::parse(&pat, false);
+        let parsed = aisigma::syntax::sigma_string::SigmaString::parse(&pat, false);
         let yaml_value = pat.replace('\'', "''");
         let rule = format!("title: t\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{product: x}}\ndetection:\n  sel:\n    f: '{yaml_value}'\n  condition: sel\n");
         let r = check_str("w.yml", &rule, schema());
-        let m = aisigma::engine::Matcher::new(r.docs[0].expr.as_ref().unwrap()).unwrap();
+        let m = aisigma::engine::matcher::Matcher::new(r.docs[0].expr.as_ref().unwrap()).unwrap();
         let got = m.matches(&serde_json::json!({"f": value}));
         let want = reference_glob(&parsed.parts, &value.chars().collect::<Vec<_>>());
         prop_assert_eq!(got, want, "pattern {:?} value {:?}", pat, value);

@@ -5,7 +5,7 @@
 //! made ASCII, as in RE2 and PCRE.
 
 use aisigma::backend::lucene::{MAX_REGEX_LENGTH, elastic_regexes};
-use aisigma::regex_translate::{Flavor, engine_source, exclude_char, list_search, translate};
+use aisigma::regex::translate::{Flavor, engine_source, exclude_char, list_search, translate};
 use proptest::prelude::*;
 
 fn hex(c: char) -> String {

@@ -1,9 +1,9 @@
 //! Regression tests for bugs found in review.
 
-use aisigma::check::check_str;
-use aisigma::diagnostic::Code;
-use aisigma::ruletest::{Outcome, run};
-use aisigma::schema::Schema;
+use aisigma::engine::ruletest::{Outcome, run};
+use aisigma::report::diagnostic::Code;
+use aisigma::semantics::check::check_str;
+use aisigma::semantics::schema::Schema;
 
 const HEAD: &str = "title: t\nid: 3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f\nstatus: test\nlevel: low\ndate: 2026-01-01\n";
 
@@ -80,7 +80,10 @@ fn required_tests_fail_untested_rules() {
     let out = run(&[r], true);
     assert_eq!(out[0].outcome, Outcome::NoTests);
     assert_eq!(out[0].diags[0].code, Code::NoTests);
-    assert!(aisigma::ruletest::junit(&out).contains("<failure message=\"the rule has no tests\">"));
+    assert!(
+        aisigma::engine::ruletest::junit(&out)
+            .contains("<failure message=\"the rule has no tests\">")
+    );
 }
 
 fn rule(detection: &str) -> String {
@@ -132,10 +135,8 @@ fn fields_written_directly_under_detection_are_flagged() {
     assert!(codes(&piped).contains(&Code::InvalidSearch));
     let named = rule("ai.prompt.text: 'ignore previous'\ncondition: 1 of them");
     let r = check_str("r.yml", &named, &Schema::builtin());
-    assert!(
-        r.diags.iter().any(|d| d.code == Code::InvalidSearch
-            && d.severity == aisigma::diagnostic::Severity::Warning)
-    );
+    assert!(r.diags.iter().any(|d| d.code == Code::InvalidSearch
+        && d.severity == aisigma::report::diagnostic::Severity::Warning));
 }
 
 #[test]
@@ -174,7 +175,7 @@ fn base64offset_without_contains_warns() {
         &Schema::builtin(),
     );
     assert!(r.diags.iter().any(|d| d.code == Code::ModifierConflict
-        && d.severity == aisigma::diagnostic::Severity::Warning));
+        && d.severity == aisigma::report::diagnostic::Severity::Warning));
 }
 
 #[test]
@@ -222,6 +223,6 @@ fn junit_escapes_xml_forbidden_characters() {
         &format!("{text}tests:\n  match:\n    - {{ai.prompt.text: x}}\n"),
         &Schema::builtin(),
     );
-    let xml = aisigma::ruletest::junit(&run(&[r], false));
+    let xml = aisigma::engine::ruletest::junit(&run(&[r], false));
     assert!(!xml.contains('\u{FFFF}') && !xml.contains('\u{1}'));
 }

@@ -3,10 +3,10 @@
 //! example log), on generated telemetry, and on random rules over events written with every
 //! JSON escape. Then the command line: compression, malformed lines, scoping, exit codes.
 
-use aisigma::check::{Options, check_files, check_str};
-use aisigma::engine::Matcher;
-use aisigma::scan::{Loaded, Scanner, Scope, Verdict, load_rules};
-use aisigma::schema::Schema;
+use aisigma::engine::matcher::Matcher;
+use aisigma::scan::scanner::{Loaded, Scanner, Scope, Verdict, load_rules};
+use aisigma::semantics::check::{Options, check_files, check_str};
+use aisigma::semantics::schema::Schema;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -43,9 +43,9 @@ fn matched_lines(stdout: &[u8]) -> Vec<u64> {
 }
 
 /// The rule library, checked.
-fn checked_library() -> (Schema, Vec<aisigma::check::FileResult>) {
+fn checked_library() -> (Schema, Vec<aisigma::semantics::check::FileResult>) {
     let schema = Schema::builtin();
-    let files = aisigma::load::collect_files(&[PathBuf::from("rules")]).expect("rules");
+    let files = aisigma::syntax::load::collect_files(&[PathBuf::from("rules")]).expect("rules");
     let results = check_files(
         &files,
         &schema,
@@ -95,7 +95,7 @@ fn full_evaluation(
 }
 
 fn scanned(scanner: &Scanner, line: &[u8]) -> Vec<usize> {
-    let mut scratch = aisigma::prefilter::Scratch::default();
+    let mut scratch = aisigma::scan::prefilter::Scratch::default();
     match scanner.scan_line(line, false, &mut scratch) {
         Verdict::Event(hits, _, _) => hits,
         other => panic!("{other:?} for {}", String::from_utf8_lossy(line)),
@@ -107,7 +107,7 @@ fn scanned(scanner: &Scanner, line: &[u8]) -> Vec<usize> {
 fn rule_test_events() -> Vec<(String, bool, Value)> {
     let (_, results) = checked_library();
     // Inputs of correlations are not rules of their own: scan does not report them.
-    let inputs = aisigma::correlation::hidden_inputs(&results);
+    let inputs = aisigma::semantics::correlation::hidden_inputs(&results);
     let mut out = Vec::new();
     for (fi, r) in results.iter().enumerate() {
         for (di, cd) in r.docs.iter().enumerate() {
@@ -199,7 +199,7 @@ fn generated_telemetry_scans_as_the_engine_evaluates() {
         .map(|(_, _, e)| e)
         .collect();
     let mut buf = Vec::new();
-    aisigma::gen_events::write(&mut buf, 4000, 11, 0.05, &attacks).unwrap();
+    aisigma::scan::gen_events::write(&mut buf, 4000, 11, 0.05, &attacks).unwrap();
     let mut matched = 0;
     for line in buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let event: Value = serde_json::from_slice(line).unwrap();
@@ -612,7 +612,8 @@ fn alerts_of(stdout: &[u8], id: &str) -> Vec<(i64, std::collections::BTreeMap<St
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|v| v["correlation"] == true && v["rule_id"] == id)
         .map(|v| {
-            let t = aisigma::time::parse_timestamp_ms(v["timestamp"].as_str().unwrap()).unwrap();
+            let t = aisigma::syntax::time::parse_timestamp_ms(v["timestamp"].as_str().unwrap())
+                .unwrap();
             let g = v["group"]
                 .as_object()
                 .unwrap()
@@ -638,7 +639,7 @@ fn scan_raises_the_correlation_alerts_of_the_correlation_tests() {
             let Some(tests) = &cd.doc.corr_tests else {
                 continue;
             };
-            let (net, node) = aisigma::correlate::build(&results, (fi, di)).unwrap();
+            let (net, node) = aisigma::engine::correlate::build(&results, (fi, di)).unwrap();
             let id = cd
                 .doc
                 .meta
@@ -648,13 +649,13 @@ fn scan_raises_the_correlation_alerts_of_the_correlation_tests() {
                 .unwrap_or_default();
             for case in tests {
                 let events: Vec<Value> = case.events.iter().map(|(e, _)| e.clone()).collect();
-                let want = aisigma::correlate::rows(&net.run(&events).0, node);
+                let want = aisigma::engine::correlate::rows(&net.run(&events).0, node);
                 let mut timed: Vec<(i64, usize)> = events
                     .iter()
                     .enumerate()
                     .map(|(i, e)| {
                         let t = e["@timestamp"].as_str().unwrap();
-                        (aisigma::time::parse_timestamp_ms(t).unwrap(), i)
+                        (aisigma::syntax::time::parse_timestamp_ms(t).unwrap(), i)
                     })
                     .collect();
                 timed.sort();
@@ -713,7 +714,7 @@ fn late_correlation_inputs_are_counted_not_evaluated() {
     let event = |s: i64| {
         format!(
             "{{\"@timestamp\":\"{}\",\"ai.category\":\"llm_inference\",\"gen_ai.operation.name\":\"chat\",\"ai.credential.id\":\"key-1\"}}\n",
-            aisigma::time::format_ms(1_767_225_600_000 + s * 1000)
+            aisigma::syntax::time::format_ms(1_767_225_600_000 + s * 1000)
         )
     };
     let ordered: String = (0..200).map(event).collect();

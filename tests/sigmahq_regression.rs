@@ -4,9 +4,9 @@
 //! `*` keys; each extra match was checked by hand to be a real match.)
 //! Fixtures: tests/fixtures/sigmahq_regression (see tests/conformance/import_sigmahq_regression.py).
 
-use aisigma::check::check_source;
-use aisigma::engine::Matcher;
-use aisigma::schema::Schema;
+use aisigma::engine::matcher::Matcher;
+use aisigma::semantics::check::check_source;
+use aisigma::semantics::schema::Schema;
 use std::path::Path;
 
 #[test]
@@ -27,12 +27,12 @@ fn sigmahq_regression_events_match_their_rules() {
     let mut failures = Vec::new();
     let mut events_total = 0;
     for dir in &dirs {
-        let src = aisigma::load::read_source(&dir.join("rule.yml"), 1 << 22).unwrap();
+        let src = aisigma::syntax::load::read_source(&dir.join("rule.yml"), 1 << 22).unwrap();
         let result = check_source(src, &schema);
         let errors: Vec<_> = result
             .diags
             .iter()
-            .filter(|d| d.severity == aisigma::diagnostic::Severity::Error)
+            .filter(|d| d.severity == aisigma::report::diagnostic::Severity::Error)
             .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", dir.display());
         let expr = result.docs[0].expr.as_ref().expect("lowered");

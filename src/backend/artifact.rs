@@ -10,8 +10,8 @@
 //! that must not be read as an expression: a leading `[` doubled) and `merge` (`a | merge(b)`: map `a` with
 //! the entries of `b`). Map keys come out sorted, so output is deterministic.
 
-use crate::ast::Doc;
-use crate::catalog::Catalog;
+use crate::semantics::catalog::Catalog;
+use crate::syntax::ast::Doc;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -126,10 +126,10 @@ fn atlas_url(id: &str) -> String {
 impl RuleContext {
     pub fn new(doc: &Doc, file: &str) -> RuleContext {
         let m = &doc.meta;
-        let text = |v: &Option<crate::span::Spanned<String>>| {
+        let text = |v: &Option<crate::syntax::span::Spanned<String>>| {
             v.as_ref().map(|s| s.value.clone()).unwrap_or_default()
         };
-        let list = |v: &[crate::span::Spanned<String>]| -> Vec<String> {
+        let list = |v: &[crate::syntax::span::Spanned<String>]| -> Vec<String> {
             v.iter().map(|s| s.value.clone()).collect()
         };
         let tags = list(&m.tags);

@@ -9,12 +9,12 @@
 
 use super::mapping::Mapping;
 use super::{Column, Compiled, Dialect, Target, Unsupported};
-use crate::ast::{Body, CmpOp};
-use crate::check::FileResult;
-use crate::correlate::{Kind, Plan};
-use crate::diagnostic::{Code, Diagnostic};
-use crate::schema::Schema;
-use crate::span::Span;
+use crate::engine::correlate::{Kind, Plan};
+use crate::report::diagnostic::{Code, Diagnostic};
+use crate::semantics::check::FileResult;
+use crate::semantics::schema::Schema;
+use crate::syntax::ast::{Body, CmpOp};
+use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 
 /// One referenced rule, compiled for the target.
@@ -184,11 +184,11 @@ pub fn compile(
     let fail = |span: Span, msg: String, help: String| {
         vec![Diagnostic::new(Code::UnsupportedConstruct, span, msg).with_help(help)]
     };
-    let index = crate::correlation::index(results);
+    let index = crate::semantics::correlation::index(results);
     let mut refs = Vec::new();
     let mut docs = Vec::new();
     for r in &c.rules {
-        let Some(&(fi, di)) = crate::correlation::resolve(&index, &r.value) else {
+        let Some(&(fi, di)) = crate::semantics::correlation::resolve(&index, &r.value) else {
             return Err(vec![Diagnostic::new(
                 Code::UnknownRuleReference,
                 r.span,
@@ -225,7 +225,7 @@ pub fn compile(
         ));
         docs.push((r, input, fi));
     }
-    let plan: Plan = crate::correlate::plan(c, (0..docs.len()).collect(), &refs, &label)
+    let plan: Plan = crate::engine::correlate::plan(c, (0..docs.len()).collect(), &refs, &label)
         .map_err(|e| fail(c.kind.span, format!("rule `{label}`: {e}"), String::new()))?;
     let mut inputs = Vec::new();
     for (i, (r, input, _)) in docs.iter().enumerate() {

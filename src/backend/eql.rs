@@ -15,7 +15,7 @@
 //!
 //! - `regex`: Lucene regular expressions, which match the whole value; the rule's regexes and
 //!   the string values the operators above cannot express exactly are rendered by
-//!   [`crate::regex_translate`].
+//!   [`crate::regex::translate`].
 //!
 //! - Correlations: `temporal_ordered` is `sequence [by keys] with maxspan=T [any where (...)
 //!   and ?key != null] ...` (an input without its group value is in no group, as in the
@@ -29,9 +29,9 @@
 use super::correlation::{self, Correlation, Rendered};
 use super::lucene::{elastic_regexes, string_regexes};
 use super::{Column, Dialect, Unsupported, number};
-use crate::correlate::Kind;
-use crate::ir::{Pred, Test};
-use crate::sigma_string::Part;
+use crate::engine::correlate::Kind;
+use crate::semantics::ir::{Pred, Test};
+use crate::syntax::sigma_string::Part;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -100,7 +100,7 @@ impl Dialect for Eql {
                 // Java lower and upper case only; where that differs from Unicode simple case
                 // folding (`k` and the Kelvin sign, `s` and `ſ`, ...), or a `*`/`?` must be
                 // literal (`like` has no escape), the value is matched by an exact regex.
-                let folds = *cased || lits().all(crate::backend::casefold::lower_upper_is_fold);
+                let folds = *cased || lits().all(crate::regex::casefold::lower_upper_is_fold);
                 let like_ok = !lits().any(|l| l.contains(['*', '?', '\u{1}']));
                 match pattern.as_plain() {
                     Some(text) if *cased => format!("{f} == {}", string(&text)),
@@ -132,7 +132,7 @@ impl Dialect for Eql {
             Test::Exists(true) => return Ok(format!("?{f} != null")),
             Test::Cidr(net) => format!("cidrMatch({f}, {})", string(&net.to_string())),
             Test::Regex { pattern, flags } => {
-                let source = crate::lower::regex_source(pattern, *flags);
+                let source = crate::semantics::lower::regex_source(pattern, *flags);
                 regex(&f, &elastic_regexes(&source, pred.span)?)
             }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {

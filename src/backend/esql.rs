@@ -1,7 +1,7 @@
 //! Elasticsearch ES|QL: `FROM <index> METADATA _id, _index, _version | WHERE <condition>`.
 //!
 //! - A case-sensitive plain value is `==`; every other string test is `RLIKE` with a Lucene
-//!   regular expression rendered from the rule's meaning ([`crate::regex_translate`]), which
+//!   regular expression rendered from the rule's meaning ([`crate::regex::translate`]), which
 //!   matches the whole value, as Sigma values do.
 //! - Numbers, booleans: `>`, `>=`, `==`, ...; `cidr`: `CIDR_MATCH(field, "net")`;
 //!   `null`/`exists`: `IS NULL` / `IS NOT NULL`.
@@ -26,8 +26,8 @@
 use super::correlation::{Correlation, Rendered};
 use super::lucene::{any_of, elastic_regexes, string_regexes};
 use super::{Column, Dialect, Unsupported, number};
-use crate::correlate::Kind;
-use crate::ir::{Pred, Test};
+use crate::engine::correlate::Kind;
+use crate::semantics::ir::{Pred, Test};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -82,7 +82,7 @@ const SEP: char = '\u{1f}';
 fn array_predicate(f: &str, name: &str, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
     let source = match &pred.test {
         Test::Str { pattern, cased } => pattern.to_regex(!cased),
-        Test::Regex { pattern, flags } => crate::lower::regex_source(pattern, *flags),
+        Test::Regex { pattern, flags } => crate::semantics::lower::regex_source(pattern, *flags),
         _ => {
             return Err(Unsupported::new(
                 format!("a non-string test on the multi-valued field `{name}`"),
@@ -92,7 +92,7 @@ fn array_predicate(f: &str, name: &str, pred: &Pred, negated: bool) -> Result<St
             ));
         }
     };
-    let element = crate::regex_translate::exclude_char(&source, SEP).map_err(|why| {
+    let element = crate::regex::translate::exclude_char(&source, SEP).map_err(|why| {
         Unsupported::new(
             format!("a value with {why} on the multi-valued field `{name}`"),
             "the values are joined with U+001F to be searched",
@@ -139,7 +139,7 @@ impl Dialect for Esql {
                 ),
             },
             Test::Regex { pattern, flags } => {
-                let source = crate::lower::regex_source(pattern, *flags);
+                let source = crate::semantics::lower::regex_source(pattern, *flags);
                 any_of(
                     &elastic_regexes(&source, pred.span)?,
                     |r| format!("{f} RLIKE {}", string(r)),

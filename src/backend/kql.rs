@@ -5,7 +5,7 @@
 //!   characters have no case is compared the same way whatever the rule's case mode.
 //! - Every other string test is `matches regex`. Kusto's regex engine is the Rust `regex`
 //!   crate, which aisigma's engine uses too; the pattern is rendered from the rule's meaning
-//!   ([`crate::regex_translate`], [`crate::regex_translate::Flavor::Rust`]), with case folding
+//!   ([`crate::regex::translate`], [`crate::regex::translate::Flavor::Rust`]), with case folding
 //!   written out, so no undocumented folding of Kusto's `=~`/`has`/`contains` enters.
 //! - Numbers: `>`, `>=`, `==`, ... (`todouble()` on columns the schema does not type as
 //!   numbers); booleans: `== true`; `cidr`: `ipv4_is_in_range` / `ipv6_is_in_range` on values
@@ -29,12 +29,12 @@
 
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::{Column, Dialect, Unsupported, number};
-use crate::correlate::{Agg, Kind};
-use crate::ir::{Pred, Test};
-use crate::regex_translate::{self, Flavor};
-use crate::schema::BaseType;
-use crate::sigma_string::{Part, SigmaString};
-use crate::span::Span;
+use crate::engine::correlate::{Agg, Kind};
+use crate::regex::translate::{self, Flavor};
+use crate::semantics::ir::{Pred, Test};
+use crate::semantics::schema::BaseType;
+use crate::syntax::sigma_string::{Part, SigmaString};
+use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -109,7 +109,7 @@ fn matches_regex(c: &str, source: &str, span: Span) -> Result<String, Unsupporte
 fn caseless(pattern: &SigmaString) -> bool {
     pattern.parts.iter().all(|p| match p {
         Part::Lit(l) => l.chars().all(|c| {
-            let f = regex_translate::fold_closure(c);
+            let f = translate::fold_closure(c);
             f.ranges().len() == 1 && f.ranges()[0].start() == c && f.ranges()[0].end() == c
         }),
         _ => true,
@@ -183,7 +183,7 @@ impl Dialect for Kql {
                     }
                     Test::Regex { pattern, flags } => matches_regex(
                         &as_text,
-                        &crate::lower::regex_source(pattern, *flags),
+                        &crate::semantics::lower::regex_source(pattern, *flags),
                         pred.span,
                     )?,
                     _ => unreachable!("matched above"),
@@ -264,7 +264,7 @@ impl Dialect for Kql {
             _ => {}
         }
         let n = stages.len() + 1;
-        let element_ty = crate::schema::FieldType { array: false, ..ty };
+        let element_ty = crate::semantics::schema::FieldType { array: false, ..ty };
         let element = Column {
             name: format!("__v{n}"),
             ty: Some(element_ty),
@@ -692,7 +692,7 @@ impl Kql {
 }
 
 /// A Kusto column type for a schema type: what `--format tables` declares.
-pub fn column_type(ty: crate::schema::FieldType) -> &'static str {
+pub fn column_type(ty: crate::semantics::schema::FieldType) -> &'static str {
     if ty.array {
         return "dynamic";
     }
@@ -712,7 +712,7 @@ pub fn column_type(ty: crate::schema::FieldType) -> &'static str {
 /// with different types are an error.
 pub fn tables(
     mapping: &super::mapping::Mapping,
-    schema: &crate::schema::Schema,
+    schema: &crate::semantics::schema::Schema,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, String> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let product = schema.product("ai");
@@ -723,7 +723,8 @@ pub fn tables(
         let columns = out.entry(table.clone()).or_default();
         columns.insert("TimeGenerated".into(), "datetime".into());
         let Some(p) = product else { continue };
-        let mut fields: Vec<(&String, &crate::schema::FieldDef)> = p.envelope.iter().collect();
+        let mut fields: Vec<(&String, &crate::semantics::schema::FieldDef)> =
+            p.envelope.iter().collect();
         if let Some(cat) = p.categories.get(category) {
             fields.extend(cat.fields.iter());
         }

@@ -5,7 +5,7 @@
 //! whole value and matching is case-sensitive:
 //! - a case-sensitive plain value is a quoted term: `field:"value"`;
 //! - every other string test is a Lucene regular expression, `field:/.../`, rendered from the
-//!   rule's meaning ([`crate::regex_translate`]): case-insensitive letters become classes such
+//!   rule's meaning ([`crate::regex::translate`]): case-insensitive letters become classes such
 //!   as `[Kk\u{212A}]`, `*` becomes `.*`, `?` becomes `.` (one code point), everything else is
 //!   escaped. Lucene regexes match the whole value, which is what a Sigma string value means;
 //!   the rule's `re` searches are rewritten to whole-value matches.
@@ -30,11 +30,11 @@
 
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::{Column, Dialect, Unsupported, number};
-use crate::correlate::Kind;
-use crate::ir::{CmpOp, Pred, Test};
-use crate::regex_translate::{self, Flavor};
-use crate::sigma_string::SigmaString;
-use crate::span::Span;
+use crate::engine::correlate::Kind;
+use crate::regex::translate::{self, Flavor};
+use crate::semantics::ir::{CmpOp, Pred, Test};
+use crate::syntax::sigma_string::SigmaString;
+use crate::syntax::span::Span;
 use serde_json::json;
 
 pub struct Lucene;
@@ -74,7 +74,7 @@ pub const MAX_REGEX_LENGTH: usize = 1000;
 /// The Lucene regexes for a string or `re` test (`source` is its engine pattern), as the three
 /// Elastic targets use them: query-string `/.../`, EQL `regex`, ES|QL `RLIKE`. The value
 /// matches when any of them matches: a pattern longer than Elasticsearch accepts is split into
-/// alternatives ([`regex_translate::lucene_alternatives`]), packed into as few regexes as fit.
+/// alternatives ([`translate::lucene_alternatives`]), packed into as few regexes as fit.
 /// Refused when the pattern has no whole-value form, or when a piece that cannot be split
 /// further is still too long.
 pub fn elastic_regexes(source: &str, span: Span) -> Result<Vec<String>, Unsupported> {
@@ -97,7 +97,7 @@ pub fn elastic_regexes_within(
     };
     // Lucene gives up determinizing a union of counted repetitions (`a{16}|b{36}`) long before
     // it gives up on each of them: such a pattern's top-level alternatives get one regex each.
-    if let Some(branches) = regex_translate::counted_branches(source, 8) {
+    if let Some(branches) = translate::counted_branches(source, 8) {
         let mut out = Vec::new();
         for b in branches {
             out.extend(elastic_regexes_within(&b, span, max)?);
@@ -105,13 +105,13 @@ pub fn elastic_regexes_within(
         return Ok(out);
     }
     let len = |s: &str| s.encode_utf16().count();
-    let whole = regex_translate::translate(source, Flavor::Lucene).map_err(refuse)?;
+    let whole = translate::translate(source, Flavor::Lucene).map_err(refuse)?;
     if len(&whole) <= max {
         return Ok(vec![whole]);
     }
     let mut packed: Vec<Vec<String>> = Vec::new();
     let mut size = 0;
-    for alt in regex_translate::lucene_alternatives(source, max).map_err(refuse)? {
+    for alt in translate::lucene_alternatives(source, max).map_err(refuse)? {
         let n = len(&alt);
         if n > max {
             return Err(Unsupported::new(
@@ -190,7 +190,7 @@ impl Dialect for Lucene {
                 ),
             },
             Test::Regex { pattern, flags } => {
-                let source = crate::lower::regex_source(pattern, *flags);
+                let source = crate::semantics::lower::regex_source(pattern, *flags);
                 any_of(
                     &elastic_regexes(&source, pred.span)?,
                     |r| format!("{f}:/{r}/"),
@@ -254,8 +254,8 @@ impl Dialect for Lucene {
         }
         // "At least N": `gte N`, or `gt N` for a whole N; anything else has no threshold form.
         let at_least = match c.bounds.as_slice() {
-            [(crate::ast::CmpOp::Gte, b)] if *b >= 1.0 && b.fract() == 0.0 => *b,
-            [(crate::ast::CmpOp::Gt, b)] if *b >= 0.0 && b.fract() == 0.0 => b + 1.0,
+            [(crate::syntax::ast::CmpOp::Gte, b)] if *b >= 1.0 && b.fract() == 0.0 => *b,
+            [(crate::syntax::ast::CmpOp::Gt, b)] if *b >= 0.0 && b.fract() == 0.0 => b + 1.0,
             _ => {
                 return Err(c.refuse(
                     "a count condition other than \"at least N\"",

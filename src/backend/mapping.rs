@@ -9,9 +9,9 @@
 //! default: {index: "logs-*"}   # for categories not listed
 //! ```
 
-use crate::diagnostic::{Code, Diagnostic};
-use crate::span::Span;
-use crate::yaml::{self, Node};
+use crate::report::diagnostic::{Code, Diagnostic};
+use crate::syntax::span::Span;
+use crate::syntax::yaml::{self, Node};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -8,7 +8,6 @@
 //! and the target: a backend never emits an approximation.
 
 pub mod artifact;
-pub mod casefold;
 pub mod correlation;
 pub mod eql;
 pub mod esql;
@@ -18,11 +17,11 @@ pub mod mapping;
 pub mod spl;
 pub mod yaral;
 
-use crate::ast::Doc;
-use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Expr, Pred, Test};
-use crate::schema::{FieldType, Schema};
-use crate::span::Span;
+use crate::report::diagnostic::{Code, Diagnostic};
+use crate::semantics::ir::{Expr, Pred, Test};
+use crate::semantics::schema::{FieldType, Schema};
+use crate::syntax::ast::Doc;
+use crate::syntax::span::Span;
 use mapping::Mapping;
 
 /// A field as the target names it, with its schema type when the schema knows the field.
@@ -247,7 +246,7 @@ pub fn common_escape(c: char, o: &mut String) -> bool {
 /// target's engine, when the flavor cannot express it exactly.
 pub fn search_regex(
     source: &str,
-    flavor: crate::regex_translate::Flavor,
+    flavor: crate::regex::translate::Flavor,
     engine: &str,
     span: Span,
 ) -> Result<String, Unsupported> {
@@ -255,10 +254,10 @@ pub fn search_regex(
 }
 
 /// [`search_regex`], and whether the pattern can match non-ASCII text
-/// ([`crate::regex_translate::needs_unicode`]), from one parse.
+/// ([`crate::regex::translate::needs_unicode`]), from one parse.
 pub fn search_regex_unicode(
     source: &str,
-    flavor: crate::regex_translate::Flavor,
+    flavor: crate::regex::translate::Flavor,
     engine: &str,
     span: Span,
 ) -> Result<(String, bool), Unsupported> {
@@ -269,9 +268,9 @@ pub fn search_regex_unicode(
             span,
         )
     };
-    let hir = crate::regex_translate::parse(source).map_err(unsupported)?;
-    let re = crate::regex_translate::translate_hir(&hir, flavor).map_err(unsupported)?;
-    Ok((re, crate::regex_translate::hir_needs_unicode(&hir)))
+    let hir = crate::regex::translate::parse(source).map_err(unsupported)?;
+    let re = crate::regex::translate::translate_hir(&hir, flavor).map_err(unsupported)?;
+    Ok((re, crate::regex::translate::hir_needs_unicode(&hir)))
 }
 
 /// The tests no target compiles, refused the same way for all before a dialect sees them:

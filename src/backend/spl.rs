@@ -6,7 +6,7 @@
 //! - every string test is `isnotnull(mvfind('field', "<regex>"))`: `mvfind` returns the index
 //!   of the first value that matches (so a multi-valued field, e.g. a JSON array extracted as
 //!   `field{}`, matches when any value does) or `NULL`. The regex is PCRE rendered from the
-//!   rule's meaning ([`crate::regex_translate`], [`Flavor::Pcre`]): case folding written out,
+//!   rule's meaning ([`crate::regex::translate`], [`Flavor::Pcre`]): case folding written out,
 //!   `(*UTF)` when a character outside ASCII is involved, `$` written `\x{24}` so that no
 //!   `$token$` appears in a saved search;
 //! - numbers: `tonumber('field') > n`, booleans: the strings `true`/`false` in any case (as
@@ -30,10 +30,10 @@
 
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::{Column, Dialect, Unsupported, number};
-use crate::correlate::Kind;
-use crate::ir::{Pred, Test};
-use crate::regex_translate::Flavor;
-use crate::span::Span;
+use crate::engine::correlate::Kind;
+use crate::regex::translate::Flavor;
+use crate::semantics::ir::{Pred, Test};
+use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -104,9 +104,11 @@ impl Dialect for Spl {
             Test::Str { pattern, cased } => {
                 mvfind(&f, &pattern.to_search_regex(!cased), pred.span)?
             }
-            Test::Regex { pattern, flags } => {
-                mvfind(&f, &crate::lower::regex_source(pattern, *flags), pred.span)?
-            }
+            Test::Regex { pattern, flags } => mvfind(
+                &f,
+                &crate::semantics::lower::regex_source(pattern, *flags),
+                pred.span,
+            )?,
             Test::Num { op, value, .. } => values(format!(
                 "isnotnull(tonumber({f})) AND tonumber({f}) {} {}",
                 op.symbol(),

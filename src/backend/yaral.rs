@@ -4,7 +4,7 @@
 //!
 //! - A case-sensitive plain value is `$e.field = "value"`; every other string test is a regex
 //!   literal, `$e.field = /.../`, rendered from the rule's meaning
-//!   ([`crate::regex_translate`], [`Flavor::Re2`]: Chronicle's regexes are RE2 and search
+//!   ([`crate::regex::translate`], [`Flavor::Re2`]: Chronicle's regexes are RE2 and search
 //!   the value, like the engine's). Case folding is written out, so `nocase` is never used.
 //! - Fields the mapping sends to `additional.fields["name"]` hold strings (YARA-L's map access
 //!   returns strings only), so numbers are compared as `cast.as_int(...)` /
@@ -35,12 +35,12 @@
 
 use super::correlation::{Correlation, Rendered};
 use super::{Column, Dialect, Unsupported, number};
-use crate::ast::CmpOp;
-use crate::correlate::Kind;
-use crate::ir::{Pred, Test};
-use crate::regex_translate::{self, Flavor};
-use crate::schema::BaseType;
-use crate::span::Span;
+use crate::engine::correlate::Kind;
+use crate::regex::translate::{self, Flavor};
+use crate::semantics::ir::{Pred, Test};
+use crate::semantics::schema::BaseType;
+use crate::syntax::ast::CmpOp;
+use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -127,12 +127,12 @@ fn regex(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
 pub const LIST_SEPARATOR: char = '\u{1f}';
 
 /// A string or regex test on a list field: the regex searches the joined values, confined to
-/// one value ([`regex_translate::list_search`]). A pattern that matches the empty string is
+/// one value ([`translate::list_search`]). A pattern that matches the empty string is
 /// guarded with `!= ""`, since an empty list, a missing field and `[""]` all read as `""`.
 fn array_predicate(f: &str, name: &str, pred: &Pred) -> Result<String, Unsupported> {
     let source = match &pred.test {
         Test::Str { pattern, cased } => pattern.to_search_regex(!cased),
-        Test::Regex { pattern, flags } => crate::lower::regex_source(pattern, *flags),
+        Test::Regex { pattern, flags } => crate::semantics::lower::regex_source(pattern, *flags),
         _ => {
             return Err(Unsupported::new(
                 format!("a non-string test on the list field `{name}`"),
@@ -142,7 +142,7 @@ fn array_predicate(f: &str, name: &str, pred: &Pred) -> Result<String, Unsupport
             ));
         }
     };
-    let list = regex_translate::list_search(&source, LIST_SEPARATOR).map_err(|why| {
+    let list = translate::list_search(&source, LIST_SEPARATOR).map_err(|why| {
         Unsupported::new(
             format!("a pattern with {why} on the list field `{name}`"),
             "the values are searched joined with U+001F; only anchors at the edges of the \
@@ -189,9 +189,11 @@ impl Dialect for Yaral {
                 Some(lit) if *cased => format!("{f} = {lit}"),
                 _ => regex(&f, &pattern.to_search_regex(!cased), pred.span)?,
             },
-            Test::Regex { pattern, flags } => {
-                regex(&f, &crate::lower::regex_source(pattern, *flags), pred.span)?
-            }
+            Test::Regex { pattern, flags } => regex(
+                &f,
+                &crate::semantics::lower::regex_source(pattern, *flags),
+                pred.span,
+            )?,
             Test::Num { op, value, .. } => {
                 let op = match op.symbol() {
                     "==" => "=",

@@ -2,9 +2,9 @@
 #![allow(dead_code)]
 
 use aisigma::backend::{Target, compile};
-use aisigma::check::check_str;
-use aisigma::diagnostic::Code;
-use aisigma::schema::Schema;
+use aisigma::report::diagnostic::Code;
+use aisigma::semantics::check::check_str;
+use aisigma::semantics::schema::Schema;
 
 /// A rule document with `logsource` (YAML flow map) and `detection` (indented here).
 pub fn rule(logsource: &str, detection: &str) -> String {
@@ -22,7 +22,7 @@ pub fn compile_rule(target: Target, text: &str) -> Result<String, Vec<Code>> {
     assert!(
         r.diags
             .iter()
-            .all(|d| d.severity != aisigma::diagnostic::Severity::Error),
+            .all(|d| d.severity != aisigma::report::diagnostic::Severity::Error),
         "{:?}",
         r.diags
     );

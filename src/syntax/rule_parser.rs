@@ -1,11 +1,11 @@
 //! Build the rule AST from positioned YAML, reporting structural problems.
 
-use crate::ast::*;
-use crate::condition;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
-use crate::modifier::Modifier;
-use crate::span::{Span, Spanned};
-use crate::yaml::{Kind, Node};
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
+use crate::syntax::ast::*;
+use crate::syntax::condition;
+use crate::syntax::modifier::Modifier;
+use crate::syntax::span::{Span, Spanned};
+use crate::syntax::yaml::{Kind, Node};
 
 /// Top-level keys of a rule document that this tool understands.
 pub const KNOWN_KEYS: &[&str] = &[
@@ -113,7 +113,7 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
                     k.span,
                     format!("`{}` is not a Sigma key: keys are lowercase", k.raw),
                 )
-                .with_severity(crate::diagnostic::Severity::Error)
+                .with_severity(crate::report::diagnostic::Severity::Error)
                 .with_help(format!(
                     "write `{}`; the document is skipped until then",
                     k.raw.to_lowercase()
@@ -155,7 +155,8 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
             "detection" => detection_node = Some(v),
             "tests" => tests_node = Some(v),
             "correlation" => {
-                body = crate::correlation::parse(v, diags).map(|c| Body::Correlation(Box::new(c)))
+                body = crate::semantics::correlation::parse(v, diags)
+                    .map(|c| Body::Correlation(Box::new(c)))
             }
             "filter" => body = parse_filter(v, diags).map(Body::Filter),
             "regression_tests_path" | "simulation" => {}
@@ -508,7 +509,7 @@ fn corr_test_event(
     };
     let every = match get("every") {
         None => 0,
-        Some(v) => match crate::correlation::timespan_ms(&v.raw) {
+        Some(v) => match crate::semantics::correlation::timespan_ms(&v.raw) {
             Some(ms) => ms,
             None => {
                 diags.push(
@@ -535,7 +536,7 @@ fn corr_test_event(
     let start = json
         .get("@timestamp")
         .and_then(|t| t.as_str())
-        .and_then(crate::time::parse_timestamp_ms);
+        .and_then(crate::syntax::time::parse_timestamp_ms);
     let Some(start) = start else {
         diags.error(
             Code::InvalidTests,
@@ -546,7 +547,8 @@ fn corr_test_event(
     };
     for i in 0..count {
         let mut copy = json.clone();
-        copy["@timestamp"] = serde_json::Value::String(crate::time::format_ms(start + i * every));
+        copy["@timestamp"] =
+            serde_json::Value::String(crate::syntax::time::format_ms(start + i * every));
         out.push((copy, event.span));
     }
     true
@@ -575,7 +577,7 @@ fn parse_expected_alerts(v: &Node, diags: &mut Diagnostics) -> Option<ExpectAler
                     match k.raw.as_str() {
                         "timestamp" => match val
                             .as_str()
-                            .filter(|t| crate::time::parse_timestamp_ms(t).is_some())
+                            .filter(|t| crate::syntax::time::parse_timestamp_ms(t).is_some())
                         {
                             Some(t) => alert.timestamp = Some(t.to_string()),
                             None => {
@@ -753,7 +755,7 @@ pub fn parse_detection(node: &Node, diags: &mut Diagnostics) -> Option<Detection
                     "`timeframe` belongs to the removed pipe-aggregation syntax",
                 )
                 .with_help("use a correlation rule with `timespan`")
-                .with_severity(crate::diagnostic::Severity::Warning),
+                .with_severity(crate::report::diagnostic::Severity::Warning),
             ),
             name => {
                 if name.contains('|') {
@@ -965,7 +967,7 @@ mod tests {
 
     fn doc(src: &str) -> (Option<Doc>, Diagnostics) {
         let mut d = Diagnostics::default();
-        let docs = crate::yaml::parse(src).unwrap();
+        let docs = crate::syntax::yaml::parse(src).unwrap();
         let out = parse_doc(&docs[0].root, &mut d);
         (out, d)
     }

@@ -1,9 +1,9 @@
 //! Metadata checks: required fields, id, status, level, dates, tags.
 
-use crate::ast::Doc;
-use crate::catalog::Catalog;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
-use crate::span::Spanned;
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
+use crate::semantics::catalog::Catalog;
+use crate::syntax::ast::Doc;
+use crate::syntax::span::Spanned;
 
 pub const STATUSES: &[&str] = &[
     "stable",
@@ -23,7 +23,7 @@ pub fn valid_date(s: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && crate::time::parse_timestamp(s).is_some()
+        && crate::syntax::time::parse_timestamp(s).is_some()
 }
 
 fn one_of(v: &Spanned<String>, allowed: &[&str], code: Code, what: &str, diags: &mut Diagnostics) {

@@ -74,7 +74,7 @@ pub fn open(path: &Path) -> io::Result<Source> {
         count: count.clone(),
     };
     Ok(Source {
-        name: crate::load::display_path(path),
+        name: crate::syntax::load::display_path(path),
         reader: decoded(Box::new(raw))?,
         size,
         read: count,
@@ -171,7 +171,7 @@ mod tests {
         gz.write_all(&text).unwrap();
         assert_eq!(lines(gz.finish().unwrap()), want);
         // A zstd frame (compressed with `zstd -1`) of the same text.
-        let zst: &[u8] = include_bytes!("../tests/fixtures/scan/lines.jsonl.zst");
+        let zst: &[u8] = include_bytes!("../../tests/fixtures/scan/lines.jsonl.zst");
         assert_eq!(lines(zst.to_vec()), want);
     }
 }

@@ -6,7 +6,7 @@
 //! the target's operator only for values where both definitions agree on every character;
 //! otherwise it writes the folding out (a regex with explicit classes).
 
-use crate::regex_translate::fold_closure;
+use crate::regex::translate::fold_closure;
 
 /// The characters equal to `c` under Unicode simple case folding, sorted.
 fn fold_set(c: char) -> Vec<char> {

@@ -1,11 +1,11 @@
 //! Loading: find rule files, read them safely, and parse them into documents.
 
-use crate::ast::Doc;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::rule_parser;
-use crate::source::SourceFile;
-use crate::span::Span;
-use crate::yaml;
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::syntax::ast::Doc;
+use crate::syntax::rule_parser;
+use crate::syntax::source::SourceFile;
+use crate::syntax::span::Span;
+use crate::syntax::yaml;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

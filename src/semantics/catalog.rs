@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-const ATLAS_TACTICS: &str = include_str!("../data/catalogs/atlas-tactics.tsv");
-const ATLAS_TECHNIQUES: &str = include_str!("../data/catalogs/atlas-techniques.tsv");
-const OWASP: &str = include_str!("../data/catalogs/owasp-llm-top10.tsv");
+const ATLAS_TACTICS: &str = include_str!("../../data/catalogs/atlas-tactics.tsv");
+const ATLAS_TECHNIQUES: &str = include_str!("../../data/catalogs/atlas-techniques.tsv");
+const OWASP: &str = include_str!("../../data/catalogs/owasp-llm-top10.tsv");
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -190,11 +190,11 @@ impl TagError {
                     .keys()
                     .chain(c.tactics.keys())
                     .map(String::as_str);
-                let tags: Vec<String> = crate::diagnostic::suggest(id, pool, 3)
+                let tags: Vec<String> = crate::report::diagnostic::suggest(id, pool, 3)
                     .iter()
                     .map(|s| format!("atlas.{}", s.to_lowercase()))
                     .collect();
-                crate::diagnostic::did_you_mean(
+                crate::report::diagnostic::did_you_mean(
                     &tags.iter().map(String::as_str).collect::<Vec<_>>(),
                 )
             }

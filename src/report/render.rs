@@ -2,9 +2,9 @@
 //! workflow annotations. Every format is deterministic: results arrive sorted by file,
 //! diagnostics by position.
 
-use crate::check::FileResult;
-use crate::diagnostic::{Code, Diagnostic, Severity};
-use crate::source::SourceFile;
+use crate::report::diagnostic::{Code, Diagnostic, Severity};
+use crate::semantics::check::FileResult;
+use crate::syntax::source::SourceFile;
 use serde_json::{Value, json};
 use std::fmt::Write;
 

@@ -4,8 +4,8 @@
 //! harmless: a maximum nesting depth, a budget on alias expansion (anchor bombs), and a
 //! refusal of duplicate mapping keys. Scalars are resolved with the YAML 1.2 core schema.
 
-use crate::diagnostic::{Code, Diagnostic};
-use crate::span::{Pos, Span};
+use crate::report::diagnostic::{Code, Diagnostic};
+use crate::syntax::span::{Pos, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 

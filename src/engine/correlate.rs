@@ -17,9 +17,9 @@
 //! - A correlation's alerts are the inputs of the correlations that reference it; an alert
 //!   carries its group-by values as fields, and its time.
 
-use crate::ast::{Body, CmpOp, Correlation};
-use crate::check::FileResult;
-use crate::engine::{Matcher, number_at, text_at};
+use crate::engine::matcher::{Matcher, number_at, text_at};
+use crate::semantics::check::FileResult;
+use crate::syntax::ast::{Body, CmpOp, Correlation};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -150,7 +150,7 @@ impl Fields {
 }
 
 /// The id (lower-cased) and name of a document, for references.
-fn keys_of(doc: &crate::ast::Doc) -> (Option<String>, Option<String>) {
+fn keys_of(doc: &crate::syntax::ast::Doc) -> (Option<String>, Option<String>) {
     (
         doc.meta.id.as_ref().map(|i| i.value.to_lowercase()),
         doc.meta.name.as_ref().map(|n| n.value.clone()),
@@ -160,7 +160,7 @@ fn keys_of(doc: &crate::ast::Doc) -> (Option<String>, Option<String>) {
 /// Build the network of the correlation `root` (a document of `results`), resolving rule
 /// references by id or name across all the results. `Err` says what cannot be evaluated.
 pub fn build(results: &[FileResult], root: (usize, usize)) -> Result<(Network, usize), String> {
-    let by_key = crate::correlation::index(results);
+    let by_key = crate::semantics::correlation::index(results);
     let mut net = Network {
         nodes: Vec::new(),
         labels: Vec::new(),
@@ -194,7 +194,7 @@ fn add(
             let mut inputs = Vec::new();
             let mut refs = Vec::new();
             for r in &c.rules {
-                let target = crate::correlation::resolve(by_key, &r.value)
+                let target = crate::semantics::correlation::resolve(by_key, &r.value)
                     .ok_or_else(|| format!("`{}` is no loaded rule", r.value))?;
                 inputs.push(add(results, *target, by_key, net, done, visiting)?);
                 refs.push(keys_of(&results[target.0].docs[target.1].doc));
@@ -237,7 +237,7 @@ pub fn plan(
     let timespan = c
         .timespan
         .as_ref()
-        .and_then(|t| crate::correlation::timespan_ms(&t.value))
+        .and_then(|t| crate::semantics::correlation::timespan_ms(&t.value))
         .ok_or_else(|| format!("correlation `{label}` has no valid timespan"))?;
     let cond = c.condition.as_ref();
     if let Some(e) = cond.and_then(|c| c.expression.as_ref()) {
@@ -282,7 +282,7 @@ pub fn plan(
                 .baseline
                 .as_ref()
                 .and_then(|b| b.learning.as_ref())
-                .and_then(|l| crate::correlation::timespan_ms(&l.value))
+                .and_then(|l| crate::semantics::correlation::timespan_ms(&l.value))
                 .unwrap_or(0),
         },
         other => return Err(format!("correlation type `{other}` is unknown")),
@@ -397,7 +397,8 @@ impl Network {
         let mut timed: Vec<(i64, usize)> = Vec::new();
         let mut untimed = Vec::new();
         for (i, e) in events.iter().enumerate() {
-            match text_at(e, "@timestamp").and_then(|t| crate::time::parse_timestamp_ms(&t)) {
+            match text_at(e, "@timestamp").and_then(|t| crate::syntax::time::parse_timestamp_ms(&t))
+            {
                 Some(t) => timed.push((t, i)),
                 None => untimed.push(i),
             }
@@ -771,8 +772,8 @@ pub fn rows(alerts: &[Alert], node: usize) -> Vec<(i64, BTreeMap<String, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check_str;
-    use crate::schema::Schema;
+    use crate::semantics::check::check_str;
+    use crate::semantics::schema::Schema;
     use serde_json::json;
 
     /// Alerts `(time in seconds from 0, group values)` of the first document of `yaml` (a
@@ -789,7 +790,7 @@ mod tests {
         assert!(
             r.diags
                 .iter()
-                .all(|d| d.severity != crate::diagnostic::Severity::Error),
+                .all(|d| d.severity != crate::report::diagnostic::Severity::Error),
             "{:?}",
             r.diags
         );
@@ -809,7 +810,7 @@ mod tests {
     }
 
     fn ev(t: i64, kind: &str, user: &str) -> Value {
-        json!({"@timestamp": crate::time::format_ms(t * 1000), "kind": kind, "user": user, "n": t})
+        json!({"@timestamp": crate::syntax::time::format_ms(t * 1000), "kind": kind, "user": user, "n": t})
     }
 
     #[test]
@@ -843,7 +844,7 @@ mod tests {
             ev(30, "x", "a"),
             ev(10, "x", "b"),
             ev(20, "x", "a"),
-            json!({"@timestamp": crate::time::format_ms(25_000), "kind": "x"}),
+            json!({"@timestamp": crate::syntax::time::format_ms(25_000), "kind": "x"}),
             ev(40, "y", "b"),
         ];
         assert_eq!(run(c, &evs), vec![(30, vec!["a".into()])]);
@@ -908,7 +909,7 @@ mod tests {
         let c = "type: temporal\nrules: [r, s]\ngroup-by: [who]\ntimespan: 10s\naliases:\n    who:\n        r: user\n        s: actor\n";
         let evs = vec![
             ev(0, "x", "u"),
-            json!({"@timestamp": crate::time::format_ms(3000), "kind": "y", "actor": "u"}),
+            json!({"@timestamp": crate::syntax::time::format_ms(3000), "kind": "y", "actor": "u"}),
         ];
         assert_eq!(run(c, &evs), vec![(3, vec!["u".into()])]);
     }

@@ -4,10 +4,10 @@
 //! them. Regexes are compiled once per rule; field paths are resolved against both flat
 //! dotted keys and nested objects.
 
-use crate::ir::{CmpOp, Expr, Position, Pred, Test, TimePart};
-use crate::lower::{pcre_only_constructs, regex_source};
-use crate::sigma_string::SigmaString;
-use crate::span::Span;
+use crate::semantics::ir::{CmpOp, Expr, Position, Pred, Test, TimePart};
+use crate::semantics::lower::{pcre_only_constructs, regex_source};
+use crate::syntax::sigma_string::SigmaString;
+use crate::syntax::span::Span;
 use regex::Regex;
 use serde_json::Value;
 
@@ -336,10 +336,11 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
             .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
             .is_some_and(|ip| net.contains(&ip)),
         CTest::TimePart(part, want) => {
-            let Some(epoch) = text_of(v).and_then(|s| crate::time::parse_timestamp(&s)) else {
+            let Some(epoch) = text_of(v).and_then(|s| crate::syntax::time::parse_timestamp(&s))
+            else {
                 return false;
             };
-            let (y, mo, d, h, mi, w) = crate::time::parts(epoch);
+            let (y, mo, d, h, mi, w) = crate::syntax::time::parts(epoch);
             *want
                 == match part {
                     TimePart::Year => y,

@@ -1,8 +1,8 @@
 //! The rule AST: what a rule says, with the source span of every node.
 
-use crate::condition::Cond;
-use crate::modifier::Modifier;
-use crate::span::{Span, Spanned};
+use crate::syntax::condition::Cond;
+use crate::syntax::modifier::Modifier;
+use crate::syntax::span::{Span, Spanned};
 
 /// A scalar value written in a detection.
 #[derive(Clone, Debug, PartialEq)]

@@ -17,8 +17,8 @@
 //! A line with no backslash and none of the lead bytes of `ſ` and `K` is its own normalized
 //! text and is not copied.
 
-use crate::ir::{Expr, Pred, Test};
-use crate::sigma_string::Part;
+use crate::semantics::ir::{Expr, Pred, Test};
+use crate::syntax::sigma_string::Part;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -133,7 +133,9 @@ fn pred(p: &Pred, noise: &Noise) -> Cnf {
             })
             .collect(),
         Test::Regex { pattern, flags } => {
-            let hir = crate::regex_translate::parse(&crate::lower::regex_source(pattern, *flags));
+            let hir = crate::regex::translate::parse(&crate::semantics::lower::regex_source(
+                pattern, *flags,
+            ));
             hir.map(|h| as_cnf(pieces(&h, noise))).unwrap_or_default()
         }
         _ => Vec::new(),
@@ -501,8 +503,8 @@ pub struct Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check_str;
-    use crate::schema::Schema;
+    use crate::semantics::check::check_str;
+    use crate::semantics::schema::Schema;
 
     fn set(detection: &str) -> Cnf {
         let text = format!(
@@ -556,7 +558,7 @@ mod tests {
     fn regex(source: &str) -> Cnf {
         let noise = Noise::new(["ai.prompt.text", "gen_ai.system"]);
         as_cnf(pieces(
-            &crate::regex_translate::parse(source).unwrap(),
+            &crate::regex::translate::parse(source).unwrap(),
             &noise,
         ))
     }

@@ -1,6 +1,6 @@
 //! `aisigma schema`: the schema as a readable table or as JSON.
 
-use crate::schema::{FieldDef, Schema};
+use crate::semantics::schema::{FieldDef, Schema};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write;

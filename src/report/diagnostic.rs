@@ -3,7 +3,7 @@
 //! Codes are stable: once published, a code keeps its meaning. The registry below is
 //! the single source of truth; `docs/diagnostics.md` documents every entry.
 
-use crate::span::Span;
+use crate::syntax::span::Span;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -16,13 +16,13 @@
 //! Correlations run over the stream: the workers hand on what each correlation reads of the
 //! events that match its input rules, and the consumer (one thread, in input order) puts them
 //! in timestamp order within `--lateness` and runs them through the correlation engine
-//! ([`crate::correlate::Runner`]), as `aisigma test` runs a sorted case.
+//! ([`crate::engine::correlate::Runner`]), as `aisigma test` runs a sorted case.
 
-use crate::engine::Matcher;
-use crate::ir::{Expr, Test};
-use crate::lazy_json::{self, Paths};
-use crate::prefilter::{Noise, Prefilter, Scratch};
-use crate::schema::Schema;
+use crate::engine::matcher::Matcher;
+use crate::scan::lazy_json::{self, Paths};
+use crate::scan::prefilter::{Noise, Prefilter, Scratch};
+use crate::semantics::ir::{Expr, Test};
+use crate::semantics::schema::Schema;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -51,7 +51,7 @@ pub struct ScanCorrelation {
     pub level: String,
     pub tags: Vec<String>,
     pub file: String,
-    pub net: crate::correlate::Network,
+    pub net: crate::engine::correlate::Network,
     /// The correlation's own node in `net`.
     pub node: usize,
     /// The scanner rule of each rule node of `net` (`None` for correlation nodes).
@@ -91,7 +91,7 @@ impl Default for Scope {
 #[derive(Debug, PartialEq)]
 pub struct CorrelationInput {
     pub time: Option<i64>,
-    pub fields: Vec<(usize, crate::correlate::Fields)>,
+    pub fields: Vec<(usize, crate::engine::correlate::Fields)>,
 }
 
 /// Every rule, compiled together.
@@ -171,7 +171,7 @@ impl Scanner {
                 let noise = noises
                     .entry(category)
                     .or_insert_with(|| Noise::new(schema.event_words(category)));
-                crate::prefilter::necessary(e, noise)
+                crate::scan::prefilter::necessary(e, noise)
             })
             .collect();
         let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
@@ -222,7 +222,7 @@ impl Scanner {
         };
         let category = match &self.scope.category {
             Some(c) => Some(c.clone()),
-            None => crate::engine::text_at(&event, &self.scope.category_field),
+            None => crate::engine::matcher::text_at(&event, &self.scope.category_field),
         };
         let hits: Vec<usize> = scratch
             .rules
@@ -237,7 +237,7 @@ impl Scanner {
         let ts = if hits.is_empty() {
             None
         } else {
-            crate::engine::text_at(&event, "@timestamp")
+            crate::engine::matcher::text_at(&event, "@timestamp")
         };
         let mut readers: Vec<usize> = hits
             .iter()
@@ -247,11 +247,16 @@ impl Scanner {
             readers.sort_unstable();
             readers.dedup();
             CorrelationInput {
-                time: ts.as_deref().and_then(crate::time::parse_timestamp_ms),
+                time: ts
+                    .as_deref()
+                    .and_then(crate::syntax::time::parse_timestamp_ms),
                 fields: readers
                     .into_iter()
                     .map(|c| {
-                        let f = crate::correlate::Fields::of(&event, &self.correlation_fields[c]);
+                        let f = crate::engine::correlate::Fields::of(
+                            &event,
+                            &self.correlation_fields[c],
+                        );
                         (c, f)
                     })
                     .collect(),
@@ -265,11 +270,11 @@ impl Scanner {
 /// filters, rules the engine cannot evaluate (unresolved placeholders) and correlations it
 /// cannot evaluate are left out, each with a message. Rules that are only inputs of
 /// correlations (no `generate: true`) are loaded but not reported on their own.
-pub fn load_rules(results: &[crate::check::FileResult]) -> Loaded {
+pub fn load_rules(results: &[crate::semantics::check::FileResult]) -> Loaded {
     let mut loaded = Loaded::default();
-    let inputs = crate::correlation::hidden_inputs(results);
+    let inputs = crate::semantics::correlation::hidden_inputs(results);
     let mut rule_at: std::collections::HashMap<(usize, usize), usize> = Default::default();
-    let meta = |cd: &crate::check::CheckedDoc| {
+    let meta = |cd: &crate::semantics::check::CheckedDoc| {
         let m = &cd.doc.meta;
         (
             m.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
@@ -286,7 +291,7 @@ pub fn load_rules(results: &[crate::check::FileResult]) -> Loaded {
         let errors = r
             .diags
             .iter()
-            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+            .filter(|d| d.severity == crate::report::diagnostic::Severity::Error)
             .count();
         if errors > 0 {
             loaded.skipped.push(format!(
@@ -296,7 +301,7 @@ pub fn load_rules(results: &[crate::check::FileResult]) -> Loaded {
             continue;
         }
         for (di, cd) in r.docs.iter().enumerate() {
-            if matches!(cd.doc.body, Some(crate::ast::Body::Correlation(_))) {
+            if matches!(cd.doc.body, Some(crate::syntax::ast::Body::Correlation(_))) {
                 correlations.push((fi, di));
                 continue;
             }
@@ -336,15 +341,15 @@ pub fn load_rules(results: &[crate::check::FileResult]) -> Loaded {
     for (fi, di) in correlations {
         let cd = &results[fi].docs[di];
         let path = &results[fi].path;
-        let built = crate::correlate::build(results, (fi, di)).and_then(|(net, node)| {
+        let built = crate::engine::correlate::build(results, (fi, di)).and_then(|(net, node)| {
             let rule_of = (0..net.nodes.len())
                 .map(|n| match net.nodes[n] {
-                    crate::correlate::Node::Rule { .. } => rule_at
+                    crate::engine::correlate::Node::Rule { .. } => rule_at
                         .get(&net.docs[n])
                         .copied()
                         .map(Some)
                         .ok_or_else(|| format!("its input `{}` is not loaded", net.labels[n])),
-                    crate::correlate::Node::Correlation(_) => Ok(None),
+                    crate::engine::correlate::Node::Correlation(_) => Ok(None),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((net, node, rule_of))
@@ -448,7 +453,7 @@ struct Queue {
 pub fn run(
     scanner: &Scanner,
     correlations: &[ScanCorrelation],
-    sources: Vec<crate::event_input::Source>,
+    sources: Vec<crate::scan::event_input::Source>,
     opts: &Options,
     out: &mut dyn Write,
     warn: &mut dyn Write,
@@ -485,7 +490,7 @@ pub fn run(
 }
 
 fn read_all(
-    sources: Vec<crate::event_input::Source>,
+    sources: Vec<crate::scan::event_input::Source>,
     shared: &(Mutex<Queue>, Condvar),
     max_lines: usize,
     max_bytes: usize,
@@ -495,7 +500,7 @@ fn read_all(
     for (i, mut src) in sources.into_iter().enumerate() {
         let mut number = 0u64;
         loop {
-            let r = crate::event_input::read_line(src.reader.as_mut(), &mut buf);
+            let r = crate::scan::event_input::read_line(src.reader.as_mut(), &mut buf);
             let line = match r {
                 Ok(None) => break,
                 Ok(Some(ok)) => {
@@ -571,7 +576,7 @@ fn consume(
                 Some(t) => scanner.scan_line(t, opts.strict, scratch),
                 None => Verdict::Malformed(format!(
                     "line longer than {} bytes",
-                    crate::event_input::MAX_LINE
+                    crate::scan::event_input::MAX_LINE
                 )),
             })
             .collect();
@@ -638,7 +643,7 @@ fn consume(
 /// fields the correlations read are kept of an input.
 struct Stage<'a> {
     correlations: &'a [ScanCorrelation],
-    runners: Vec<crate::correlate::Runner<'a>>,
+    runners: Vec<crate::engine::correlate::Runner<'a>>,
     lateness: i64,
     /// (time, arrival) -> where the input was read, the scanner rules that matched, and the
     /// fields of each correlation that reads one of them.
@@ -653,7 +658,7 @@ struct Pending {
     source: usize,
     line: u64,
     hits: Vec<usize>,
-    fields: Vec<(usize, crate::correlate::Fields)>,
+    fields: Vec<(usize, crate::engine::correlate::Fields)>,
 }
 
 impl<'a> Stage<'a> {
@@ -662,7 +667,7 @@ impl<'a> Stage<'a> {
             correlations,
             runners: correlations
                 .iter()
-                .map(|c| crate::correlate::Runner::new(&c.net))
+                .map(|c| crate::engine::correlate::Runner::new(&c.net))
                 .collect(),
             lateness: lateness.max(0),
             pending: BTreeMap::new(),
@@ -753,11 +758,11 @@ fn write_alert(
     out: &mut dyn Write,
     format: Format,
     c: &ScanCorrelation,
-    a: &crate::correlate::Alert,
+    a: &crate::engine::correlate::Alert,
     file: &str,
     line: u64,
 ) -> io::Result<()> {
-    let time = crate::time::format_ms(a.time);
+    let time = crate::syntax::time::format_ms(a.time);
     let group: serde_json::Map<String, Value> = a
         .group
         .iter()

@@ -28,7 +28,7 @@ impl SourceFile {
     }
 
     /// Clamp a span into the file (parsers may report errors one past the end).
-    pub fn clamp(&self, mut span: crate::span::Span) -> crate::span::Span {
+    pub fn clamp(&self, mut span: crate::syntax::span::Span) -> crate::syntax::span::Span {
         for p in [&mut span.start, &mut span.end] {
             let last = self.line_count() as u32;
             if p.line > last {

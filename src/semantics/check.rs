@@ -1,15 +1,15 @@
 //! The check pipeline over many files: load, parse, type-check, lower, then repo-wide checks.
 //! Files are processed in parallel; results come back in path order.
 
-use crate::ast::{Body, Doc};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, Severity};
-use crate::ir::Expr;
-use crate::load;
-use crate::lower;
-use crate::metadata;
-use crate::schema::Schema;
-use crate::source::SourceFile;
-use crate::typecheck::Scope;
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+use crate::semantics::ir::Expr;
+use crate::semantics::lower;
+use crate::semantics::metadata;
+use crate::semantics::schema::Schema;
+use crate::semantics::typecheck::Scope;
+use crate::syntax::ast::{Body, Doc};
+use crate::syntax::load;
+use crate::syntax::source::SourceFile;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -118,14 +118,14 @@ fn check_body(
     match &doc.body {
         Some(Body::Detection(det)) => {
             if let Some(s) = &scope {
-                crate::typecheck::check_detection(det, s, diags);
+                crate::semantics::typecheck::check_detection(det, s, diags);
             }
             let type_of = |f: &str| scope.as_ref().and_then(|s| s.type_of(f));
             lower::lower_detection(det, &type_of, diags)
         }
         Some(Body::Filter(f)) => {
             if let Some(s) = &scope {
-                crate::typecheck::check_detection(&f.detection, s, diags);
+                crate::semantics::typecheck::check_detection(&f.detection, s, diags);
             }
             let type_of = |fld: &str| scope.as_ref().and_then(|s| s.type_of(fld));
             let _ = lower::lower_detection(&f.detection, &type_of, diags);
@@ -182,7 +182,7 @@ pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<Fi
         })
         .collect();
     repo_checks(&mut results);
-    crate::correlation::check_fields(&mut results, schema);
+    crate::semantics::correlation::check_fields(&mut results, schema);
     for r in results.iter_mut() {
         sort_diags(&mut r.diags);
     }
@@ -191,8 +191,8 @@ pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<Fi
 
 /// Checks across files: duplicate ids and names, and references of correlations and filters.
 pub fn repo_checks(results: &mut [FileResult]) {
-    let mut ids: BTreeMap<String, Vec<(usize, crate::span::Span)>> = BTreeMap::new();
-    let mut names: BTreeMap<String, Vec<(usize, crate::span::Span)>> = BTreeMap::new();
+    let mut ids: BTreeMap<String, Vec<(usize, crate::syntax::span::Span)>> = BTreeMap::new();
+    let mut names: BTreeMap<String, Vec<(usize, crate::syntax::span::Span)>> = BTreeMap::new();
     for (fi, r) in results.iter().enumerate() {
         for d in &r.docs {
             if let Some(id) = &d.doc.meta.id {

@@ -4,13 +4,13 @@
 //! fields, categories, aliases or whole new products with `--schema FILE` (same format):
 //! a file whose `product` matches an existing schema is merged into it (its entries win).
 
-use crate::diagnostic::{Code, Diagnostic};
-use crate::span::Span;
-use crate::yaml::{self, Kind, Node};
+use crate::report::diagnostic::{Code, Diagnostic};
+use crate::syntax::span::Span;
+use crate::syntax::yaml::{self, Kind, Node};
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub const BUILTIN_SCHEMA: &str = include_str!("../schema/ai-telemetry-v1.yaml");
+pub const BUILTIN_SCHEMA: &str = include_str!("../../schema/ai-telemetry-v1.yaml");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BaseType {

@@ -1,11 +1,11 @@
 //! Type checking against the AI telemetry schema: field existence, modifier/type fit,
 //! value parsing and enum membership. Applies only when the rule's logsource has a schema.
 
-use crate::ast::{Detection, FieldItem, Logsource, SearchExpr, Value, ValueNode};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
-use crate::modifier::Modifier;
-use crate::schema::{BaseType, FieldDef, FieldType, ProductSchema, Schema};
-use crate::sigma_string::SigmaString;
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
+use crate::semantics::schema::{BaseType, FieldDef, FieldType, ProductSchema, Schema};
+use crate::syntax::ast::{Detection, FieldItem, Logsource, SearchExpr, Value, ValueNode};
+use crate::syntax::modifier::Modifier;
+use crate::syntax::sigma_string::SigmaString;
 
 /// The schema that applies to a rule, with its category.
 pub struct Scope<'s> {
@@ -86,7 +86,7 @@ pub fn check_detection(det: &Detection, scope: &Scope<'_>, diags: &mut Diagnosti
                     s.name.span,
                     format!("search identifier `{}` is named like a field: it searches every field, not `{}`", s.name.value, s.name.value),
                 )
-                .with_severity(crate::diagnostic::Severity::Warning)
+                .with_severity(crate::report::diagnostic::Severity::Warning)
                 .with_help(format!(
                     "to match the field, put it inside a search identifier:\n    selection:\n        {}: ...",
                     s.name.value
@@ -329,7 +329,7 @@ fn check_value(item: &FieldItem, v: &ValueNode, def: &FieldDef, diags: &mut Diag
             }
         }
         BaseType::Timestamp => {
-            if crate::time::parse_timestamp(&v.text()).is_none() {
+            if crate::syntax::time::parse_timestamp(&v.text()).is_none() {
                 diags.push(
                     Diagnostic::new(Code::ValueTypeMismatch, v.span, format!("`{}` is not an RFC 3339 timestamp (`{}` is of type {})", v.raw, def.name, def.ty))
                         .with_help("write e.g. `2026-01-31T12:00:00Z`, or use a date-part modifier such as `|hour`"),

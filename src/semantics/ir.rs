@@ -4,8 +4,8 @@
 //! lowered to it with one meaning, documented in `docs/semantics.md`; modifiers that only
 //! transform values (`contains`, `base64offset`, `windash`, `wide`, ...) are already applied.
 
-use crate::sigma_string::SigmaString;
-use crate::span::Span;
+use crate::syntax::sigma_string::SigmaString;
+use crate::syntax::span::Span;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,9 +1,9 @@
 //! `aisigma test`: run every rule's in-rule tests through the engine; JUnit XML for CI.
 
-use crate::ast::Body;
-use crate::check::FileResult;
-use crate::diagnostic::{Code, Diagnostic, Severity};
-use crate::engine::Matcher;
+use crate::engine::matcher::Matcher;
+use crate::report::diagnostic::{Code, Diagnostic, Severity};
+use crate::semantics::check::FileResult;
+use crate::syntax::ast::Body;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct RuleOutcome {
 
 impl RuleOutcome {
     /// A document of `file` with `cases` test cases, passed until a case fails.
-    fn passed(file: &str, doc: &crate::ast::Doc, cases: usize) -> RuleOutcome {
+    fn passed(file: &str, doc: &crate::syntax::ast::Doc, cases: usize) -> RuleOutcome {
         RuleOutcome {
             file: file.to_string(),
             title: doc.label(),
@@ -140,7 +140,7 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
                 Ok(m) => m,
                 Err(e) => {
                     ro.outcome = Outcome::Error;
-                    use crate::engine::EngineError;
+                    use crate::engine::matcher::EngineError;
                     let code = match e {
                         EngineError::Placeholder { .. } => Code::UnresolvedPlaceholder,
                         EngineError::UnsupportedRegex { .. } => Code::RegexPortability,
@@ -196,7 +196,7 @@ fn correlation_tests(
     at: (usize, usize),
     require_tests: bool,
 ) -> RuleOutcome {
-    use crate::ast::ExpectAlerts;
+    use crate::syntax::ast::ExpectAlerts;
     let r = &results[at.0];
     let doc = &r.docs[at.1].doc;
     let tests = doc.corr_tests.as_deref().unwrap_or_default();
@@ -213,7 +213,7 @@ fn correlation_tests(
         }
         return ro;
     }
-    let (net, node) = match crate::correlate::build(results, at) {
+    let (net, node) = match crate::engine::correlate::build(results, at) {
         Ok(n) => n,
         Err(why) => {
             ro.outcome = Outcome::Error;
@@ -243,7 +243,7 @@ fn correlation_tests(
             );
             continue;
         }
-        let got = crate::correlate::rows(&alerts, node);
+        let got = crate::engine::correlate::rows(&alerts, node);
         let shown = || {
             if got.is_empty() {
                 "none".to_string()
@@ -252,7 +252,11 @@ fn correlation_tests(
                     .map(|(t, g)| {
                         let group: Vec<String> =
                             g.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                        format!("{} {{{}}}", crate::time::format_ms(*t), group.join(", "))
+                        format!(
+                            "{} {{{}}}",
+                            crate::syntax::time::format_ms(*t),
+                            group.join(", ")
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("; ")
@@ -276,7 +280,7 @@ fn correlation_tests(
                         let time_ok = w
                             .timestamp
                             .as_deref()
-                            .and_then(crate::time::parse_timestamp_ms)
+                            .and_then(crate::syntax::time::parse_timestamp_ms)
                             .is_none_or(|wt| wt == *t);
                         let group_ok = w.group.as_ref().is_none_or(|wg| {
                             wg.iter().all(|(key, val)| {

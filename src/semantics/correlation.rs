@@ -1,13 +1,13 @@
 //! Sigma correlation rules, and aisigma's baseline correlations: parsing and checks. The
-//! engine evaluates them ([`crate::correlate`]).
+//! engine evaluates them ([`crate::engine::correlate`]).
 
-use crate::ast::{BaselineSpec, Body, CmpOp, CorrAlias, CorrCondition, Correlation};
-use crate::check::FileResult;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, Severity, did_you_mean, suggest};
-use crate::schema::Schema;
-use crate::span::Spanned;
-use crate::typecheck::Scope;
-use crate::yaml::{Kind, Node};
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, Severity, did_you_mean, suggest};
+use crate::semantics::check::FileResult;
+use crate::semantics::schema::Schema;
+use crate::semantics::typecheck::Scope;
+use crate::syntax::ast::{BaselineSpec, Body, CmpOp, CorrAlias, CorrCondition, Correlation};
+use crate::syntax::span::Spanned;
+use crate::syntax::yaml::{Kind, Node};
 use std::collections::HashMap;
 
 pub const TYPES: &[&str] = &[
@@ -643,7 +643,7 @@ pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
                         }
                     }
                     Some(Body::Detection(_)) => {
-                        let mut ignore = crate::diagnostic::Diagnostics::default();
+                        let mut ignore = crate::report::diagnostic::Diagnostics::default();
                         let Some(scope) = tdoc
                             .meta
                             .logsource
@@ -652,7 +652,7 @@ pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
                         else {
                             continue;
                         };
-                        let mut fields: Vec<(crate::span::Spanned<String>, &str)> = c
+                        let mut fields: Vec<(crate::syntax::span::Spanned<String>, &str)> = c
                             .group_by
                             .iter()
                             .map(|g| (alias_of(&g.value).unwrap_or_else(|| g.clone()), "group-by"))

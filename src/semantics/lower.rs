@@ -6,14 +6,14 @@
 //! from the schema (when the logsource has one) decide how a scalar is read: `"5"` on an int
 //! field is the number 5, `5` on a string field is the text "5".
 
-use crate::ast::{ConditionSrc, Detection, FieldItem, SearchExpr, Value, ValueNode};
-use crate::condition::{Cond, OfTarget, Quant, pattern_matches};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
-use crate::ir::*;
-use crate::modifier::Modifier;
-use crate::schema::{BaseType, FieldType};
-use crate::sigma_string::SigmaString;
-use crate::span::Span;
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
+use crate::semantics::ir::*;
+use crate::semantics::schema::{BaseType, FieldType};
+use crate::syntax::ast::{ConditionSrc, Detection, FieldItem, SearchExpr, Value, ValueNode};
+use crate::syntax::condition::{Cond, OfTarget, Quant, pattern_matches};
+use crate::syntax::modifier::Modifier;
+use crate::syntax::sigma_string::SigmaString;
+use crate::syntax::span::Span;
 use base64::Engine as _;
 use std::collections::HashSet;
 
@@ -66,7 +66,7 @@ pub fn lower_detection(
     }
     let failed = diags.items[before..]
         .iter()
-        .any(|d| d.severity == crate::diagnostic::Severity::Error);
+        .any(|d| d.severity == crate::report::diagnostic::Severity::Error);
     if failed || !cond_ok || exprs.is_empty() {
         return None;
     }
@@ -444,7 +444,7 @@ fn check_modifiers(item: &FieldItem, diags: &mut Diagnostics) -> bool {
                 span_of(Modifier::Base64Offset),
                 "`base64offset` without `contains` only matches values that are exactly one of the shifted encodings",
             )
-            .with_severity(crate::diagnostic::Severity::Warning)
+            .with_severity(crate::report::diagnostic::Severity::Warning)
             .with_help("the shifted encodings are fragments of a longer payload: write `field|base64offset|contains`"),
         );
     }
@@ -879,7 +879,7 @@ pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
 
 /// Expand `-` / `/` at word starts into the five dash characters (each position independently).
 fn windash(s: &SigmaString, span: Span, diags: &mut Diagnostics) -> Option<Vec<SigmaString>> {
-    use crate::sigma_string::Part;
+    use crate::syntax::sigma_string::Part;
     // Collect positions as (part index, char index) of dashes preceded by a non-word char
     // (or the start) and followed by a word char.
     let mut positions = Vec::new();
@@ -991,7 +991,7 @@ pub fn pcre_only_constructs(pattern: &str) -> Vec<&'static str> {
 
 /// The Rust-regex form of a Sigma regex with flags.
 pub fn regex_source(pattern: &str, flags: ReFlags) -> String {
-    crate::regex_translate::engine_source(pattern, &regex_flags(flags))
+    crate::regex::translate::engine_source(pattern, &regex_flags(flags))
 }
 
 fn regex_flags(flags: ReFlags) -> String {
@@ -1018,7 +1018,7 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
         return Some(());
     }
     match regex::RegexBuilder::new(&regex_source(pattern, flags))
-        .size_limit(crate::engine::REGEX_SIZE_LIMIT)
+        .size_limit(crate::engine::matcher::REGEX_SIZE_LIMIT)
         .build()
     {
         Ok(_) => Some(()),
