@@ -1,7 +1,9 @@
 //! The EQL backend: each construct's translation, refusals, and injection-proof strings. The
 //! rule library's EQL queries and Kibana rules are snapshotted in `backend_snapshots.rs`.
 
-use aisigma::backend::{Target, compile, eql};
+use aisigma::backend::compile::compile;
+use aisigma::backend::eql;
+use aisigma::backend::target::Target;
 use aisigma::report::diagnostic::Code;
 use aisigma::semantics::check::check_str;
 use aisigma::semantics::schema::Schema;

@@ -3,7 +3,8 @@
 //! `backend_snapshots.rs`; the Kusto.Language parser checks them in
 //! `tests/conformance/kql_oracle.sh`.
 
-use aisigma::backend::{Target, kql};
+use aisigma::backend::kql;
+use aisigma::backend::target::Target;
 use aisigma::report::diagnostic::Code;
 use proptest::prelude::*;
 

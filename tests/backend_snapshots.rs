@@ -1,7 +1,9 @@
 //! Every rule of the library compiled to every target and every artifact format (insta
 //! snapshots, reviewed by hand), plus properties every target shares.
 
-use aisigma::backend::{Target, artifact, compile};
+use aisigma::backend::artifact;
+use aisigma::backend::compile::compile;
+use aisigma::backend::target::Target;
 use aisigma::semantics::check::check_files;
 use aisigma::semantics::schema::Schema;
 use std::path::PathBuf;
@@ -24,7 +26,10 @@ fn show(
     target: Target,
     doc: &aisigma::syntax::ast::Doc,
     path: &str,
-    result: Result<aisigma::backend::Compiled, Vec<aisigma::report::diagnostic::Diagnostic>>,
+    result: Result<
+        aisigma::backend::compile::Compiled,
+        Vec<aisigma::report::diagnostic::Diagnostic>,
+    >,
 ) {
     match result {
         Ok(c) => {
@@ -138,7 +143,7 @@ fn compile_correlations(target: Target) -> String {
                 continue;
             }
             out.push_str(&format!("# {} ({})\n", r.path, cd.doc.label()));
-            let result = aisigma::backend::correlation::compile(
+            let result = aisigma::backend::compile::compile_correlation(
                 &results,
                 (fi, di),
                 target,

@@ -2,7 +2,8 @@
 //! The rule library's Chronicle rules are snapshotted in `backend_snapshots.rs` and checked by
 //! yaraast, RE2 and the documented syntax rules in `tests/conformance/yaral_oracle.sh`.
 
-use aisigma::backend::{Target, yaral};
+use aisigma::backend::target::Target;
+use aisigma::backend::yaral;
 use aisigma::report::diagnostic::Code;
 use proptest::prelude::*;
 

@@ -7,11 +7,12 @@
 //! Here the cases are built, run twice (the engine must be deterministic and independent of
 //! the order events arrive in), and checked for the invariants every alert has.
 
-use aisigma::backend::{Target, correlation};
+use aisigma::backend::compile::compile_correlation;
+use aisigma::backend::target::Target;
 use aisigma::engine::correlate::{build, rows};
 use aisigma::semantics::check::check_str;
-use aisigma::semantics::correlation::TYPES;
 use aisigma::semantics::schema::Schema;
+use aisigma::syntax::correlation::TYPES;
 use serde_json::{Value, json};
 
 /// SplitMix64: a small deterministic generator (no dependency, same cases on every run).
@@ -172,7 +173,7 @@ fn generate(rng: &mut Rng, id: usize) -> Case {
 
 /// The engine's alerts as `[time_ms, user or null]`, in order.
 fn engine_alerts(
-    results: &[aisigma::semantics::check::FileResult],
+    results: &[aisigma::semantics::checked::FileResult],
     events: &[Value],
 ) -> Vec<Value> {
     let (net, node) = build(results, (0, 0)).expect("generated correlations are valid");
@@ -229,7 +230,7 @@ fn generated_correlations_for_the_oracles() {
         spec["events"] = Value::Array(case.events.clone());
         spec["alerts"] = Value::Array(alerts);
         if spec["type"] == "temporal_ordered" {
-            let c = correlation::compile(
+            let c = compile_correlation(
                 &results,
                 (0, 0),
                 Target::Eql,

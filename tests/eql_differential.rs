@@ -9,7 +9,8 @@
 //! The generator keeps to what eql's Python engine models faithfully: case-insensitive
 //! operators, no `?` wildcard, no multi-valued fields.
 
-use aisigma::backend::{Target, compile};
+use aisigma::backend::compile::compile;
+use aisigma::backend::target::Target;
 use aisigma::engine::matcher::Matcher;
 use aisigma::semantics::check::check_str;
 use aisigma::semantics::schema::Schema;

@@ -43,7 +43,7 @@ fn matched_lines(stdout: &[u8]) -> Vec<u64> {
 }
 
 /// The rule library, checked.
-fn checked_library() -> (Schema, Vec<aisigma::semantics::check::FileResult>) {
+fn checked_library() -> (Schema, Vec<aisigma::semantics::checked::FileResult>) {
     let schema = Schema::builtin();
     let files = aisigma::syntax::load::collect_files(&[PathBuf::from("rules")]).expect("rules");
     let results = check_files(

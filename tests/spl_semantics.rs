@@ -11,7 +11,8 @@
 //! UTF mode when the pattern starts with `(*UTF)` and in byte mode (ASCII case folding)
 //! otherwise, as PCRE does. Precedence is Splunk's: comparisons, then `NOT`, `AND`, `OR`.
 
-use aisigma::backend::{Target, compile};
+use aisigma::backend::compile::compile;
+use aisigma::backend::target::Target;
 use aisigma::engine::matcher::Matcher;
 use aisigma::semantics::check::check_str;
 use aisigma::semantics::schema::Schema;

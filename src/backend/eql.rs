@@ -26,10 +26,13 @@
 //! Refused (AIS801): regex assertions that have no whole-value form, keyword searches (EQL has no full-text search), field references (EQL cannot compare two
 //! fields), date parts and unresolved placeholders.
 
+use super::column::Column;
 use super::correlation::{self, Correlation, Rendered};
+use super::dialect::Dialect;
+use super::literal::number;
 use super::lucene::{elastic_regexes, string_regexes};
-use super::{Column, Dialect, Unsupported, number};
-use crate::engine::correlate::Kind;
+use super::refusal::Unsupported;
+use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{Pred, Test};
 use crate::syntax::sigma_string::Part;
 use std::collections::BTreeMap;
@@ -39,8 +42,8 @@ pub struct Eql;
 
 /// An EQL string literal: `"` and `\` escaped, control characters as `\u{..}`.
 pub fn string(s: &str) -> String {
-    super::quote(s, |c, o| {
-        if super::common_escape(c, o) {
+    super::literal::quote(s, |c, o| {
+        if super::literal::common_escape(c, o) {
             return true;
         }
         if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
@@ -132,7 +135,7 @@ impl Dialect for Eql {
             Test::Exists(true) => return Ok(format!("?{f} != null")),
             Test::Cidr(net) => format!("cidrMatch({f}, {})", string(&net.to_string())),
             Test::Regex { pattern, flags } => {
-                let source = crate::semantics::lower::regex_source(pattern, *flags);
+                let source = crate::semantics::ir::regex_source(pattern, *flags);
                 regex(&f, &elastic_regexes(&source, pred.span)?)
             }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {

@@ -23,10 +23,13 @@
 //! Refused: keyword searches, field references, date parts, placeholders, non-string tests on
 //! array fields, and regex assertions with no whole-value form.
 
+use super::column::Column;
 use super::correlation::{Correlation, Rendered};
+use super::dialect::Dialect;
+use super::literal::number;
 use super::lucene::{any_of, elastic_regexes, string_regexes};
-use super::{Column, Dialect, Unsupported, number};
-use crate::engine::correlate::Kind;
+use super::refusal::Unsupported;
+use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{Pred, Test};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,7 +39,7 @@ pub struct Esql;
 /// An ES|QL string literal. The grammar allows `\"`, `\\`, `\n`, `\r` and `\t` escapes and
 /// every other character raw except a raw line break.
 pub fn string(s: &str) -> String {
-    super::quote(s, super::common_escape)
+    super::literal::quote(s, super::literal::common_escape)
 }
 
 /// A field name: bare when every segment is an identifier, else in backticks.
@@ -82,7 +85,7 @@ const SEP: char = '\u{1f}';
 fn array_predicate(f: &str, name: &str, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
     let source = match &pred.test {
         Test::Str { pattern, cased } => pattern.to_regex(!cased),
-        Test::Regex { pattern, flags } => crate::semantics::lower::regex_source(pattern, *flags),
+        Test::Regex { pattern, flags } => crate::semantics::ir::regex_source(pattern, *flags),
         _ => {
             return Err(Unsupported::new(
                 format!("a non-string test on the multi-valued field `{name}`"),
@@ -139,7 +142,7 @@ impl Dialect for Esql {
                 ),
             },
             Test::Regex { pattern, flags } => {
-                let source = crate::semantics::lower::regex_source(pattern, *flags);
+                let source = crate::semantics::ir::regex_source(pattern, *flags);
                 any_of(
                     &elastic_regexes(&source, pred.span)?,
                     |r| format!("{f} RLIKE {}", string(r)),

@@ -27,10 +27,13 @@
 //!
 //! Refused: keyword searches, field references, date parts and placeholders.
 
+use super::column::Column;
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
-use super::{Column, Dialect, Unsupported, number};
-use crate::engine::correlate::{Agg, Kind};
+use super::dialect::Dialect;
+use super::literal::number;
+use super::refusal::Unsupported;
 use crate::regex::translate::{self, Flavor};
+use crate::semantics::correlation::{Agg, Kind};
 use crate::semantics::ir::{Pred, Test};
 use crate::semantics::schema::BaseType;
 use crate::syntax::sigma_string::{Part, SigmaString};
@@ -43,8 +46,8 @@ pub struct Kql;
 /// A KQL string literal: `"` and `\` escaped, line breaks and tabs as `\n` `\r` `\t`, other
 /// control and line-separator characters as `\uXXXX`.
 pub fn string(s: &str) -> String {
-    super::quote(s, |c, o| {
-        if super::common_escape(c, o) {
+    super::literal::quote(s, |c, o| {
+        if super::literal::common_escape(c, o) {
             return true;
         }
         if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
@@ -95,7 +98,7 @@ pub fn column(name: &str) -> String {
 
 /// `c matches regex "..."` for an engine regex source.
 fn matches_regex(c: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let re = super::search_regex(
+    let re = super::literal::search_regex(
         source,
         Flavor::Rust,
         "Kusto's regex engine (the Rust regex crate)",
@@ -183,7 +186,7 @@ impl Dialect for Kql {
                     }
                     Test::Regex { pattern, flags } => matches_regex(
                         &as_text,
-                        &crate::semantics::lower::regex_source(pattern, *flags),
+                        &crate::semantics::ir::regex_source(pattern, *flags),
                         pred.span,
                     )?,
                     _ => unreachable!("matched above"),

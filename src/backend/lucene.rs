@@ -28,10 +28,13 @@
 //! setting and analyzers), field references, date parts, placeholders, and regex assertions
 //! that cannot be rewritten as a whole-value match.
 
+use super::column::Column;
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
-use super::{Column, Dialect, Unsupported, number};
-use crate::engine::correlate::Kind;
+use super::dialect::Dialect;
+use super::literal::number;
+use super::refusal::Unsupported;
 use crate::regex::translate::{self, Flavor};
+use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{CmpOp, Pred, Test};
 use crate::syntax::sigma_string::SigmaString;
 use crate::syntax::span::Span;
@@ -190,7 +193,7 @@ impl Dialect for Lucene {
                 ),
             },
             Test::Regex { pattern, flags } => {
-                let source = crate::semantics::lower::regex_source(pattern, *flags);
+                let source = crate::semantics::ir::regex_source(pattern, *flags);
                 any_of(
                     &elastic_regexes(&source, pred.span)?,
                     |r| format!("{f}:/{r}/"),

@@ -28,10 +28,13 @@
 //! field references, date parts, placeholders, and field names that contain `'` or `\`
 //! (eval has no escape for them).
 
+use super::column::Column;
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
-use super::{Column, Dialect, Unsupported, number};
-use crate::engine::correlate::Kind;
+use super::dialect::Dialect;
+use super::literal::number;
+use super::refusal::Unsupported;
 use crate::regex::translate::Flavor;
+use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{Pred, Test};
 use crate::syntax::span::Span;
 use std::collections::BTreeMap;
@@ -43,7 +46,7 @@ pub struct Spl;
 /// `"` escaped; line breaks and other control characters never reach it (regexes write them
 /// as `\x{..}` escapes, and other values are not written as literals).
 pub fn string(s: &str) -> String {
-    super::quote(s, |c, o| match c {
+    super::literal::quote(s, |c, o| match c {
         '"' | '\\' => {
             o.push('\\');
             o.push(c);
@@ -74,7 +77,8 @@ fn field(name: &str, span: Span) -> Result<String, Unsupported> {
 
 /// `isnotnull(mvfind('f', "re"))` for an engine regex source.
 fn mvfind(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let (re, unicode) = super::search_regex_unicode(source, Flavor::Pcre, "Splunk's PCRE", span)?;
+    let (re, unicode) =
+        super::literal::search_regex_unicode(source, Flavor::Pcre, "Splunk's PCRE", span)?;
     let re = if unicode { format!("(*UTF){re}") } else { re };
     Ok(format!("isnotnull(mvfind({f}, {}))", string(&re)))
 }
@@ -106,7 +110,7 @@ impl Dialect for Spl {
             }
             Test::Regex { pattern, flags } => mvfind(
                 &f,
-                &crate::semantics::lower::regex_source(pattern, *flags),
+                &crate::semantics::ir::regex_source(pattern, *flags),
                 pred.span,
             )?,
             Test::Num { op, value, .. } => values(format!(

@@ -33,10 +33,13 @@
 //! Refused: keyword searches, field references, date parts, placeholders, and non-string
 //! tests on array fields.
 
+use super::column::Column;
 use super::correlation::{Correlation, Rendered};
-use super::{Column, Dialect, Unsupported, number};
-use crate::engine::correlate::Kind;
+use super::dialect::Dialect;
+use super::literal::number;
+use super::refusal::Unsupported;
 use crate::regex::translate::{self, Flavor};
+use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{Pred, Test};
 use crate::semantics::schema::BaseType;
 use crate::syntax::ast::CmpOp;
@@ -118,7 +121,7 @@ pub fn field_of(var: &str, name: &str) -> Option<String> {
 
 /// `$e.f = /re/` for an engine regex source.
 fn regex(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let re = super::search_regex(source, Flavor::Re2, "Chronicle's RE2", span)?;
+    let re = super::literal::search_regex(source, Flavor::Re2, "Chronicle's RE2", span)?;
     Ok(format!("{f} = /{re}/"))
 }
 
@@ -132,7 +135,7 @@ pub const LIST_SEPARATOR: char = '\u{1f}';
 fn array_predicate(f: &str, name: &str, pred: &Pred) -> Result<String, Unsupported> {
     let source = match &pred.test {
         Test::Str { pattern, cased } => pattern.to_search_regex(!cased),
-        Test::Regex { pattern, flags } => crate::semantics::lower::regex_source(pattern, *flags),
+        Test::Regex { pattern, flags } => crate::semantics::ir::regex_source(pattern, *flags),
         _ => {
             return Err(Unsupported::new(
                 format!("a non-string test on the list field `{name}`"),
@@ -191,7 +194,7 @@ impl Dialect for Yaral {
             },
             Test::Regex { pattern, flags } => regex(
                 &f,
-                &crate::semantics::lower::regex_source(pattern, *flags),
+                &crate::semantics::ir::regex_source(pattern, *flags),
                 pred.span,
             )?,
             Test::Num { op, value, .. } => {
@@ -255,6 +258,14 @@ impl Dialect for Yaral {
             .collect();
         parts.push(format!("({condition})"));
         parts.join(" and ")
+    }
+
+    fn for_input(&self, i: usize) -> Option<&'static dyn Dialect> {
+        INPUTS.get(i).map(|d| d as &dyn Dialect)
+    }
+
+    fn max_inputs(&self) -> usize {
+        INPUTS.len()
     }
 
     fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {

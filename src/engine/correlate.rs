@@ -18,55 +18,11 @@
 //!   carries its group-by values as fields, and its time.
 
 use crate::engine::matcher::{Matcher, number_at, text_at};
-use crate::semantics::check::FileResult;
-use crate::syntax::ast::{Body, CmpOp, Correlation};
+use crate::semantics::checked::FileResult;
+use crate::semantics::correlation::{self, Agg, Kind, Plan};
+use crate::syntax::ast::{Body, CmpOp};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-
-/// What a baseline aggregates per window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Agg {
-    Count,
-    Sum,
-    Avg,
-    Max,
-    Distinct,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Kind {
-    EventCount,
-    ValueCount,
-    Temporal,
-    TemporalOrdered,
-    Sum,
-    Avg,
-    Percentile(f64),
-    Median,
-    Baseline {
-        agg: Agg,
-        history: usize,
-        min_history: usize,
-        min_value: Option<f64>,
-    },
-    FirstSeen {
-        learning: i64,
-    },
-}
-
-/// A correlation ready to run.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub kind: Kind,
-    /// The nodes it reads, in the order of `rules`.
-    pub inputs: Vec<usize>,
-    pub group_names: Vec<String>,
-    /// `group_fields[i][g]`: the field of input `i` that holds group-by value `g`.
-    pub group_fields: Vec<Vec<String>>,
-    pub timespan: i64,
-    pub bounds: Vec<(CmpOp, f64)>,
-    pub field: Option<String>,
-}
 
 #[derive(Debug)]
 pub enum Node {
@@ -149,18 +105,10 @@ impl Fields {
     }
 }
 
-/// The id (lower-cased) and name of a document, for references.
-fn keys_of(doc: &crate::syntax::ast::Doc) -> (Option<String>, Option<String>) {
-    (
-        doc.meta.id.as_ref().map(|i| i.value.to_lowercase()),
-        doc.meta.name.as_ref().map(|n| n.value.clone()),
-    )
-}
-
 /// Build the network of the correlation `root` (a document of `results`), resolving rule
 /// references by id or name across all the results. `Err` says what cannot be evaluated.
 pub fn build(results: &[FileResult], root: (usize, usize)) -> Result<(Network, usize), String> {
-    let by_key = crate::semantics::correlation::index(results);
+    let by_key = correlation::index(results);
     let mut net = Network {
         nodes: Vec::new(),
         labels: Vec::new(),
@@ -194,12 +142,12 @@ fn add(
             let mut inputs = Vec::new();
             let mut refs = Vec::new();
             for r in &c.rules {
-                let target = crate::semantics::correlation::resolve(by_key, &r.value)
+                let target = correlation::resolve(by_key, &r.value)
                     .ok_or_else(|| format!("`{}` is no loaded rule", r.value))?;
                 inputs.push(add(results, *target, by_key, net, done, visiting)?);
-                refs.push(keys_of(&results[target.0].docs[target.1].doc));
+                refs.push(correlation::keys_of(&results[target.0].docs[target.1].doc));
             }
-            Node::Correlation(plan(c, inputs, &refs, &label)?)
+            Node::Correlation(correlation::plan(c, inputs, &refs, &label)?)
         }
         Some(Body::Detection(_)) => {
             let expr = cd
@@ -225,107 +173,6 @@ fn add(
     let n = net.nodes.len() - 1;
     done.insert(at, n);
     Ok(n)
-}
-
-/// The plan of a correlation whose `rules` resolved to `inputs` (with their id and name).
-pub fn plan(
-    c: &Correlation,
-    inputs: Vec<usize>,
-    refs: &[(Option<String>, Option<String>)],
-    label: &str,
-) -> Result<Plan, String> {
-    let timespan = c
-        .timespan
-        .as_ref()
-        .and_then(|t| crate::semantics::correlation::timespan_ms(&t.value))
-        .ok_or_else(|| format!("correlation `{label}` has no valid timespan"))?;
-    let cond = c.condition.as_ref();
-    if let Some(e) = cond.and_then(|c| c.expression.as_ref()) {
-        return Err(format!(
-            "correlation `{label}`: boolean conditions over rule names (`{}`) are not evaluated yet",
-            e.value
-        ));
-    }
-    let bounds = cond.map(|c| c.bounds.clone()).unwrap_or_default();
-    let field = cond.and_then(|c| c.field.as_ref()).map(|f| f.value.clone());
-    let kind = match c.kind.value.as_str() {
-        "event_count" => Kind::EventCount,
-        "value_count" => Kind::ValueCount,
-        "temporal" => Kind::Temporal,
-        "temporal_ordered" => Kind::TemporalOrdered,
-        "value_sum" => Kind::Sum,
-        "value_avg" => Kind::Avg,
-        "value_median" => Kind::Median,
-        "value_percentile" => Kind::Percentile(cond.and_then(|c| c.percentile).unwrap_or(50.0)),
-        "baseline" => {
-            let b = c
-                .baseline
-                .as_ref()
-                .ok_or_else(|| format!("correlation `{label}` has no baseline"))?;
-            let agg = match b.aggregate.as_ref().map(|a| a.value.as_str()) {
-                Some("count") => Agg::Count,
-                Some("sum") => Agg::Sum,
-                Some("avg") => Agg::Avg,
-                Some("max") => Agg::Max,
-                Some("distinct") => Agg::Distinct,
-                _ => return Err(format!("correlation `{label}` has no baseline aggregate")),
-            };
-            Kind::Baseline {
-                agg,
-                history: b.history as usize,
-                min_history: (b.min_history as usize).max(1),
-                min_value: b.min_value,
-            }
-        }
-        "first_seen" => Kind::FirstSeen {
-            learning: c
-                .baseline
-                .as_ref()
-                .and_then(|b| b.learning.as_ref())
-                .and_then(|l| crate::semantics::correlation::timespan_ms(&l.value))
-                .unwrap_or(0),
-        },
-        other => return Err(format!("correlation type `{other}` is unknown")),
-    };
-    let field = match &kind {
-        Kind::Baseline { .. } => c
-            .baseline
-            .as_ref()
-            .and_then(|b| b.field.as_ref())
-            .map(|f| f.value.clone()),
-        _ => field,
-    };
-    let group_names: Vec<String> = c.group_by.iter().map(|g| g.value.clone()).collect();
-    // An alias names, per rule, the field that holds its value.
-    let group_fields = refs
-        .iter()
-        .map(|(id, name)| {
-            group_names
-                .iter()
-                .map(|g| {
-                    c.aliases
-                        .iter()
-                        .find(|a| a.name.value == *g)
-                        .and_then(|a| {
-                            a.fields.iter().find(|(r, _)| {
-                                name.as_deref() == Some(r.value.as_str())
-                                    || id.as_deref() == Some(r.value.to_lowercase().as_str())
-                            })
-                        })
-                        .map_or_else(|| g.clone(), |(_, f)| f.value.clone())
-                })
-                .collect()
-        })
-        .collect();
-    Ok(Plan {
-        kind,
-        inputs,
-        group_names,
-        group_fields,
-        timespan,
-        bounds,
-        field,
-    })
 }
 
 /// Does `v` satisfy every bound?

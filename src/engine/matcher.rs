@@ -4,8 +4,9 @@
 //! them. Regexes are compiled once per rule; field paths are resolved against both flat
 //! dotted keys and nested objects.
 
+use crate::regex::pcre::pcre_only_constructs;
+use crate::semantics::ir::regex_source;
 use crate::semantics::ir::{CmpOp, Expr, Position, Pred, Test, TimePart};
-use crate::semantics::lower::{pcre_only_constructs, regex_source};
 use crate::syntax::sigma_string::SigmaString;
 use crate::syntax::span::Span;
 use regex::Regex;
@@ -135,8 +136,7 @@ pub struct Matcher {
     root: Node,
 }
 
-/// Largest compiled program for one pattern or regex (the regex crate's default is 10 MiB).
-pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
+use crate::regex::translate::REGEX_SIZE_LIMIT;
 
 fn compile_str(pattern: &SigmaString, cased: bool, span: Span) -> Result<StrMatch, EngineError> {
     match pattern.as_plain() {

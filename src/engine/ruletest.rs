@@ -2,7 +2,7 @@
 
 use crate::engine::matcher::Matcher;
 use crate::report::diagnostic::{Code, Diagnostic, Severity};
-use crate::semantics::check::FileResult;
+use crate::semantics::checked::FileResult;
 use crate::syntax::ast::Body;
 use std::fmt::Write;
 

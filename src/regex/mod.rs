@@ -6,4 +6,5 @@
 //! Shared by the lowering, the engine, the scanner and the backends, so it depends on none.
 
 pub mod casefold;
+pub mod pcre;
 pub mod translate;

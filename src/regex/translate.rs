@@ -25,6 +25,9 @@ use regex_syntax::ast::{
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
 use std::fmt::Write;
 
+/// Largest compiled program for one pattern or regex (the regex crate's default is 10 MiB).
+pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
+
 /// A regex flavor a target uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {

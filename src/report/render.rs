@@ -3,7 +3,7 @@
 //! diagnostics by position.
 
 use crate::report::diagnostic::{Code, Diagnostic, Severity};
-use crate::semantics::check::FileResult;
+use crate::semantics::checked::FileResult;
 use crate::syntax::source::SourceFile;
 use serde_json::{Value, json};
 use std::fmt::Write;

@@ -133,7 +133,7 @@ fn pred(p: &Pred, noise: &Noise) -> Cnf {
             })
             .collect(),
         Test::Regex { pattern, flags } => {
-            let hir = crate::regex::translate::parse(&crate::semantics::lower::regex_source(
+            let hir = crate::regex::translate::parse(&crate::semantics::ir::regex_source(
                 pattern, *flags,
             ));
             hir.map(|h| as_cnf(pieces(&h, noise))).unwrap_or_default()

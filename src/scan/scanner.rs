@@ -270,11 +270,11 @@ impl Scanner {
 /// filters, rules the engine cannot evaluate (unresolved placeholders) and correlations it
 /// cannot evaluate are left out, each with a message. Rules that are only inputs of
 /// correlations (no `generate: true`) are loaded but not reported on their own.
-pub fn load_rules(results: &[crate::semantics::check::FileResult]) -> Loaded {
+pub fn load_rules(results: &[crate::semantics::checked::FileResult]) -> Loaded {
     let mut loaded = Loaded::default();
     let inputs = crate::semantics::correlation::hidden_inputs(results);
     let mut rule_at: std::collections::HashMap<(usize, usize), usize> = Default::default();
-    let meta = |cd: &crate::semantics::check::CheckedDoc| {
+    let meta = |cd: &crate::semantics::checked::CheckedDoc| {
         let m = &cd.doc.meta;
         (
             m.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),

@@ -2,6 +2,7 @@
 //! Files are processed in parallel; results come back in path order.
 
 use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+use crate::semantics::checked::{CheckedDoc, FileResult};
 use crate::semantics::ir::Expr;
 use crate::semantics::lower;
 use crate::semantics::metadata;
@@ -25,27 +26,6 @@ impl Default for Options {
         Options {
             max_file_size: load::DEFAULT_MAX_FILE_SIZE,
         }
-    }
-}
-
-/// A document after checking, with its lowered detection if it has one without errors.
-#[derive(Debug)]
-pub struct CheckedDoc {
-    pub doc: Doc,
-    pub expr: Option<Expr>,
-}
-
-#[derive(Debug)]
-pub struct FileResult {
-    pub path: String,
-    pub source: Option<Arc<SourceFile>>,
-    pub docs: Vec<CheckedDoc>,
-    pub diags: Vec<Diagnostic>,
-}
-
-impl FileResult {
-    pub fn count(&self, sev: Severity) -> usize {
-        self.diags.iter().filter(|d| d.severity == sev).count()
     }
 }
 

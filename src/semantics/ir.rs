@@ -207,3 +207,22 @@ impl fmt::Display for Expr {
         }
     }
 }
+
+/// The Rust-regex form of a Sigma regex with flags.
+pub fn regex_source(pattern: &str, flags: ReFlags) -> String {
+    crate::regex::translate::engine_source(pattern, &regex_flags(flags))
+}
+
+fn regex_flags(flags: ReFlags) -> String {
+    let mut f = String::new();
+    if flags.ignore_case {
+        f.push('i');
+    }
+    if flags.multi_line {
+        f.push('m');
+    }
+    if flags.dot_all {
+        f.push('s');
+    }
+    f
+}

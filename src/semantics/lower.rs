@@ -6,6 +6,7 @@
 //! from the schema (when the logsource has one) decide how a scalar is read: `"5"` on an int
 //! field is the number 5, `5` on a string field is the text "5".
 
+use crate::regex::pcre::pcre_only_constructs;
 use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
 use crate::semantics::ir::*;
 use crate::semantics::schema::{BaseType, FieldType};
@@ -940,74 +941,6 @@ fn windash(s: &SigmaString, span: Span, diags: &mut Diagnostics) -> Option<Vec<S
     Some(out)
 }
 
-/// Constructs PCRE has and the RE2-style engines of most targets lack.
-pub fn pcre_only_constructs(pattern: &str) -> Vec<&'static str> {
-    let mut found = Vec::new();
-    let b = pattern.as_bytes();
-    let mut i = 0;
-    let mut in_class = false;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => {
-                if let Some(&n) = b.get(i + 1)
-                    && !in_class
-                {
-                    if n.is_ascii_digit() && n != b'0' {
-                        found.push("backreference");
-                    } else if n == b'k' && matches!(b.get(i + 2), Some(b'<' | b'{' | b'\'')) {
-                        found.push("named backreference");
-                    }
-                }
-                i += 2;
-                continue;
-            }
-            b'[' => in_class = true,
-            b']' => in_class = false,
-            b'(' if !in_class && b.get(i + 1) == Some(&b'?') => {
-                let rest = &b[i + 2..];
-                if rest.starts_with(b"=") || rest.starts_with(b"!") {
-                    found.push("lookahead");
-                } else if rest.starts_with(b"<=") || rest.starts_with(b"<!") {
-                    found.push("lookbehind");
-                } else if rest.starts_with(b">") {
-                    found.push("atomic group");
-                }
-            }
-            b'+' if !in_class
-                && i > 0
-                && matches!(b[i - 1], b'*' | b'+' | b'?' | b'}')
-                && (i < 2 || b[i - 2] != b'\\') =>
-            {
-                found.push("possessive quantifier")
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    found.sort_unstable();
-    found.dedup();
-    found
-}
-
-/// The Rust-regex form of a Sigma regex with flags.
-pub fn regex_source(pattern: &str, flags: ReFlags) -> String {
-    crate::regex::translate::engine_source(pattern, &regex_flags(flags))
-}
-
-fn regex_flags(flags: ReFlags) -> String {
-    let mut f = String::new();
-    if flags.ignore_case {
-        f.push('i');
-    }
-    if flags.multi_line {
-        f.push('m');
-    }
-    if flags.dot_all {
-        f.push('s');
-    }
-    f
-}
-
 fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostics) -> Option<()> {
     let pcre = pcre_only_constructs(pattern);
     if !pcre.is_empty() {
@@ -1018,7 +951,7 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
         return Some(());
     }
     match regex::RegexBuilder::new(&regex_source(pattern, flags))
-        .size_limit(crate::engine::matcher::REGEX_SIZE_LIMIT)
+        .size_limit(crate::regex::translate::REGEX_SIZE_LIMIT)
         .build()
     {
         Ok(_) => Some(()),
@@ -1059,15 +992,5 @@ mod tests {
                 "offset {i}: {enc} lacks {frag}"
             );
         }
-    }
-
-    #[test]
-    fn pcre_constructs_detected() {
-        assert_eq!(pcre_only_constructs(r"foo(?=bar)"), vec!["lookahead"]);
-        assert_eq!(pcre_only_constructs(r"(?<!x)y"), vec!["lookbehind"]);
-        assert_eq!(pcre_only_constructs(r"(a)\1"), vec!["backreference"]);
-        assert!(pcre_only_constructs(r"(?i)a[\1]b(?:c)(?P<n>d)\d+").is_empty());
-        assert_eq!(pcre_only_constructs(r"a++"), vec!["possessive quantifier"]);
-        assert!(pcre_only_constructs(r"a\++").is_empty());
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod checked;
 pub mod correlation;
 pub mod ir;
 pub mod lower;

@@ -7,6 +7,7 @@
 
 pub mod ast;
 pub mod condition;
+pub mod correlation;
 pub mod load;
 pub mod modifier;
 pub mod rule_parser;

@@ -155,7 +155,7 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
             "detection" => detection_node = Some(v),
             "tests" => tests_node = Some(v),
             "correlation" => {
-                body = crate::semantics::correlation::parse(v, diags)
+                body = crate::syntax::correlation::parse(v, diags)
                     .map(|c| Body::Correlation(Box::new(c)))
             }
             "filter" => body = parse_filter(v, diags).map(Body::Filter),
@@ -509,7 +509,7 @@ fn corr_test_event(
     };
     let every = match get("every") {
         None => 0,
-        Some(v) => match crate::semantics::correlation::timespan_ms(&v.raw) {
+        Some(v) => match crate::syntax::correlation::timespan_ms(&v.raw) {
             Some(ms) => ms,
             None => {
                 diags.push(

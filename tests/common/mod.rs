@@ -1,7 +1,8 @@
 //! Helpers shared by the backend test files (each test file is its own crate and uses some).
 #![allow(dead_code)]
 
-use aisigma::backend::{Target, compile};
+use aisigma::backend::compile::compile;
+use aisigma::backend::target::Target;
 use aisigma::report::diagnostic::Code;
 use aisigma::semantics::check::check_str;
 use aisigma::semantics::schema::Schema;

@@ -44,7 +44,7 @@ import yaml
 
 
 class CoreLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader with YAML 1.2 core-schema scalar resolution (as src/yaml.rs)."""
+    """PyYAML's SafeLoader with YAML 1.2 core-schema scalar resolution (as src/syntax/yaml.rs)."""
 
 
 CoreLoader.yaml_implicit_resolvers = {}

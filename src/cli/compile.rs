@@ -1,0 +1,471 @@
+//! `aisigma compile`: compile rules to a target's queries or deployable artifacts.
+
+use super::usage_error;
+use super::{Common, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, load_schema, plural, prepare, print};
+use aisigma::backend::artifact::{self, Format};
+use aisigma::backend::compile::{Compiled, compile, compile_correlation};
+use aisigma::backend::mapping::Mapping;
+use aisigma::backend::target::Target;
+use aisigma::report::diagnostic::{Code, Diagnostic, Severity};
+use aisigma::report::render as report;
+use aisigma::semantics::checked::FileResult;
+use aisigma::semantics::schema::Schema;
+use aisigma::syntax::ast::{Body, Doc};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum CompileFormat {
+    Query,
+    Json,
+    /// Kibana detection-rule import file, NDJSON (lucene, eql, esql)
+    KibanaNdjson,
+    /// Microsoft Sentinel analytics rule, YAML of the Azure-Sentinel repository (kql)
+    SentinelRule,
+    /// Microsoft Sentinel analytics rule, ARM template JSON (kql)
+    SentinelArm,
+    /// Splunk savedsearches.conf stanzas, one pack (spl)
+    Savedsearches,
+    /// A complete YARA-L 2.0 rule file per rule (yaral)
+    Chronicle,
+    /// The custom tables the queries read, as JSON: {"Table_CL": {"column": "type"}} (kql)
+    Tables,
+}
+
+impl CompileFormat {
+    /// The artifact format this names (rendered from a template), if any.
+    fn artifact(self) -> Option<&'static str> {
+        match self {
+            CompileFormat::Query | CompileFormat::Json | CompileFormat::Tables => None,
+            CompileFormat::KibanaNdjson => Some("kibana-ndjson"),
+            CompileFormat::SentinelRule => Some("sentinel-rule"),
+            CompileFormat::SentinelArm => Some("sentinel-arm"),
+            CompileFormat::Savedsearches => Some("savedsearches"),
+            CompileFormat::Chronicle => Some("chronicle"),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Rule files or directories
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Target query language
+    #[arg(long, value_enum)]
+    target: Target,
+    /// Output format: `query` prints each query; `json` prints one JSON object per rule and
+    /// line; the others are deployable artifacts of one target (see docs/backends.md)
+    #[arg(long, value_enum, default_value_t = CompileFormat::Query)]
+    format: CompileFormat,
+    /// Field and log-source mapping file replacing the target's built-in one
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// Directory of artifact templates (`<format>.j2`) overriding the built-in ones
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Write one file per rule (or one pack file) into DIR, atomically
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// An artifact format and its template text (built in, or from `--templates`).
+type Artifact = (&'static Format, String);
+
+/// The artifact format `format` names for `target`, with its template.
+fn artifact_template(a: &Args) -> Result<Option<Artifact>, String> {
+    let Some(name) = a.format.artifact() else {
+        return Ok(None);
+    };
+    let Some(f) = a.target.format(name) else {
+        let names: Vec<&str> = a.target.formats().iter().map(|f| f.name).collect();
+        return Err(format!(
+            "format `{name}` is not available for target {}; it has: query, json{}",
+            a.target.name(),
+            names.iter().map(|n| format!(", {n}")).collect::<String>()
+        ));
+    };
+    let text = match &a.templates {
+        Some(dir) if dir.join(f.template).is_file() => {
+            std::fs::read_to_string(dir.join(f.template)).map_err(|e| {
+                format!(
+                    "cannot read template {}: {e}",
+                    dir.join(f.template).display()
+                )
+            })?
+        }
+        _ => f.builtin.to_string(),
+    };
+    Ok(Some((f, text)))
+}
+
+/// The `--mapping` file, or the target's built-in mapping.
+fn load_mapping(target: Target, file: Option<&Path>) -> Result<Mapping, String> {
+    let Some(f) = file else {
+        return Ok(target.builtin_mapping());
+    };
+    let shown = aisigma::syntax::load::display_path(f);
+    let text =
+        std::fs::read_to_string(f).map_err(|e| format!("cannot read mapping {shown}: {e}"))?;
+    Mapping::parse(&shown, &text).map_err(|d| {
+        let src = aisigma::syntax::source::SourceFile::new(shown.clone(), text.clone());
+        let mut out = String::new();
+        report::human_one(&mut out, &src.path, Some(&src), &d);
+        out
+    })
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let artifact = match artifact_template(&a) {
+        Ok(x) => x,
+        Err(e) => return usage_error(&e),
+    };
+    let mapping = match load_mapping(a.target, a.mapping.as_deref()) {
+        Ok(m) => m,
+        Err(e) => return usage_error(&e),
+    };
+    let schema = match load_schema(&a.common.schemas) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    if a.format == CompileFormat::Tables {
+        return run_tables(a.target, &mapping, &schema, a.output.as_deref());
+    }
+    let (results, io_failed) = match prepare(&a.paths, &a.common) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let compiled = compile_all(&results, a.target, &mapping, &schema);
+    let mut out = Output::default();
+    if let Err(e) = assemble(&mut out, &results, compiled, &a, artifact.as_ref()) {
+        return usage_error(&e);
+    }
+    let compiled_count = out.files.len();
+    if let Some(p) = artifact.as_ref().and_then(|(f, _)| f.pack) {
+        out.files = vec![(p.to_string(), out.text.clone())];
+    }
+    if let Some(dir) = &a.output {
+        for (name, body) in &out.files {
+            if let Err(e) = aisigma::report::output::write_atomic(&dir.join(name), body.as_bytes())
+            {
+                return usage_error(&format!("cannot write {}: {e}", dir.join(name).display()));
+            }
+        }
+    } else if print(&out.text) != ExitCode::from(EXIT_OK) {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    eprint!("{}", out.errors);
+    if a.format == CompileFormat::Query || !out.errors.is_empty() {
+        eprintln!(
+            "compiled {} to {}, {} refused or invalid",
+            plural(compiled_count, "rule"),
+            a.target.name(),
+            out.failed
+        );
+    }
+    if io_failed {
+        ExitCode::from(EXIT_USAGE)
+    } else if out.failed > 0 {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+/// Every document of every file compiled (or refused), in parallel; in input order.
+type PerDoc = Vec<Vec<Result<Compiled, Vec<Diagnostic>>>>;
+
+/// The error diagnostics of each file from checking.
+fn check_errors(results: &[FileResult]) -> Vec<Vec<Diagnostic>> {
+    results
+        .iter()
+        .map(|r| {
+            r.diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .cloned()
+                .collect()
+        })
+        .collect()
+}
+
+fn compile_all(
+    results: &[FileResult],
+    target: Target,
+    mapping: &Mapping,
+    schema: &Schema,
+) -> PerDoc {
+    use rayon::prelude::*;
+    let check_errors = check_errors(results);
+    results
+        .par_iter()
+        .enumerate()
+        .map(|(fi, r)| {
+            let errors = &check_errors[fi];
+            r.docs
+                .iter()
+                .enumerate()
+                .map(|(di, cd)| match (&cd.expr, errors.is_empty()) {
+                    (_, true) if matches!(cd.doc.body, Some(Body::Correlation(_))) => {
+                        compile_correlation(results, (fi, di), target, mapping, schema)
+                    }
+                    // Meta filters are refused, never silently skipped.
+                    (_, true) if cd.doc.detection().is_none() => Err(vec![meta_filter(&cd.doc)]),
+                    (Some(expr), true) => compile(&cd.doc, expr, target, mapping, schema),
+                    _ => Err(errors.clone()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn meta_filter(doc: &Doc) -> Diagnostic {
+    Diagnostic::new(
+        Code::NotYetSupported,
+        doc.meta.title.as_ref().map(|t| t.span).unwrap_or(doc.span),
+        format!(
+            "rule `{}`: {} documents cannot be compiled yet",
+            doc.label(),
+            doc.kind_name()
+        ),
+    )
+    .with_severity(Severity::Error)
+    .with_help("meta filters are checked, but applying them is not implemented yet")
+}
+
+/// What `compile` writes: standard output's text, standard error's diagnostics, the files of
+/// `-o`, and how many rules were refused.
+#[derive(Default)]
+struct Output {
+    text: String,
+    errors: String,
+    files: Vec<(String, String)>,
+    failed: usize,
+}
+
+/// Every compiled rule's output, and every refusal, in input order. Inputs of correlations
+/// are compiled with their correlation, not on their own.
+fn assemble(
+    out: &mut Output,
+    results: &[FileResult],
+    compiled: PerDoc,
+    a: &Args,
+    artifact: Option<&Artifact>,
+) -> Result<(), String> {
+    let check_errors = check_errors(results);
+    let inputs = aisigma::semantics::correlation::hidden_inputs(results);
+    for (fi, (r, compiled_docs)) in results.iter().zip(compiled).enumerate() {
+        if r.docs.is_empty() && !check_errors[fi].is_empty() {
+            out.failed += 1;
+            emit_errors(out, a, r, None, &check_errors[fi]);
+            continue;
+        }
+        for (i, (cd, compiled)) in r.docs.iter().zip(compiled_docs).enumerate() {
+            if inputs.contains(&(fi, i)) {
+                continue;
+            }
+            let compiled = compiled.and_then(|c| {
+                requires_format(&c, &cd.doc, artifact.map(|(f, _)| f.name), a.target).map(|()| c)
+            });
+            match compiled {
+                Ok(c) => emit_rule(out, a, artifact, r, &cd.doc, i, &c)?,
+                Err(diags) => {
+                    out.failed += 1;
+                    emit_errors(out, a, r, Some(&cd.doc), &diags);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The name of the file a rule is written to with `-o`: its id, else the rule file's stem
+/// (numbered when the file has several documents).
+fn file_name(r: &FileResult, doc: &Doc, index: usize) -> String {
+    let stem = Path::new(&r.path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match &doc.meta.id {
+        Some(id) => id.value.to_lowercase(),
+        None if r.docs.len() > 1 => format!("{stem}-{}", index + 1),
+        None => stem,
+    }
+}
+
+/// One compiled rule: its warnings on stderr, its text on stdout, its file for `-o`.
+fn emit_rule(
+    out: &mut Output,
+    a: &Args,
+    artifact: Option<&Artifact>,
+    r: &FileResult,
+    doc: &Doc,
+    index: usize,
+    c: &Compiled,
+) -> Result<(), String> {
+    for w in &c.warnings {
+        report::human_one(&mut out.errors, &r.path, r.source.as_deref(), w);
+    }
+    let body = if let Some((f, text)) = artifact {
+        let ctx = artifact::RuleContext::new(doc, &r.path);
+        let b = artifact::render(
+            f.template,
+            text,
+            &ctx,
+            &c.query,
+            &c.logsource,
+            c.correlation.as_ref(),
+            a.target.name(),
+        )?;
+        // Every artifact ends with one line break, so that pack parts concatenate cleanly.
+        b.trim_end_matches('\n').to_string() + "\n"
+    } else if a.format == CompileFormat::Json {
+        json_line(r, doc, a.target, c)
+    } else {
+        c.query.clone() + "\n"
+    };
+    out.text.push_str(&body);
+    // With `-o`, `query` and `json` write each rule's query to its own file.
+    let (ext, file_body) = match artifact {
+        Some((f, _)) => (f.extension, body),
+        None => (a.target.extension(), c.query.clone() + "\n"),
+    };
+    out.files
+        .push((format!("{}.{ext}", file_name(r, doc, index)), file_body));
+    Ok(())
+}
+
+/// `--format json`: one object per rule.
+fn json_line(r: &FileResult, doc: &Doc, target: Target, c: &Compiled) -> String {
+    let mut v = serde_json::json!({
+        "file": r.path,
+        "id": doc.meta.id.as_ref().map(|x| x.value.clone()),
+        "title": doc.label(),
+        "target": target.name(),
+        "query": c.query,
+        "logsource": c.logsource,
+    });
+    if let Some(corr) = &c.correlation {
+        v["correlation"] = corr.clone();
+    }
+    if !c.warnings.is_empty() {
+        v["warnings"] = c
+            .warnings
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "code": d.code.as_str(),
+                    "message": d.message,
+                    "help": d.help,
+                    "line": d.span.start.line,
+                    "column": d.span.start.col,
+                })
+            })
+            .collect();
+    }
+    v.to_string() + "\n"
+}
+
+/// A correlation that only an artifact format can express (a Kibana threshold rule) is
+/// refused in every other format: its query alone would drop the threshold.
+fn requires_format(
+    c: &Compiled,
+    doc: &Doc,
+    format: Option<&str>,
+    target: Target,
+) -> Result<(), Vec<Diagnostic>> {
+    let needed = c
+        .correlation
+        .as_ref()
+        .and_then(|v| v.get("artifact_only"))
+        .and_then(|v| v.as_str());
+    match needed {
+        Some(n) if format != Some(n) => {
+            let span = match &doc.body {
+                Some(Body::Correlation(corr)) => corr.kind.span,
+                _ => doc.span,
+            };
+            Err(vec![
+                Diagnostic::new(
+                    Code::UnsupportedConstruct,
+                    span,
+                    format!(
+                        "rule `{}`: this correlation can be compiled to {} only as `--format {n}`",
+                        doc.label(),
+                        target.name()
+                    ),
+                )
+                .with_help(format!(
+                    "the {} query alone has no count; the count lives in the {n} rule",
+                    target.name()
+                )),
+            ])
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `compile --format tables`: the table schema of the KQL output (rules are not read).
+fn run_tables(
+    target: Target,
+    mapping: &Mapping,
+    schema: &Schema,
+    output: Option<&Path>,
+) -> ExitCode {
+    if target != Target::Kql {
+        return usage_error(&format!(
+            "format `tables` is only available for target kql, not {}",
+            target.name()
+        ));
+    }
+    let tables = match aisigma::backend::kql::tables(mapping, schema) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let body = serde_json::to_string_pretty(&tables).unwrap_or_default() + "\n";
+    match output {
+        Some(dir) => {
+            let path = dir.join("tables.json");
+            match aisigma::report::output::write_atomic(&path, body.as_bytes()) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(e) => usage_error(&format!("cannot write {}: {e}", path.display())),
+            }
+        }
+        None => print(&body),
+    }
+}
+
+/// Report a rule that did not compile: human diagnostics on stderr, or a JSON error object.
+fn emit_errors(
+    out: &mut Output,
+    a: &Args,
+    r: &FileResult,
+    doc: Option<&Doc>,
+    diags: &[Diagnostic],
+) {
+    if a.format == CompileFormat::Json {
+        let d = &diags[0];
+        let v = serde_json::json!({
+            "file": r.path,
+            "id": doc.and_then(|d| d.meta.id.as_ref()).map(|x| x.value.clone()),
+            "title": doc.map(|d| d.label()),
+            "target": a.target.name(),
+            "error": {
+                "code": d.code.as_str(),
+                "message": d.message,
+                "help": d.help,
+                "line": d.span.start.line,
+                "column": d.span.start.col,
+                "count": diags.len(),
+            },
+        });
+        out.text.push_str(&v.to_string());
+        out.text.push('\n');
+    } else {
+        for d in diags {
+            report::human_one(&mut out.errors, &r.path, r.source.as_deref(), d);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The command line: one module per command. Each parses nothing itself (`main.rs` does, with
+//! clap); it runs the pipeline stages the command needs and turns the outcome into output and
+//! a documented exit code.
+
+pub mod check;
+pub mod compile;
+pub mod gen_events;
+pub mod scan;
+pub mod schema;
+pub mod test;
+
+use aisigma::report::diagnostic::Code;
+use aisigma::report::render as report;
+use aisigma::semantics::check::{Options, check_files};
+use aisigma::semantics::checked::FileResult;
+use aisigma::semantics::schema::Schema;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code: success, nothing to report.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: errors found (or warnings with --deny-warnings), or tests failed.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage or I/O problem.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Options every rule-reading command takes.
+#[derive(Args, Clone)]
+pub struct Common {
+    /// Extra schema file(s) to merge into the built-in AI telemetry schema
+    #[arg(long = "schema", value_name = "FILE")]
+    pub schemas: Vec<PathBuf>,
+    /// Largest rule file to read, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = aisigma::syntax::load::DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: u64,
+}
+
+/// The built-in schema with the `--schema` files merged in; a bad file is rendered as a
+/// diagnostic.
+pub fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
+    let mut schema = Schema::builtin();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("cannot read schema {}: {e}", f.display()))?;
+        schema.add_source(&text).map_err(|d| {
+            let src = aisigma::syntax::source::SourceFile::new(
+                aisigma::syntax::load::display_path(f),
+                text.clone(),
+            );
+            let mut out = String::new();
+            report::human_one(&mut out, &src.path, Some(&src), &d);
+            out
+        })?;
+    }
+    Ok(schema)
+}
+
+/// "1 file", "2 files".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+pub fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("aisigma: {}", msg.trim_end());
+    ExitCode::from(EXIT_USAGE)
+}
+
+pub fn print(s: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (e.g. `| head`) is not an error worth a panic.
+    if out
+        .write_all(s.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    ExitCode::from(EXIT_OK)
+}
+
+/// Check the rules under `paths`; also says whether a file could not be read.
+pub fn prepare(paths: &[PathBuf], common: &Common) -> Result<(Vec<FileResult>, bool), String> {
+    let schema = load_schema(&common.schemas)?;
+    let files = aisigma::syntax::load::collect_files(paths)?;
+    let results = check_files(
+        &files,
+        &schema,
+        &Options {
+            max_file_size: common.max_file_size,
+        },
+    );
+    let io_failed = results
+        .iter()
+        .any(|r| r.diags.iter().any(|d| d.code == Code::IoError));
+    Ok((results, io_failed))
+}

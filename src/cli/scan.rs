@@ -1,0 +1,205 @@
+//! `aisigma scan`: run rules over JSON Lines event logs.
+
+use super::{Common, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, load_schema, prepare, usage_error};
+use aisigma::report::diagnostic::Severity;
+use aisigma::scan::event_input::{self, Source};
+use aisigma::scan::scanner as scan;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum ScanFormat {
+    /// One JSON object per match and line
+    Jsonl,
+    /// A table row per match
+    Human,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Event files or directories; `-` reads standard input
+    #[arg(default_value = "-")]
+    inputs: Vec<PathBuf>,
+    /// Rule files or directories (repeatable)
+    #[arg(long = "rules", value_name = "PATH", required = true)]
+    rules: Vec<PathBuf>,
+    /// Output format of the matches
+    #[arg(long, value_enum, default_value_t = ScanFormat::Jsonl)]
+    format: ScanFormat,
+    /// The event field that holds the log-source category
+    #[arg(long, value_name = "FIELD", default_value = "ai.category")]
+    category_field: String,
+    /// Treat every event as this category (overrides --category-field)
+    #[arg(long, value_name = "NAME")]
+    category: Option<String>,
+    /// Stop at the first malformed line (exit 2); also parses lines no rule could match
+    #[arg(long)]
+    strict: bool,
+    /// Never show a progress bar
+    #[arg(long)]
+    no_progress: bool,
+    /// Do not print the summary (events, throughput, matches per rule) at the end
+    #[arg(long)]
+    no_summary: bool,
+    /// How far behind the newest timestamp an input of a correlation may arrive and still
+    /// be evaluated in time order (e.g. 30s, 5m); later ones are counted and left out
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    lateness: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// `--lateness`: a timespan, or zero in any unit.
+fn lateness_ms(lateness: &str) -> Option<i64> {
+    let zero = lateness.starts_with('0')
+        && lateness
+            .trim_start_matches('0')
+            .chars()
+            .all(|c| c.is_ascii_alphabetic());
+    if zero {
+        Some(0)
+    } else {
+        aisigma::syntax::correlation::timespan_ms(lateness)
+    }
+}
+
+/// A progress bar over the inputs' total size, on a terminal.
+fn progress_bar(sources: &[Source], no_progress: bool) -> Option<indicatif::ProgressBar> {
+    let total: Option<u64> = sources.iter().map(|s| s.size).sum();
+    match total {
+        Some(t) if !no_progress && std::io::stderr().is_terminal() => {
+            let b = indicatif::ProgressBar::new(t);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Some(b)
+        }
+        _ => None,
+    }
+}
+
+pub fn run(a: Args) -> ExitCode {
+    let Some(lateness_ms) = lateness_ms(&a.lateness) else {
+        return usage_error(&format!(
+            "--lateness `{}` is not a duration (a number and ms, s, m, h, d, w, M or y)",
+            a.lateness
+        ));
+    };
+    let (results, io_failed) = match prepare(&a.rules, &a.common) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    if io_failed {
+        return usage_error("cannot read the rules (run `aisigma check` on them)");
+    }
+    let scan::Loaded {
+        rules,
+        exprs,
+        correlations,
+        skipped,
+    } = scan::load_rules(&results);
+    for s in &skipped {
+        eprintln!("aisigma: {s}");
+    }
+    let rule_errors = results
+        .iter()
+        .any(|r| r.diags.iter().any(|d| d.severity == Severity::Error));
+    if rules.is_empty() {
+        return usage_error("no rule to scan with");
+    }
+    let schema = match load_schema(&a.common.schemas) {
+        Ok(schema) => schema,
+        Err(e) => return usage_error(&e),
+    };
+    let scope = scan::Scope {
+        category_field: a.category_field.clone(),
+        category: a.category.clone(),
+    };
+    let scanner = scan::Scanner::with_correlations(rules, &exprs, &correlations, scope, &schema);
+    let sources = match open_sources(&a.inputs) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let opts = scan::Options {
+        format: match a.format {
+            ScanFormat::Jsonl => scan::Format::Jsonl,
+            ScanFormat::Human => scan::Format::Human,
+        },
+        strict: a.strict,
+        lateness_ms,
+        ..scan::Options::default()
+    };
+    let bar = progress_bar(&sources, a.no_progress);
+    let started = std::time::Instant::now();
+    let stats = match stream(&scanner, &correlations, sources, &opts, bar.as_ref()) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::from(EXIT_OK),
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    if !a.no_summary {
+        eprint!(
+            "{}",
+            scan::summary(&scanner, &correlations, &stats, started.elapsed())
+        );
+    }
+    exit_code(&stats, rule_errors)
+}
+
+/// Scan the sources to standard output, with warnings on standard error.
+fn stream(
+    scanner: &scan::Scanner,
+    correlations: &[scan::ScanCorrelation],
+    sources: Vec<Source>,
+    opts: &scan::Options,
+    bar: Option<&indicatif::ProgressBar>,
+) -> std::io::Result<scan::Stats> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut warn = std::io::stderr();
+    let progress = |n: u64| {
+        if let Some(b) = bar {
+            b.set_position(n);
+        }
+    };
+    let result = scan::run(
+        scanner,
+        correlations,
+        sources,
+        opts,
+        &mut out,
+        &mut warn,
+        &progress,
+    );
+    let flushed = out.flush();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let stats = result?;
+    flushed?;
+    Ok(stats)
+}
+
+/// Every input file, opened (decompression detected).
+fn open_sources(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
+    let files = event_input::expand(inputs).map_err(|e| e.to_string())?;
+    files
+        .iter()
+        .map(|f| event_input::open(f).map_err(|e| format!("cannot read {}: {e}", f.display())))
+        .collect()
+}
+
+/// 2 for a scan stopped by a malformed line (`--strict`) or rules with errors, 1 for matches
+/// or alerts, else 0.
+fn exit_code(stats: &scan::Stats, rule_errors: bool) -> ExitCode {
+    if stats.stopped_at.is_some() || rule_errors {
+        ExitCode::from(EXIT_USAGE)
+    } else if stats.matches > 0 || stats.alerts > 0 {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
