@@ -24,7 +24,7 @@ fn semantics_of_each_construct() {
     let q = |d: &str| compile_rule(&rule(d)).unwrap();
     assert_eq!(
         q("sel:\n  f: abc\ncondition: sel"),
-        r#"any where f in~ ("abc")"#
+        r#"any where f : "abc""#
     );
     assert_eq!(
         q("sel:\n  f|cased: abc\ncondition: sel"),
@@ -32,7 +32,7 @@ fn semantics_of_each_construct() {
     );
     assert_eq!(
         q("sel:\n  f|contains: a?c\ncondition: sel"),
-        r#"any where f like~ "*a?c*""#
+        r#"any where f : "*a?c*""#
     );
     assert_eq!(
         q("sel:\n  f|startswith|cased: Ab\ncondition: sel"),
@@ -55,12 +55,12 @@ fn semantics_of_each_construct() {
     // Under `not`, predicates are guarded so that an absent field makes `not` true.
     assert_eq!(
         q("sel:\n  f: a\nflt:\n  g: b\ncondition: sel and not flt"),
-        r#"any where f in~ ("a") and not ((?g != null and g in~ ("b")))"#
+        r#"any where f : "a" and not ((?g != null and g : "b"))"#
     );
     // Double negation is not guarded (the field must be present for the inner test).
     assert_eq!(
         q("sel:\n  g: b\ncondition: not (not sel)"),
-        r#"any where not (not (g in~ ("b")))"#
+        r#"any where not (not (g : "b"))"#
     );
     // Structure is always parenthesised: no precedence mistakes.
     assert_eq!(
@@ -97,15 +97,16 @@ fn refusals_name_the_construct() {
         refused("kw:\n  - evil\ncondition: kw"),
         vec![Code::UnsupportedConstruct]
     );
-    // A literal `*` has no escape in `like`: the value becomes an exact regex.
+    // A literal `*` has no escape in `:` and `like`: the value becomes a regex, written
+    // case-insensitively (`regex~`).
     assert_eq!(
         compile_rule(&rule("sel:\n  f|contains: 'a\\*b'\ncondition: sel")).unwrap(),
-        r#"any where f regex ".*[Aa]\\*[Bb].*""#
+        r#"any where f regex~ ".*a\\*b.*""#
     );
     // A backslash is literal in `like` patterns (Elasticsearch escapes it for Lucene).
     assert_eq!(
         compile_rule(&rule("sel:\n  f|endswith: '\\cmd.exe'\ncondition: sel")).unwrap(),
-        r#"any where f like~ "*\\cmd.exe""#
+        r#"any where f : "*\\cmd.exe""#
     );
     assert_eq!(
         refused("sel:\n  f|hour: 3\ncondition: sel"),
@@ -116,10 +117,20 @@ fn refusals_name_the_construct() {
         refused("a:\n  f|re: x\\b-\nb:\n  g|fieldref: h\ncondition: a or b").len(),
         2
     );
-    // Plain values may hold any character: `in~` has no wildcard syntax.
+    // A plain value with a literal `*` is a regex too (`:` would read it as a wildcard).
     assert_eq!(
         compile_rule(&rule("sel:\n  f: 'a\\*b\\c'\ncondition: sel")).unwrap(),
-        r#"any where f in~ ("a*b\\c")"#
+        r#"any where f regex~ "a\\*b[\\\\]c""#
+    );
+    // Field names spelled like EQL keywords are quoted, never read as literals.
+    assert_eq!(
+        compile_rule(&rule("sel:\n  null: x\n  where.in: y\ncondition: sel")).unwrap(),
+        r#"any where `null` : "x" and `where.in` : "y""#
+    );
+    // U+0000 and U+0001 have no place in an EQL string (the parser rejects them).
+    assert_eq!(
+        refused("sel:\n  f: \"a\\u0001\"\ncondition: sel"),
+        vec![Code::UnsupportedConstruct]
     );
 }
 
@@ -159,7 +170,7 @@ fn unmapped_fields_name_the_mapping_file() {
         )
         .unwrap()
         .query,
-        r#"any where event.f in~ ("a")"#
+        r#"any where event.f : "a""#
     );
 }
 

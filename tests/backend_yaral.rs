@@ -25,10 +25,27 @@ fn semantics_of_each_construct() {
         q("sel:\n  f|cased: abc\ncondition: sel"),
         w(r#"$F = "abc""#)
     );
-    assert_eq!(q("sel:\n  f: abc\ncondition: sel"), w("$F = /^(?i:abc)$/"));
+    assert_eq!(
+        q("sel:\n  f: abc\ncondition: sel"),
+        w(r#"$F = "abc" nocase"#)
+    );
+    assert_eq!(
+        q("sel:\n  f|contains: [Abc, d]\ncondition: sel"),
+        w(
+            r#"(strings.contains(strings.to_lower($F), "abc") or strings.contains(strings.to_lower($F), "d"))"#
+        )
+    );
+    assert_eq!(
+        q("sel:\n  f|startswith: 'A.b'\ncondition: sel"),
+        w(r#"strings.starts_with(strings.to_lower($F), "a.b")"#)
+    );
+    assert_eq!(
+        q("sel:\n  f|endswith: 'a.b'\ncondition: sel"),
+        w(r"$F = /a\.b$/ nocase")
+    );
     assert_eq!(
         q("sel:\n  f|contains|cased: a/b\ncondition: sel"),
-        w(r"$F = /a\/b/")
+        w(r#"strings.contains($F, "a/b")"#)
     );
     assert_eq!(
         q("sel:\n  f|cased: 'a?'\ncondition: sel"),
@@ -39,13 +56,23 @@ fn semantics_of_each_construct() {
         q("sel:\n  f|exists: true\ncondition: sel"),
         w(r#"$F != """#)
     );
+    // The casts read anything that is not a number as 0: a comparison that 0 fails needs no
+    // check, one that 0 passes checks the value is a number (exponents included) first.
     assert_eq!(
         q("sel:\n  f|gt: 5\ncondition: sel"),
-        w(r"($F = /^\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/ and cast.as_float($F) > 5)")
+        w(r"cast.as_float($F) > 5")
+    );
+    assert_eq!(
+        q("sel:\n  f|lt: 5\ncondition: sel"),
+        w(
+            r"($F = /^\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*$/ and cast.as_float($F) < 5)"
+        )
     );
     assert_eq!(
         q("sel:\n  source.ip|cidr: '10.0.0.0/8'\ncondition: sel"),
-        w(r#"net.ip_in_range_cidr($e.principal.ip, "10.0.0.0/8")"#)
+        w(
+            r#"(net.ip_in_range_cidr($e.principal.ip, "10.0.0.0/8") or net.ip_in_range_cidr($e.principal.ip, "::ffff:10.0.0.0/104"))"#
+        )
     );
     assert_eq!(
         q("a:\n  f|cased: x\nb:\n  g|cased: y\nc:\n  h|cased: z\ncondition: a and not (b or c)"),

@@ -422,7 +422,7 @@ fn compile_to_eql() {
     assert!(String::from_utf8_lossy(&o.stderr).contains(
         "error[AIS801]: rule `Keywords`: keyword (field-less) searches cannot be compiled to eql"
     ));
-    // The example's regex compiles, as an exact Lucene regex.
+    // The example's regex compiles, as a case-insensitive Lucene regex.
     let o = aisigma(&[
         "compile",
         "examples/prompt_injection.yml",
@@ -430,14 +430,14 @@ fn compile_to_eql() {
         "eql",
     ]);
     assert_eq!(code(&o), 0);
-    assert!(stdout(&o).contains(" regex \""));
+    assert!(stdout(&o).contains(" regex~ \""));
     let rule = dir.path().join("r.yml");
     std::fs::write(&rule, GOOD_RULE).unwrap();
     let o = aisigma(&["compile", rule.to_str().unwrap(), "--target", "eql"]);
     assert_eq!(code(&o), 0);
     assert_eq!(
         stdout(&o),
-        "any where ai.prompt.text regex \".*[Ii][Gg][Nn][Oo][Rr][Ee]\\\\ [Pp][Rr][Ee][Vv][Ii][Oo][Uu][Ssſ].*\"\n"
+        "any where (?ai.category == null or ai.category : \"llm_inference\") and ai.prompt.text : \"*ignore previous*\"\n"
     );
     let o = aisigma(&[
         "compile",
@@ -492,10 +492,7 @@ fn compile_to_eql() {
     .unwrap();
     let o = aisigma(&["compile", corr.to_str().unwrap(), "--target", "eql"]);
     assert_eq!(code(&o), 1);
-    assert_eq!(
-        stdout(&o),
-        "any where action regex \"[Bb][Ll][Oo][Cc][Kk\u{212A}]\"\n"
-    );
+    assert_eq!(stdout(&o), "any where action : \"block\"\n");
     assert!(String::from_utf8_lossy(&o.stderr).contains(
         "error[AIS801]: rule `Many`: `event_count` correlations cannot be compiled to eql"
     ));
@@ -638,7 +635,7 @@ fn compile_splunk_sentinel_and_chronicle_artifacts() {
     assert_eq!(c, 0, "{err}");
     let conf = std::fs::read_to_string(dir.path().join("spl/savedsearches.conf")).unwrap();
     assert_eq!(
-        conf.matches("\nsearch = search index=\"ai\"").count(),
+        conf.matches("\nsearch = search index=ai ").count(),
         3,
         "{conf}"
     );

@@ -157,10 +157,54 @@ fn cidr_ipv4_and_ipv6() {
     assert!(!m(&r, json!({"ip": "11.0.0.1"})));
     assert!(!m(&r, json!({"ip": "fec0::1"})));
     assert!(!m(&r, json!({"ip": "not an ip"})));
-    assert!(
-        !m(&r, json!({"ip": "::ffff:10.0.0.1"})),
-        "IPv4-mapped IPv6 is not IPv4"
+    // An IPv4-mapped IPv6 address is the IPv4 address (Elasticsearch stores IPv4 so), and an
+    // IPv6 range that covers the mapped space holds IPv4 addresses.
+    assert!(m(&r, json!({"ip": "::ffff:10.0.0.1"})));
+    assert!(!m(&r, json!({"ip": "::ffff:11.0.0.1"})));
+    let all6 = rule("sel:\n  ip|cidr: '::/0'\ncondition: sel");
+    assert!(m(&all6, json!({"ip": "10.0.0.1"})));
+    let mapped = rule("sel:\n  ip|cidr: '::ffff:10.0.0.0/104'\ncondition: sel");
+    assert!(m(&mapped, json!({"ip": "10.1.2.3"})));
+    let all4 = rule("sel:\n  ip|cidr: '0.0.0.0/0'\ncondition: sel");
+    assert!(!m(&all4, json!({"ip": "fe80::1"})));
+    assert!(m(&all4, json!({"ip": "::ffff:1.2.3.4"})));
+}
+
+#[test]
+fn addresses_on_ip_fields_compare_as_addresses() {
+    let r = rule_with(
+        "product: ai, category: llm_inference",
+        "sel:\n  source.ip: 10.0.0.1\ncondition: sel",
     );
+    assert!(m(&r, json!({"source.ip": "10.0.0.1"})));
+    assert!(m(&r, json!({"source.ip": "::ffff:10.0.0.1"})));
+    assert!(!m(&r, json!({"source.ip": "10.0.0.10"})));
+}
+
+#[test]
+fn case_contract_folds_ascii_letters_only() {
+    let r = rule("sel:\n  f|contains: Kiss\ncondition: sel");
+    assert!(m(&r, json!({"f": "a KISS b"})));
+    // The listed code points (Kelvin sign, long s) and other letters outside ASCII compare
+    // exactly.
+    assert!(!m(&r, json!({"f": "\u{212A}iss"})));
+    assert!(!m(&r, json!({"f": "Ki\u{17F}s"})));
+    let e = rule("sel:\n  f: \u{e9}t\u{e9}\ncondition: sel");
+    assert!(m(&e, json!({"f": "\u{e9}T\u{e9}"})));
+    assert!(!m(&e, json!({"f": "\u{c9}T\u{c9}"})));
+    // `re|i` folds ASCII letters only too.
+    let re = rule("sel:\n  f|re|i: 'kiss'\ncondition: sel");
+    assert!(m(&re, json!({"f": "KISS"})));
+    assert!(!m(&re, json!({"f": "\u{212A}iss"})));
+    // `--unicode-exact`: Unicode simple case folding.
+    let text = "title: t\nid: 5f0b6c1e-2f0a-4c9e-9a57-0d6f3c1e2a11\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {product: generic}\ndetection:\n    sel:\n        f|contains: Kiss\n    condition: sel\n";
+    let checked = check_str("t.yml", text, &Schema::builtin());
+    let unicode = Matcher::with_mode(
+        checked.docs[0].expr.as_ref().unwrap(),
+        aisigma::regex::casefold::CaseMode::Unicode,
+    )
+    .unwrap();
+    assert!(m(&unicode, json!({"f": "\u{212A}i\u{17F}s"})));
 }
 
 #[test]
@@ -202,6 +246,14 @@ fn null_exists_and_empty() {
     assert!(m(&empty, json!({"f": ""})));
     assert!(!m(&empty, json!({})));
     assert!(!m(&empty, json!({"f": null})));
+    // An empty array, an array of nulls and an empty object are not there (as for
+    // Elasticsearch's `exists`).
+    for absent in [json!([]), json!([null]), json!([[], null]), json!({})] {
+        assert!(m(&null, json!({ "f": absent.clone() })), "{absent}");
+        assert!(!m(&ex, json!({ "f": absent.clone() })), "{absent}");
+    }
+    assert!(m(&ex, json!({"f": [null, "x"]})));
+    assert!(m(&ex, json!({"f": {"g": 1}})));
 }
 
 #[test]

@@ -37,6 +37,14 @@ pub struct Parts {
     pub logsource: std::collections::BTreeMap<String, String>,
 }
 
+/// Choices that change how every rule is compiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Compare case-insensitive strings by Unicode simple case folding, written out as regexes
+    /// on every target (`--unicode-exact`), instead of the targets' own operators.
+    pub unicode_exact: bool,
+}
+
 /// The schema type of field `f` for the logsource of `doc`.
 pub(crate) fn field_type(doc: &Doc, schema: &Schema, f: &str) -> Option<FieldType> {
     let category = doc.category().unwrap_or("");
@@ -54,7 +62,8 @@ pub(crate) fn field_type(doc: &Doc, schema: &Schema, f: &str) -> Option<FieldTyp
         .map(|d| d.ty)
 }
 
-/// Compile a checked document. Errors are diagnostics positioned in the rule file.
+/// Compile a checked document with the default options. Errors are diagnostics positioned in
+/// the rule file.
 pub fn compile(
     doc: &Doc,
     expr: &Expr,
@@ -62,7 +71,19 @@ pub fn compile(
     mapping: &Mapping,
     schema: &Schema,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    compile_parts(doc, expr, target, mapping, schema).map(|p| Compiled {
+    compile_with(doc, expr, target, mapping, schema, &Options::default())
+}
+
+/// [`compile`] with `opts`.
+pub fn compile_with(
+    doc: &Doc,
+    expr: &Expr,
+    target: Target,
+    mapping: &Mapping,
+    schema: &Schema,
+    opts: &Options,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_parts_in(doc, expr, target, target.dialect(), mapping, schema, opts).map(|p| Compiled {
         query: p.query,
         logsource: p.logsource,
         warnings: Vec::new(),
@@ -70,18 +91,8 @@ pub fn compile(
     })
 }
 
-/// [`compile`], keeping the condition and the stages apart (correlations build on them).
-pub fn compile_parts(
-    doc: &Doc,
-    expr: &Expr,
-    target: Target,
-    mapping: &Mapping,
-    schema: &Schema,
-) -> Result<Parts, Vec<Diagnostic>> {
-    compile_parts_in(doc, expr, target, target.dialect(), mapping, schema)
-}
-
-/// [`compile_parts`] with a given dialect of the target (YARA-L's per-input event variables).
+/// [`compile_with`], keeping the condition and the stages apart (correlations build on them),
+/// with a given dialect of the target (YARA-L's per-input event variables).
 pub fn compile_parts_in(
     doc: &Doc,
     expr: &Expr,
@@ -89,6 +100,7 @@ pub fn compile_parts_in(
     d: &dyn Dialect,
     mapping: &Mapping,
     schema: &Schema,
+    opts: &Options,
 ) -> Result<Parts, Vec<Diagnostic>> {
     let category = doc.category();
     let map = |f: &str, span: Span| -> Result<Column, Unsupported> {
@@ -97,6 +109,7 @@ pub fn compile_parts_in(
             .map(|name| Column {
                 name: name.into_owned(),
                 ty: field_type(doc, schema, f),
+                caseless: mapping.caseless.get(f).cloned(),
             })
             .ok_or_else(|| Unsupported {
                 code: Code::UnmappedField,
@@ -111,8 +124,29 @@ pub fn compile_parts_in(
         map: &map,
         errors: Vec::new(),
         stages: Vec::new(),
+        unicode_exact: opts.unicode_exact,
     };
-    let cond = render(d, expr, false, &mut out);
+    let scoped = scope(expr, mapping, category, doc.span);
+    let expr = scoped.as_ref().unwrap_or(expr);
+    let cond = match d.search_stage() {
+        Some(search) if !opts.unicode_exact => two_stages(d, search, expr, &mut out),
+        _ => render(d, expr, false, &mut out),
+    };
+    if out.errors.is_empty()
+        && let Some((c, why)) = cond
+            .chars()
+            .filter(|c| c.is_control())
+            .find_map(|c| d.raw_control_reason(c).map(|w| (c, w)))
+    {
+        out.errors.push(Unsupported::new(
+            format!(
+                "a value or regular expression that needs the control character U+{:04X}",
+                c as u32
+            ),
+            why,
+            doc.span,
+        ));
+    }
     if out.errors.is_empty() {
         let logsource = mapping.logsource(category).clone();
         return Ok(Parts {
@@ -130,13 +164,105 @@ pub fn compile_parts_in(
         .collect())
 }
 
-/// Compile the correlation at `at` (file, document) of `results`.
+/// The rule's condition scoped to its category, where the mapping names the field that holds
+/// it ([`Mapping::category_field`]): events of the category, or without one, as `scan` keeps
+/// them.
+fn scope(expr: &Expr, mapping: &Mapping, category: Option<&str>, span: Span) -> Option<Expr> {
+    use crate::semantics::ir::{Pred, Test};
+    use crate::syntax::sigma_string::SigmaString;
+    let field = mapping.category_field.as_ref()?;
+    let category = category?;
+    let pred = |test| {
+        Expr::Pred(Pred {
+            field: Some(field.clone()),
+            test,
+            span,
+        })
+    };
+    let in_scope = Expr::Or(vec![
+        pred(Test::Null),
+        pred(Test::Str {
+            pattern: SigmaString::literal(category),
+            cased: false,
+        }),
+    ]);
+    Some(Expr::And(vec![in_scope, expr.clone()]))
+}
+
+/// A target whose queries filter in two stages (Splunk's base search, then `where`): each
+/// top-level conjunct the search stage can express goes there, as one stage (rendered by
+/// `search`); the others form the condition.
+fn two_stages(d: &dyn Dialect, search: &dyn Dialect, expr: &Expr, out: &mut Out) -> String {
+    // Conjuncts, with `not (a or b)` as `not a` and `not b` (so that each may go to the stage
+    // that can express it).
+    fn flatten(e: &Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::And(items) => items.iter().for_each(|x| flatten(x, out)),
+            Expr::Not(inner) => match &**inner {
+                Expr::Or(items) if !super::render::one_operand(items) => items
+                    .iter()
+                    .for_each(|x| flatten(&Expr::Not(Box::new(x.clone())), out)),
+                Expr::Not(x) => flatten(x, out),
+                _ => out.push(e.clone()),
+            },
+            e => out.push(e.clone()),
+        }
+    }
+    let mut owned = Vec::new();
+    flatten(expr, &mut owned);
+    let conjuncts: Vec<&Expr> = owned.iter().collect();
+    let mut terms = Vec::new();
+    let mut rest = Vec::new();
+    for c in conjuncts {
+        let mut trial = Out {
+            map: out.map,
+            errors: Vec::new(),
+            stages: Vec::new(),
+            unicode_exact: false,
+        };
+        let s = render(search, c, false, &mut trial);
+        if trial.errors.is_empty() && trial.stages.is_empty() {
+            terms.push(match c {
+                Expr::Or(items) if super::render::one_operand(items) => s,
+                Expr::And(_) | Expr::Or(_) | Expr::AtLeast(..) => search.group(&s),
+                _ => s,
+            });
+        } else {
+            if let Some(t) = d.implied_term(c, out.map) {
+                terms.push(t);
+            }
+            rest.push(c.clone());
+        }
+    }
+    if !terms.is_empty() {
+        out.stages.push(terms.join(" "));
+    }
+    match rest.len() {
+        0 => String::new(),
+        1 => render(d, &rest[0], false, out),
+        _ => render(d, &Expr::And(rest), false, out),
+    }
+}
+
+/// Compile the correlation at `at` (file, document) of `results` with the default options.
 pub fn compile_correlation(
     results: &[FileResult],
     at: (usize, usize),
     target: Target,
     mapping: &Mapping,
     schema: &Schema,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_correlation_with(results, at, target, mapping, schema, &Options::default())
+}
+
+/// [`compile_correlation`] with `opts`.
+pub fn compile_correlation_with(
+    results: &[FileResult],
+    at: (usize, usize),
+    target: Target,
+    mapping: &Mapping,
+    schema: &Schema,
+    opts: &Options,
 ) -> Result<Compiled, Vec<Diagnostic>> {
     let cd = &results[at.0].docs[at.1];
     let label = cd.doc.label();
@@ -219,8 +345,8 @@ pub fn compile_correlation(
         } else {
             target.dialect()
         };
-        let parts = compile_parts_in(&input.doc, expr, target, dialect, mapping, schema).map_err(
-            |diags| {
+        let parts = compile_parts_in(&input.doc, expr, target, dialect, mapping, schema, opts)
+            .map_err(|diags| {
                 let first = &diags[0];
                 fail(
                     r.span,
@@ -232,8 +358,7 @@ pub fn compile_correlation(
                     ),
                     first.help.clone().unwrap_or_default(),
                 )
-            },
-        )?;
+            })?;
         let column = |f: &str| -> Result<Column, Vec<Diagnostic>> {
             let name = mapping.field(f).ok_or_else(|| {
                 vec![
@@ -251,6 +376,7 @@ pub fn compile_correlation(
             Ok(Column {
                 name: name.into_owned(),
                 ty: field_type(&input.doc, schema, f),
+                caseless: None,
             })
         };
         let group = plan.group_fields[i]

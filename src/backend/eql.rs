@@ -28,13 +28,18 @@
 
 use super::column::Column;
 use super::correlation::{self, Correlation, Rendered};
-use super::dialect::Dialect;
+use super::dialect::{Cx, Dialect};
 use super::literal::number;
 use super::lucene::{elastic_regexes, string_regexes};
 use super::refusal::Unsupported;
+use super::text::{StrTest, any_regex};
+use crate::regex::casefold::CaseMode;
+use crate::regex::translate::lucene_lower_pairs;
 use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{Pred, Test};
-use crate::syntax::sigma_string::Part;
+use crate::semantics::schema::BaseType;
+use crate::syntax::sigma_string::{Part, SigmaString};
+use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -54,13 +59,22 @@ pub fn string(s: &str) -> String {
     })
 }
 
-/// A field reference: bare when every segment is an identifier, else in backticks.
+/// EQL's keywords and literals (its grammar's `AND` ... `WITH` tokens); a field segment
+/// spelled like one is quoted.
+const KEYWORDS: &[&str] = &[
+    "and", "any", "by", "false", "in", "join", "like", "maxspan", "not", "null", "of", "or",
+    "regex", "runs", "sample", "sequence", "true", "until", "where", "with",
+];
+
+/// A field reference: bare when every segment is an identifier and no keyword, else in
+/// backticks.
 pub fn field(name: &str) -> String {
     let plain = name.split('.').all(|seg| {
         let mut cs = seg.chars();
         cs.next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(seg))
     });
     if plain {
         name.to_string()
@@ -79,6 +93,56 @@ fn regex(f: &str, regexes: &[String]) -> String {
     }
 }
 
+/// A pattern in `like`/`:` syntax: `*` and `?` are the wildcards, every other character
+/// (backslash included) is literal.
+fn like_pattern(p: &SigmaString) -> String {
+    let mut s = String::new();
+    for part in &p.parts {
+        match part {
+            Part::Lit(l) => s.push_str(l),
+            Part::AnyRun => s.push('*'),
+            Part::AnyOne => s.push('?'),
+            Part::Placeholder(_) => unreachable!("placeholders are a separate test"),
+        }
+    }
+    s
+}
+
+/// `f regex ...` matching any of the patterns exactly (ASCII letters folded unless cased).
+fn ascii_regex(f: &str, t: &StrTest) -> Result<String, Unsupported> {
+    let case = (!t.cased).then_some(CaseMode::Ascii);
+    folded_regex(f, &any_regex(t, case, false), t.span, true)
+}
+
+/// `f regex ...` for an engine regex; with `loose`, a pattern whose letters are all
+/// case-insensitive is written `f regex~ ...` with plain letters (Elasticsearch's
+/// case-insensitive regex query folds at least the ASCII letters).
+fn folded_regex(f: &str, source: &str, span: Span, loose: bool) -> Result<String, Unsupported> {
+    let regexes = elastic_regexes(source, span)?;
+    let folded = loose
+        && crate::regex::translate::parse(source)
+            .is_ok_and(|h| crate::regex::translate::ascii_folded_only(&h, false));
+    if !folded || regexes.iter().all(|r| lucene_lower_pairs(r) == *r) {
+        return Ok(regex(f, &regexes));
+    }
+    let lowered: Vec<String> = regexes.iter().map(|r| lucene_lower_pairs(r)).collect();
+    let list: Vec<String> = lowered.iter().map(|r| string(r)).collect();
+    Ok(match list.as_slice() {
+        [one] => format!("{f} regex~ {one}"),
+        many => format!("{f} regex~ ({})", many.join(", ")),
+    })
+}
+
+/// Under `not`, a test is guarded with `?f != null`: EQL's comparisons with a missing field are
+/// null, and `not null` is null.
+fn guard(negated: bool, f: &str, body: String) -> String {
+    if negated {
+        format!("(?{f} != null and {body})")
+    } else {
+        body
+    }
+}
+
 impl Dialect for Eql {
     fn name(&self) -> &'static str {
         "eql"
@@ -88,7 +152,76 @@ impl Dialect for Eql {
         "EQL has no full-text search; name the field"
     }
 
-    fn predicate(&self, col: &Column, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
+    /// String tests with `:` (case-insensitive, `*` and `?` wildcards, lists), `==`/`in`
+    /// and `like` when cased, and an exact regex for values with a literal `*` or `?` (which
+    /// `:` and `like` cannot escape).
+    fn strings(
+        &self,
+        col: &Column,
+        t: &StrTest,
+        cx: Cx,
+        _stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        let f = field(&col.name);
+        if t.chars().any(|c| matches!(c, '\u{0}' | '\u{1}')) {
+            return Err(Unsupported::new(
+                "a value with the character U+0000 or U+0001",
+                "Elastic's EQL parser rejects them in strings (and U+0001 is its wildcard \
+                 escape)",
+                t.span,
+            ));
+        }
+        if let Some(u) = super::lucene::ip_string_refusal(col, t.span) {
+            return Err(u);
+        }
+        if col
+            .ty
+            .is_some_and(|ty| !matches!(ty.base, BaseType::String))
+        {
+            return Ok(guard(cx.negated, &f, ascii_regex(&f, t)?));
+        }
+        let mut wild = Vec::new();
+        let mut exact = Vec::new();
+        let mut regexes = Vec::new();
+        for p in &t.patterns {
+            let literal_wildcard = p
+                .parts
+                .iter()
+                .any(|x| matches!(x, Part::Lit(l) if l.contains(['*', '?'])));
+            match (p.as_plain(), literal_wildcard) {
+                (Some(v), _) if t.cased => exact.push(string(&v)),
+                (_, false) => wild.push(string(&like_pattern(p))),
+                (_, true) => regexes.push(p.clone()),
+            }
+        }
+        let list = |op: &str, items: &[String]| match items {
+            [one] => format!("{f} {op} {one}"),
+            many => format!("{f} {op} ({})", many.join(", ")),
+        };
+        let mut parts = Vec::new();
+        if !exact.is_empty() {
+            parts.push(list(if exact.len() == 1 { "==" } else { "in" }, &exact));
+        }
+        if !wild.is_empty() {
+            parts.push(list(if t.cased { "like" } else { ":" }, &wild));
+        }
+        if !regexes.is_empty() {
+            let rest = StrTest {
+                patterns: regexes,
+                ..t.clone()
+            };
+            parts.push(ascii_regex(&f, &rest)?);
+        }
+        let body = if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            format!("({})", parts.join(" or "))
+        };
+        Ok(guard(cx.negated, &f, body))
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
+        let negated = cx.negated;
         let name = col.name.as_str();
         let f = field(name);
         let body = match &pred.test {
@@ -135,8 +268,8 @@ impl Dialect for Eql {
             Test::Exists(true) => return Ok(format!("?{f} != null")),
             Test::Cidr(net) => format!("cidrMatch({f}, {})", string(&net.to_string())),
             Test::Regex { pattern, flags } => {
-                let source = crate::semantics::ir::regex_source(pattern, *flags);
-                regex(&f, &elastic_regexes(&source, pred.span)?)
+                let source = cx.regex_source(pattern, *flags);
+                folded_regex(&f, &source, pred.span, cx.loose_case())?
             }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
                 unreachable!("refused for every target by backend::render")

@@ -25,12 +25,16 @@
 
 use super::column::Column;
 use super::correlation::{Correlation, Rendered};
-use super::dialect::Dialect;
+use super::dialect::{Cx, Dialect};
 use super::literal::number;
 use super::lucene::{any_of, elastic_regexes, string_regexes};
 use super::refusal::Unsupported;
+use super::text::{StrTest, any_regex};
+use crate::regex::casefold::CaseMode;
 use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{Pred, Test};
+use crate::semantics::schema::BaseType;
+use crate::syntax::sigma_string::{Part, SigmaString};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -42,14 +46,23 @@ pub fn string(s: &str) -> String {
     super::literal::quote(s, super::literal::common_escape)
 }
 
-/// A field name: bare when every segment is an identifier, else in backticks.
+/// ES|QL's keywords and literals (case-insensitive); a field segment spelled like one is
+/// quoted, so that `null` or `NOT` is read as a field.
+const KEYWORDS: &[&str] = &[
+    "and", "as", "asc", "by", "desc", "false", "first", "from", "in", "is", "last", "like",
+    "limit", "metadata", "not", "null", "nulls", "on", "or", "rlike", "true", "where", "with",
+];
+
+/// A field name: bare when every segment is an identifier and no keyword, else in backticks.
 pub fn field(name: &str) -> String {
     let plain = name.split('.').enumerate().all(|(i, seg)| {
         let mut cs = seg.chars();
         let first_ok = cs.next().is_some_and(|c| {
             c.is_ascii_alphabetic() || ((c == '_' || c == '@') && seg.len() > 1 && i == 0)
         });
-        first_ok && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        first_ok
+            && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(seg))
     });
     if plain {
         name.to_string()
@@ -82,10 +95,12 @@ const SEP: char = '\u{1f}';
 /// values joined with [`SEP`], `(.*SEP)?(R')(SEP.*)?`, where R' is R with `SEP` removed from
 /// every class, so that its match lies inside one value. A value that itself holds `SEP` can
 /// only make the test match more (it is read as two values).
-fn array_predicate(f: &str, name: &str, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
+fn array_predicate(f: &str, name: &str, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
     let source = match &pred.test {
-        Test::Str { pattern, cased } => pattern.to_regex(!cased),
-        Test::Regex { pattern, flags } => crate::semantics::ir::regex_source(pattern, *flags),
+        Test::Str { pattern, cased } => {
+            pattern.to_regex(crate::backend::literal::unicode_case(*cased))
+        }
+        Test::Regex { pattern, flags } => cx.regex_source(pattern, *flags),
         _ => {
             return Err(Unsupported::new(
                 format!("a non-string test on the multi-valued field `{name}`"),
@@ -95,16 +110,28 @@ fn array_predicate(f: &str, name: &str, pred: &Pred, negated: bool) -> Result<St
             ));
         }
     };
-    let element = crate::regex::translate::exclude_char(&source, SEP).map_err(|why| {
+    array_search(f, name, &source, pred.span, cx.negated)
+}
+
+/// "Some value of the multi-valued field matches the engine regex `source`": a regex over the
+/// values joined with [`SEP`], confined to one value.
+fn array_search(
+    f: &str,
+    name: &str,
+    source: &str,
+    span: crate::syntax::span::Span,
+    negated: bool,
+) -> Result<String, Unsupported> {
+    let element = crate::regex::translate::exclude_char(source, SEP).map_err(|why| {
         Unsupported::new(
             format!("a value with {why} on the multi-valued field `{name}`"),
             "the values are joined with U+001F to be searched",
-            pred.span,
+            span,
         )
     })?;
     let wrap = |r: &str| format!("(.*{SEP})?({r})({SEP}.*)?");
     let room = super::lucene::MAX_REGEX_LENGTH - wrap("").chars().count();
-    let regexes = super::lucene::elastic_regexes_within(&element, pred.span, room)?;
+    let regexes = super::lucene::elastic_regexes_within(&element, span, room)?;
     let joined = format!("MV_CONCAT({f}, {})", string(&SEP.to_string()));
     let body = any_of(
         &regexes,
@@ -118,6 +145,45 @@ fn array_predicate(f: &str, name: &str, pred: &Pred, negated: bool) -> Result<St
     })
 }
 
+/// A value ES|QL can compare lower-cased: no control character its strings cannot escape,
+/// and every character's lower case one character that does not depend on its neighbours
+/// (Java's `toLowerCase` turns a final `Σ` into `ς` and `İ` into two characters).
+fn lowerable(s: &str) -> bool {
+    s.chars().all(|c| {
+        (!c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+            && (c.is_ascii() || {
+                let mut l = c.to_lowercase();
+                l.next().is_some() && l.next().is_none() && !matches!(c, 'Σ' | 'σ' | 'ς')
+            })
+    })
+}
+
+/// A `LIKE` pattern: `*` and `?` are the wildcards; a literal `*`, `?` or `\` is escaped
+/// with `\`.
+fn like_pattern(p: &SigmaString, lower: bool) -> String {
+    let mut s = String::new();
+    for part in &p.parts {
+        match part {
+            Part::Lit(l) => {
+                for c in l.chars() {
+                    if matches!(c, '*' | '?' | '\\') {
+                        s.push('\\');
+                    }
+                    if lower {
+                        s.extend(c.to_lowercase());
+                    } else {
+                        s.push(c);
+                    }
+                }
+            }
+            Part::AnyRun => s.push('*'),
+            Part::AnyOne => s.push('?'),
+            Part::Placeholder(_) => unreachable!("placeholders are a separate test"),
+        }
+    }
+    s
+}
+
 impl Dialect for Esql {
     fn name(&self) -> &'static str {
         "esql"
@@ -127,10 +193,79 @@ impl Dialect for Esql {
         "ES|QL has no full-text search over all fields; name the field"
     }
 
-    fn predicate(&self, col: &Column, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
+    /// String tests with ES|QL functions: `TO_LOWER(f) == "v"` / `IN (...)` for whole values
+    /// and `TO_LOWER(f) LIKE "*v*"` for patterns (ES|QL has no case-insensitive operator),
+    /// `==`, `IN` and `LIKE` when cased; an `RLIKE` regex for values `TO_LOWER` cannot compare
+    /// and for multi-valued fields.
+    fn strings(
+        &self,
+        col: &Column,
+        t: &StrTest,
+        cx: Cx,
+        _stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        if let Some(u) = super::lucene::ip_string_refusal(col, t.span) {
+            return Err(u);
+        }
+        let f = field(&col.name);
+        let regex_case = (!t.cased).then_some(CaseMode::Ascii);
+        if col.ty.is_some_and(|ty| ty.array) {
+            let source = any_regex(t, regex_case, false);
+            return array_search(&f, &col.name, &source, t.span, cx.negated);
+        }
+        let native = col.ty.is_none_or(|ty| ty.base == BaseType::String)
+            && t.patterns.iter().all(|p| {
+                p.parts.iter().all(|x| match x {
+                    Part::Lit(l) => lowerable(l),
+                    _ => true,
+                })
+            });
+        let body = if !native {
+            any_of(
+                &elastic_regexes(&any_regex(t, regex_case, false), t.span)?,
+                |r| format!("{f} RLIKE {}", string(r)),
+                "OR",
+            )
+        } else {
+            let lhs = if t.cased {
+                f.clone()
+            } else {
+                format!("TO_LOWER({f})")
+            };
+            let mut exact = Vec::new();
+            let mut parts = Vec::new();
+            for p in &t.patterns {
+                match p.as_plain() {
+                    Some(v) if t.cased => exact.push(string(&v)),
+                    Some(v) => exact.push(string(&v.to_lowercase())),
+                    None => {
+                        parts.push(format!("{lhs} LIKE {}", string(&like_pattern(p, !t.cased))))
+                    }
+                }
+            }
+            match exact.len() {
+                0 => {}
+                1 => parts.insert(0, format!("{lhs} == {}", exact[0])),
+                _ => parts.insert(0, format!("{lhs} IN ({})", exact.join(", "))),
+            }
+            if parts.len() == 1 {
+                parts.remove(0)
+            } else {
+                format!("({})", parts.join(" OR "))
+            }
+        };
+        Ok(if cx.negated {
+            format!("({f} IS NOT NULL AND {body})")
+        } else {
+            body
+        })
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
+        let negated = cx.negated;
         let f = field(&col.name);
         if col.ty.is_some_and(|t| t.array) {
-            return array_predicate(&f, &col.name, pred, negated);
+            return array_predicate(&f, &col.name, pred, cx);
         }
         let body = match &pred.test {
             Test::Str { pattern, cased } => match pattern.as_plain() {
@@ -142,7 +277,7 @@ impl Dialect for Esql {
                 ),
             },
             Test::Regex { pattern, flags } => {
-                let source = crate::semantics::ir::regex_source(pattern, *flags);
+                let source = cx.regex_source(pattern, *flags);
                 any_of(
                     &elastic_regexes(&source, pred.span)?,
                     |r| format!("{f} RLIKE {}", string(r)),
@@ -163,6 +298,13 @@ impl Dialect for Esql {
         } else {
             body
         })
+    }
+
+    fn raw_control_reason(&self, c: char) -> Option<&'static str> {
+        (!matches!(c, '\t' | '\n' | '\r' | SEP)).then_some(
+            "an ES|QL string has escapes only for tab, line feed and carriage return, so the \
+             query would hold the character raw",
+        )
     }
 
     fn and_op(&self) -> &'static str {

@@ -29,12 +29,14 @@
 
 use super::column::Column;
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
-use super::dialect::Dialect;
+use super::dialect::{Cx, Dialect};
 use super::literal::number;
 use super::refusal::Unsupported;
+use super::text::{Shape, StrTest};
+use crate::regex::casefold::CaseMode;
 use crate::regex::translate::{self, Flavor};
 use crate::semantics::correlation::{Agg, Kind};
-use crate::semantics::ir::{Pred, Test};
+use crate::semantics::ir::{Pred, Test, cidr_forms};
 use crate::semantics::schema::BaseType;
 use crate::syntax::sigma_string::{Part, SigmaString};
 use crate::syntax::span::Span;
@@ -97,12 +99,13 @@ pub fn column(name: &str) -> String {
 }
 
 /// `c matches regex "..."` for an engine regex source.
-fn matches_regex(c: &str, source: &str, span: Span) -> Result<String, Unsupported> {
+fn matches_regex(c: &str, source: &str, span: Span, loose: bool) -> Result<String, Unsupported> {
     let re = super::literal::search_regex(
         source,
         Flavor::Rust,
         "Kusto's regex engine (the Rust regex crate)",
         span,
+        loose,
     )?;
     Ok(format!("{c} matches regex {}", string(&re)))
 }
@@ -141,12 +144,13 @@ fn string_test(
             _ => {}
         }
     }
-    matches_regex(c, &pattern.to_search_regex(!cased), span)
+    matches_regex(
+        c,
+        &pattern.to_search_regex(crate::backend::literal::unicode_case(cased)),
+        span,
+        false,
+    )
 }
-
-/// A strict dotted-quad IPv4 address (what the engine parses), optionally padded with
-/// whitespace (the engine trims it).
-const IPV4_RE: &str = r"^\s*(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\s*$";
 
 impl Dialect for Kql {
     fn name(&self) -> &'static str {
@@ -158,7 +162,8 @@ impl Dialect for Kql {
                  the field"
     }
 
-    fn predicate(&self, col: &Column, pred: &Pred, negated: bool) -> Result<String, Unsupported> {
+    fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
+        let negated = cx.negated;
         if col.ty.is_some_and(|t| t.array) {
             return Err(Unsupported::new(
                 format!("a test on the multi-valued field `{}`", col.name),
@@ -186,8 +191,9 @@ impl Dialect for Kql {
                     }
                     Test::Regex { pattern, flags } => matches_regex(
                         &as_text,
-                        &crate::semantics::ir::regex_source(pattern, *flags),
+                        &cx.regex_source(pattern, *flags),
                         pred.span,
+                        cx.loose_case(),
                     )?,
                     _ => unreachable!("matched above"),
                 };
@@ -220,21 +226,34 @@ impl Dialect for Kql {
             Test::Null | Test::Exists(false) => return Ok(format!("isempty({c})")),
             Test::Exists(true) => return Ok(format!("isnotempty({c})")),
             Test::Cidr(net) => {
-                let net = string(&net.to_string());
-                // Only plain addresses, as the engine parses them: the range functions also
-                // accept prefixes (`10.0.0.0/24`) as the value. coalesce: they return null
-                // for a value that is not an address.
-                if net.contains(':') {
-                    format!(
-                        "({as_text} contains \":\" and not({as_text} contains \"/\") and \
-                         coalesce(ipv6_is_in_range(trim(@\"\\s+\", {as_text}), {net}), false))"
-                    )
+                // Each form of the range ([`cidr_forms`]: an IPv4 range also as its mapped
+                // IPv6 range), on plain addresses only, as the engine parses them: the range
+                // functions also accept prefixes (`10.0.0.0/24`) as the value. coalesce: they
+                // return null for a value that is not an address.
+                let parts: Vec<String> = cidr_forms(net)
+                    .iter()
+                    .map(|n| {
+                        let n = string(&n.to_string());
+                        if n.contains(':') {
+                            format!(
+                                "({as_text} contains \":\" and not({as_text} contains \"/\") and \
+                                 coalesce(ipv6_is_in_range(trim(@\"\\s+\", {as_text}), {n}), false))"
+                            )
+                        } else {
+                            // A dotted quad that reads back as written: what the engine parses
+                            // (no prefix, no leading zeros).
+                            let t = format!("trim(@\"\\s+\", {as_text})");
+                            format!(
+                                "(format_ipv4(parse_ipv4({t})) == {t} and \
+                                 coalesce(ipv4_is_in_range({t}, {n}), false))"
+                            )
+                        }
+                    })
+                    .collect();
+                if parts.len() == 1 {
+                    parts.into_iter().next().unwrap_or_default()
                 } else {
-                    format!(
-                        "({as_text} matches regex {} and coalesce(ipv4_is_in_range(trim(@\"\\s+\", \
-                         {as_text}), {net}), false))",
-                        string(IPV4_RE)
-                    )
+                    format!("({})", parts.join(" or "))
                 }
             }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
@@ -247,6 +266,87 @@ impl Dialect for Kql {
         })
     }
 
+    /// String tests with KQL's own operators: `=~` / `in~` for whole values, `contains`,
+    /// `startswith`, `endswith` (their `_cs` forms and `==` / `in` when cased), and
+    /// `matches regex` for other wildcard patterns. On an array column, an `mv-apply` stage
+    /// counts the matching elements.
+    fn strings(
+        &self,
+        col: &Column,
+        t: &StrTest,
+        cx: Cx,
+        stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        if let Some(ty) = col.ty.filter(|t| t.array) {
+            let c = column(&col.name);
+            let n = stages.len() + 1;
+            let element_ty = crate::semantics::schema::FieldType { array: false, ..ty };
+            let element = Column {
+                name: format!("__v{n}"),
+                ty: Some(element_ty),
+                caseless: None,
+            };
+            let element_cx = Cx {
+                negated: false,
+                ..cx
+            };
+            let test = self.strings(&element, t, element_cx, &mut Vec::new())?;
+            stages.push(format!(
+                "mv-apply __v{n} = {c} to typeof({}) on (summarize __p{n} = countif({test}))",
+                column_type(element_ty)
+            ));
+            return Ok(format!("__p{n} > 0"));
+        }
+        let base = col.ty.map(|t| t.base);
+        let c = column(&col.name);
+        let string_column = matches!(base, None | Some(BaseType::String) | Some(BaseType::Ip));
+        let text = if string_column {
+            c.clone()
+        } else {
+            format!("tostring({c})")
+        };
+        let cs = if t.cased { "_cs" } else { "" };
+        let mut parts = Vec::new();
+        let mut exact = Vec::new();
+        for shape in t.shapes() {
+            match shape {
+                Shape::Exact(v) => exact.push(string(&v)),
+                Shape::Contains(v) => parts.push(format!("{text} contains{cs} {}", string(&v))),
+                Shape::Prefix(v) => parts.push(format!("{text} startswith{cs} {}", string(&v))),
+                Shape::Suffix(v) => parts.push(format!("{text} endswith{cs} {}", string(&v))),
+                Shape::Glob(p) => {
+                    let case = (!t.cased).then_some(CaseMode::Ascii);
+                    parts.push(matches_regex(
+                        &text,
+                        &p.to_search_regex(case),
+                        t.span,
+                        true,
+                    )?);
+                }
+            }
+        }
+        if !exact.is_empty() {
+            let eq = match (exact.len(), t.cased) {
+                (1, false) => format!("{text} =~ {}", exact[0]),
+                (1, true) => format!("{text} == {}", exact[0]),
+                (_, false) => format!("{text} in~ ({})", exact.join(", ")),
+                (_, true) => format!("{text} in ({})", exact.join(", ")),
+            };
+            parts.insert(0, eq);
+        }
+        let body = if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            format!("({})", super::render::chain(self, parts, "or"))
+        };
+        Ok(if string_column {
+            body
+        } else {
+            // tostring(null) is "", which a pattern may match: test presence first.
+            format!("(isnotnull({c}) and {body})")
+        })
+    }
+
     /// A test on an array (`dynamic`) column means "some element matches": an `mv-apply`
     /// stage counts the matching elements of each row into `__pN` (zero for a missing or
     /// empty array), and the condition tests `__pN > 0`.
@@ -254,25 +354,40 @@ impl Dialect for Kql {
         &self,
         col: &Column,
         pred: &Pred,
-        negated: bool,
+        cx: Cx,
         stages: &mut Vec<String>,
     ) -> Result<String, Unsupported> {
         let Some(ty) = col.ty.filter(|t| t.array) else {
-            return self.predicate(col, pred, negated);
+            return self.predicate(col, pred, cx);
         };
         let c = column(&col.name);
-        match pred.test {
-            Test::Null | Test::Exists(false) => return Ok(format!("isnull({c})")),
-            Test::Exists(true) => return Ok(format!("isnotnull({c})")),
-            _ => {}
+        if matches!(pred.test, Test::Null | Test::Exists(_)) {
+            // An array is there when it holds a non-null element (`[]` and `[null]` are not,
+            // as for Elasticsearch's `exists`).
+            let n = stages.len() + 1;
+            stages.push(format!(
+                "mv-apply __v{n} = {c} to typeof(dynamic) on (summarize __p{n} = countif(isnotnull(__v{n})))"
+            ));
+            return Ok(match pred.test {
+                Test::Exists(true) => format!("__p{n} > 0"),
+                _ => format!("__p{n} == 0"),
+            });
         }
         let n = stages.len() + 1;
         let element_ty = crate::semantics::schema::FieldType { array: false, ..ty };
         let element = Column {
             name: format!("__v{n}"),
             ty: Some(element_ty),
+            caseless: None,
         };
-        let test = self.predicate(&element, pred, false)?;
+        let test = self.predicate(
+            &element,
+            pred,
+            Cx {
+                negated: false,
+                ..cx
+            },
+        )?;
         stages.push(format!(
             "mv-apply __v{n} = {c} to typeof({}) on (summarize __p{n} = countif({test}))",
             column_type(element_ty)

@@ -50,8 +50,9 @@ pub fn search_regex(
     flavor: crate::regex::translate::Flavor,
     engine: &str,
     span: Span,
+    loose: bool,
 ) -> Result<String, Unsupported> {
-    search_regex_unicode(source, flavor, engine, span).map(|(re, _)| re)
+    search_regex_unicode(source, flavor, engine, span, loose).map(|(re, _)| re)
 }
 
 /// [`search_regex`], and whether the pattern can match non-ASCII text
@@ -61,6 +62,7 @@ pub fn search_regex_unicode(
     flavor: crate::regex::translate::Flavor,
     engine: &str,
     span: Span,
+    loose: bool,
 ) -> Result<(String, bool), Unsupported> {
     let unsupported = |why: String| {
         Unsupported::new(
@@ -70,6 +72,13 @@ pub fn search_regex_unicode(
         )
     };
     let hir = crate::regex::translate::parse(source).map_err(unsupported)?;
-    let re = crate::regex::translate::translate_hir(&hir, flavor).map_err(unsupported)?;
+    let re =
+        crate::regex::translate::translate_hir_loose(&hir, flavor, loose).map_err(unsupported)?;
     Ok((re, crate::regex::translate::hir_needs_unicode(&hir)))
+}
+
+/// The case of a string test in the `--unicode-exact` rendering: `None` (exact) for a
+/// `cased` test, else Unicode simple case folding.
+pub fn unicode_case(cased: bool) -> Option<crate::regex::casefold::CaseMode> {
+    (!cased).then_some(crate::regex::casefold::CaseMode::Unicode)
 }

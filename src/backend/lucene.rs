@@ -30,21 +30,28 @@
 
 use super::column::Column;
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
-use super::dialect::Dialect;
+use super::dialect::{Cx, Dialect};
 use super::literal::number;
 use super::refusal::Unsupported;
+use super::text::{StrTest, any_regex};
+use crate::regex::casefold::CaseMode;
 use crate::regex::translate::{self, Flavor};
 use crate::semantics::correlation::Kind;
 use crate::semantics::ir::{CmpOp, Pred, Test};
+use crate::syntax::sigma_string::Part;
 use crate::syntax::sigma_string::SigmaString;
 use crate::syntax::span::Span;
 use serde_json::json;
 
 pub struct Lucene;
 
-/// A field name with every character that is not a letter, digit, `.`, `_` or `@` escaped.
+/// A field name with every character that is not a letter, digit, `.`, `_` or `@` escaped,
+/// and the first letter of a name spelled like an operator (`AND`, `OR`, `NOT`, `TO`).
 pub fn field(name: &str) -> String {
-    let mut o = String::with_capacity(name.len());
+    let mut o = String::with_capacity(name.len() + 1);
+    if ["AND", "OR", "NOT", "TO"].contains(&name) {
+        o.push('\\');
+    }
     for c in name.chars() {
         if c.is_alphanumeric() || matches!(c, '.' | '_' | '@') {
             o.push(c);
@@ -158,7 +165,10 @@ pub fn string_regexes(
     cased: bool,
     span: Span,
 ) -> Result<Vec<String>, Unsupported> {
-    elastic_regexes(&pattern.to_regex(!cased), span)
+    elastic_regexes(
+        &pattern.to_regex(crate::backend::literal::unicode_case(cased)),
+        span,
+    )
 }
 
 /// `field OP re` for each regex, ORed (parenthesised when there are several).
@@ -171,6 +181,71 @@ pub fn any_of(regexes: &[String], one: impl Fn(&str) -> String, or: &str) -> Str
     }
 }
 
+/// A wildcard term of the query string: `*` and `?` are the wildcards; every reserved
+/// character and white space is escaped with `\\`. `None` if the pattern holds `<` or `>`
+/// (which the query string cannot escape) or a control character.
+fn wildcard_term(p: &SigmaString, lower: bool) -> Option<String> {
+    let mut s = String::new();
+    for part in &p.parts {
+        match part {
+            Part::Lit(l) => {
+                for c in l.chars() {
+                    if matches!(c, '<' | '>') || c.is_control() {
+                        return None;
+                    }
+                    if "+-=&|!(){}[]^\"~*?:\\/".contains(c) || c.is_whitespace() {
+                        s.push('\\');
+                    }
+                    if lower {
+                        s.extend(c.to_lowercase());
+                    } else {
+                        s.push(c);
+                    }
+                }
+            }
+            Part::AnyRun => s.push('*'),
+            Part::AnyOne => s.push('?'),
+            Part::Placeholder(_) => unreachable!("placeholders are a separate test"),
+        }
+    }
+    Some(s)
+}
+
+/// A term the query string writes exactly: a quoted phrase for a whole value (on a keyword
+/// field, the whole value), else a wildcard term.
+fn term(p: &SigmaString, lower: bool) -> Option<String> {
+    match p.as_plain() {
+        Some(v) if !v.chars().any(char::is_control) => {
+            Some(phrase(&if lower { v.to_lowercase() } else { v }))
+        }
+        Some(_) => None,
+        None => wildcard_term(p, lower),
+    }
+}
+
+/// `f:t` or `f:(t1 OR t2)`.
+fn field_terms(f: &str, terms: &[String]) -> String {
+    match terms {
+        [one] => format!("{f}:{one}"),
+        many => format!("{f}:({})", many.join(" OR ")),
+    }
+}
+
+/// Refusal of a string test on a field Elasticsearch maps as `ip` (it rejects wildcard, prefix
+/// and regex queries there, and compares addresses, not text).
+pub fn ip_string_refusal(col: &Column, span: crate::syntax::span::Span) -> Option<Unsupported> {
+    col.ty
+        .filter(|t| t.base == crate::semantics::schema::BaseType::Ip)
+        .map(|_| {
+            Unsupported::new(
+                format!("a string test on the `ip` field `{}`", col.name),
+                "Elasticsearch maps `ip` fields as addresses: it rejects wildcard, prefix and \
+                 regular-expression queries on them; compare with a plain address or `|cidr`",
+                span,
+            )
+        })
+}
+
 impl Dialect for Lucene {
     fn name(&self) -> &'static str {
         "lucene"
@@ -181,7 +256,48 @@ impl Dialect for Lucene {
                  field's analyzer, which does not mean \"any value contains\"; name the field"
     }
 
-    fn predicate(&self, col: &Column, pred: &Pred, _negated: bool) -> Result<String, Unsupported> {
+    /// String tests: terms when cased (keyword fields compare exactly); case-insensitive
+    /// terms on the mapping's lower-cased twin field (`caseless`); else one regex with the
+    /// ASCII letters folded (the query string has no case-insensitive option).
+    fn strings(
+        &self,
+        col: &Column,
+        t: &StrTest,
+        _cx: Cx,
+        _stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        if let Some(u) = ip_string_refusal(col, t.span) {
+            return Err(u);
+        }
+        if let Some(c) = t.chars().find(|c| c.is_control()) {
+            return Err(Unsupported::new(
+                format!("a value with the control character U+{:04X}", c as u32),
+                "a Lucene query string has no escape for control characters, so the query \
+                 would not stay on one line",
+                t.span,
+            ));
+        }
+        let target = match (&col.caseless, t.cased) {
+            (_, true) => Some((field(&col.name), false)),
+            (Some(c), false) => Some((field(c), true)),
+            (None, false) => None,
+        };
+        if let Some((f, lower)) = target {
+            let terms: Option<Vec<String>> = t.patterns.iter().map(|p| term(p, lower)).collect();
+            if let Some(terms) = terms {
+                return Ok(field_terms(&f, &terms));
+            }
+        }
+        let f = field(&col.name);
+        let case = (!t.cased).then_some(CaseMode::Ascii);
+        Ok(any_of(
+            &elastic_regexes(&any_regex(t, case, false), t.span)?,
+            |r| format!("{f}:/{r}/"),
+            "OR",
+        ))
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
         let f = field(&col.name);
         Ok(match &pred.test {
             Test::Str { pattern, cased } => match pattern.as_plain() {
@@ -193,7 +309,7 @@ impl Dialect for Lucene {
                 ),
             },
             Test::Regex { pattern, flags } => {
-                let source = crate::semantics::ir::regex_source(pattern, *flags);
+                let source = cx.regex_source(pattern, *flags);
                 any_of(
                     &elastic_regexes(&source, pred.span)?,
                     |r| format!("{f}:/{r}/"),
@@ -218,6 +334,15 @@ impl Dialect for Lucene {
                 unreachable!("refused for every target by backend::render")
             }
         })
+    }
+
+    fn raw_control_reason(&self, _c: char) -> Option<&'static str> {
+        Some(
+            "a Lucene query string (and its regexes) has no escape for control characters, so \
+             the query would not stay on one line; a regex's `.` is any character but a line \
+             feed, which Lucene can only write with a raw one: write `(?s)` (or the `s` flag) \
+             if line feeds may match, or compile to eql or esql",
+        )
     }
 
     fn and_op(&self) -> &'static str {

@@ -7,6 +7,7 @@
 //! fields: {schema.field: target.field}
 //! logsources: {llm_inference: {index: "logs-*"}}
 //! default: {index: "logs-*"}   # for categories not listed
+//! caseless: {schema.field: target.field.caseless}   # lower-cased twins (Lucene)
 //! ```
 
 use crate::report::diagnostic::{Code, Diagnostic};
@@ -25,6 +26,13 @@ pub struct Mapping {
     /// Per category: target-specific settings (index, table, sourcetype...).
     pub logsources: BTreeMap<String, BTreeMap<String, String>>,
     pub default_logsource: BTreeMap<String, String>,
+    /// Fields with a lower-cased twin field (`caseless:`), which targets without a
+    /// case-insensitive operator search instead of a folded regex.
+    pub caseless: BTreeMap<String, String>,
+    /// The event field holding the log-source category, where the target's log-source
+    /// settings do not already scope the data to one category (`category_field:`): compiled
+    /// queries then keep events of the rule's category and events without one, as `scan` does.
+    pub category_field: Option<String>,
 }
 
 fn err(span: Span, msg: impl Into<String>) -> Diagnostic {
@@ -100,6 +108,18 @@ impl Mapping {
             Some(d) => string_map(d)?,
             None => BTreeMap::new(),
         };
+        let category_field = match root.get("category_field") {
+            None => None,
+            Some(n) => Some(
+                n.as_str()
+                    .ok_or_else(|| err(n.span, "`category_field` must be a field name"))?
+                    .to_string(),
+            ),
+        };
+        let caseless = match root.get("caseless") {
+            Some(c) => string_map(c)?,
+            None => BTreeMap::new(),
+        };
         Ok(Mapping {
             source: source.to_string(),
             target,
@@ -107,6 +127,8 @@ impl Mapping {
             fields,
             logsources,
             default_logsource,
+            caseless,
+            category_field,
         })
     }
 

@@ -22,4 +22,5 @@ pub mod refusal;
 pub mod render;
 pub mod spl;
 pub mod target;
+pub mod text;
 pub mod yaral;

@@ -3,9 +3,10 @@
 //! a target's operator precedence.
 
 use super::column::Column;
-use super::dialect::{Dialect, common_refusal};
+use super::dialect::{Cx, Dialect, common_refusal};
 use super::refusal::Unsupported;
-use crate::semantics::ir::Expr;
+use super::text::StrTest;
+use crate::semantics::ir::{Expr, Pred, Test};
 use crate::syntax::span::Span;
 
 /// Render an expression; compound children of `and`/`or` are grouped, so the output never
@@ -17,10 +18,105 @@ pub(crate) struct Out<'a> {
     pub map: &'a dyn Fn(&str, Span) -> Result<Column, Unsupported>,
     pub errors: Vec<Unsupported>,
     pub stages: Vec<String>,
+    /// `--unicode-exact`: string tests by Unicode simple case folding, one predicate at a
+    /// time ([`Dialect::predicate`]); else by the default contract, as lists
+    /// ([`Dialect::strings`]).
+    pub unicode_exact: bool,
+}
+
+impl Out<'_> {
+    fn refuse(&mut self, u: Unsupported) -> String {
+        // `N of` expansions render a predicate several times; report it once.
+        if !self.errors.contains(&u) {
+            self.errors.push(u);
+        }
+        String::new()
+    }
+}
+
+/// One operand of an `or`: a field's string tests gathered into a list, or any other item.
+enum Operand<'e> {
+    Strings(&'e str, StrTest),
+    Item(&'e Expr),
+}
+
+/// The operands of an `or`, each field's string tests (of one case mode) gathered at the
+/// place of the first.
+fn operands(items: &[Expr]) -> Vec<Operand<'_>> {
+    let mut out: Vec<Operand> = Vec::new();
+    for x in items {
+        if let Expr::Pred(Pred {
+            field: Some(f),
+            test: Test::Str { pattern, cased },
+            span,
+        }) = x
+        {
+            let same = out.iter_mut().find_map(|o| match o {
+                Operand::Strings(g, t) if *g == f.as_str() && t.cased == *cased => Some(t),
+                _ => None,
+            });
+            match same {
+                Some(t) => t.patterns.push(pattern.clone()),
+                None => out.push(Operand::Strings(
+                    f,
+                    StrTest {
+                        patterns: vec![pattern.clone()],
+                        cased: *cased,
+                        span: *span,
+                    },
+                )),
+            }
+        } else {
+            out.push(Operand::Item(x));
+        }
+    }
+    out
+}
+
+/// True if `x` renders as an operand that needs no further grouping: an `or` of one field's
+/// string tests, which [`Dialect::strings`] writes grouped.
+fn self_grouped(x: &Expr, out: &Out) -> bool {
+    matches!(x, Expr::Or(items) if !out.unicode_exact && one_operand(items))
+}
+
+/// True if an `or` of these items renders as one operand (one field's string tests).
+pub(crate) fn one_operand(items: &[Expr]) -> bool {
+    operands(items).len() == 1
+}
+
+fn render_strings(d: &dyn Dialect, f: &str, t: &StrTest, negated: bool, out: &mut Out) -> String {
+    let cx = Cx {
+        negated,
+        unicode_exact: out.unicode_exact,
+    };
+    match (out.map)(f, t.span).and_then(|col| d.strings(&col, t, cx, &mut out.stages)) {
+        Ok(s) => s,
+        Err(u) => out.refuse(u),
+    }
 }
 
 pub(crate) fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) -> String {
     match e {
+        Expr::Or(items) if !out.unicode_exact => {
+            let parts: Vec<String> = operands(items)
+                .into_iter()
+                .map(|o| match o {
+                    Operand::Strings(f, t) => render_strings(d, f, &t, negated, out),
+                    Operand::Item(x) => {
+                        let s = render(d, x, negated, out);
+                        if matches!(x, Expr::Pred(_) | Expr::Not(_)) || self_grouped(x, out) {
+                            s
+                        } else {
+                            d.group(&s)
+                        }
+                    }
+                })
+                .collect();
+            if parts.len() == 1 {
+                return parts.into_iter().next().unwrap_or_default();
+            }
+            chain(d, parts, d.or_op())
+        }
         Expr::And(items) | Expr::Or(items) => {
             let op = if matches!(e, Expr::And(_)) {
                 d.and_op()
@@ -31,7 +127,7 @@ pub(crate) fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) ->
                 .iter()
                 .map(|x| {
                     let s = render(d, x, negated, out);
-                    if matches!(x, Expr::Pred(_) | Expr::Not(_)) {
+                    if matches!(x, Expr::Pred(_) | Expr::Not(_)) || self_grouped(x, out) {
                         s
                     } else {
                         d.group(&s)
@@ -61,26 +157,39 @@ pub(crate) fn render(d: &dyn Dialect, e: &Expr, negated: bool, out: &mut Out) ->
             );
             render(d, &expanded, negated, out)
         }
+        Expr::Pred(
+            p @ Pred {
+                field: Some(f),
+                test: Test::Str { pattern, cased },
+                ..
+            },
+        ) if !out.unicode_exact => {
+            let t = StrTest {
+                patterns: vec![pattern.clone()],
+                cased: *cased,
+                span: p.span,
+            };
+            render_strings(d, f, &t, negated, out)
+        }
         Expr::Pred(p) => {
             let rendered = match (common_refusal(d, p), p.field.as_deref()) {
                 (Some(u), _) => Err(u),
-                (None, Some(f)) => (out.map)(f, p.span)
-                    .and_then(|col| d.staged_predicate(&col, p, negated, &mut out.stages)),
+                (None, Some(f)) => (out.map)(f, p.span).and_then(|col| {
+                    let cx = Cx {
+                        negated,
+                        unicode_exact: out.unicode_exact,
+                    };
+                    d.staged_predicate(&col, p, cx, &mut out.stages)
+                }),
                 (None, None) => unreachable!("keyword searches are refused by common_refusal"),
             };
-            rendered.unwrap_or_else(|u| {
-                // `N of` expansions render a predicate several times; report it once.
-                if !out.errors.contains(&u) {
-                    out.errors.push(u);
-                }
-                String::new()
-            })
+            rendered.unwrap_or_else(|u| out.refuse(u))
         }
     }
 }
 
 /// `parts` joined by `op`, in parenthesised chunks of at most [`Dialect::max_chain`] operands.
-fn chain(d: &dyn Dialect, parts: Vec<String>, op: &str) -> String {
+pub(crate) fn chain(d: &dyn Dialect, parts: Vec<String>, op: &str) -> String {
     let sep = format!(" {op} ");
     match d.max_chain() {
         Some(max) if parts.len() > max && max > 1 => {

@@ -30,12 +30,15 @@
 
 use super::column::Column;
 use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
-use super::dialect::Dialect;
+use super::dialect::{Cx, Dialect};
 use super::literal::number;
 use super::refusal::Unsupported;
+use super::text::{Shape, StrTest, any_regex};
+use crate::regex::casefold::CaseMode;
 use crate::regex::translate::Flavor;
 use crate::semantics::correlation::Kind;
-use crate::semantics::ir::{Pred, Test};
+use crate::semantics::ir::{Expr, Pred, Test, cidr_forms};
+use crate::syntax::sigma_string::{Part, SigmaString};
 use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -56,10 +59,164 @@ pub fn string(s: &str) -> String {
     })
 }
 
-/// A quoted `search` term value (index, sourcetype): `"` and `\` escaped; control characters
-/// and `$` are not allowed (checked by the caller).
+/// A `search` term value (index, sourcetype): bare when it is a plain word, else quoted with
+/// `"` and `\` escaped; control characters and `$` are not allowed (checked by the caller).
 fn search_value(s: &str) -> String {
-    string(s)
+    let bare = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '-' | '*'));
+    if bare { s.to_string() } else { string(s) }
+}
+
+/// A field name the search language reads bare: an identifier with dots.
+fn search_field(name: &str) -> Option<&str> {
+    let mut cs = name.chars();
+    let ok = cs
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'));
+    ok.then_some(name)
+}
+
+/// A value the base search compares exactly (case-insensitively, as the engine): printable
+/// ASCII, as JSON writes it into the raw event, whose terms the index looks up; no `*`
+/// (a wildcard the search language cannot escape), no backtick (a macro) and no `$` (a token
+/// of a saved search). With `leading_wildcard` (the index is not consulted for the value's
+/// first term), also characters outside ASCII that have no case (such as `windash`'s dashes),
+/// which a JSON writer may escape in the raw event.
+fn search_text(s: &str, leading_wildcard: bool) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| {
+            let caseless_other = leading_wildcard
+                && !c.is_ascii()
+                && !c.is_control()
+                && c.to_lowercase().eq(c.to_uppercase());
+            (('\x20'..='~').contains(&c) || caseless_other) && !matches!(c, '*' | '`' | '$')
+        })
+}
+
+/// A case-insensitive pattern as an eval test of one value `v` of the field (inside
+/// `mvfilter`): `lower(v)="x"` for a whole value, `like(lower(v), "%x_")` for wildcards
+/// (`*` is `%`, `?` is `_`). `None` where that would not be exact: a letter outside ASCII
+/// (what `lower` does to it is not documented), `$` (a saved search's token delimiter), a
+/// backtick (a macro), and under `not` a literal `%` or `_` in a wildcard pattern (`like`
+/// has no escape for its wildcards, so the test matches more).
+fn eval_test(v: &str, p: &SigmaString, negated: bool) -> Option<String> {
+    let mut pattern = String::new();
+    let mut plain = true;
+    let mut like_wildcard = false;
+    for part in &p.parts {
+        match part {
+            Part::Lit(l) => {
+                for c in l.chars() {
+                    let cased = c.to_lowercase().ne(c.to_uppercase());
+                    if matches!(c, '$' | '`') || c.is_control() || (!c.is_ascii() && cased) {
+                        return None;
+                    }
+                    like_wildcard |= matches!(c, '%' | '_');
+                    pattern.push(c.to_ascii_lowercase());
+                }
+            }
+            Part::AnyRun => {
+                plain = false;
+                pattern.push('%');
+            }
+            Part::AnyOne => {
+                plain = false;
+                pattern.push('_');
+            }
+            Part::Placeholder(_) => return None,
+        }
+    }
+    if plain {
+        return Some(format!("lower({v})={}", string(&pattern)));
+    }
+    // A literal `%` or `_` is a wildcard of `like` too: the test then matches more, which
+    // only a test outside `not` may.
+    if like_wildcard && negated {
+        return None;
+    }
+    Some(format!("like(lower({v}), {})", string(&pattern)))
+}
+
+/// The base search of an SPL query: `field="value"`, `field IN (...)` with `*` at the ends of a
+/// value, `NOT`, `AND`, `OR`; the conjuncts it cannot express go to `| where`
+/// ([`Dialect::search_stage`]).
+pub struct SplSearch;
+
+/// Refusal of a construct by the base search: it moves to `| where`, never to the user.
+fn not_in_search(span: Span) -> Unsupported {
+    Unsupported::new(
+        "a test the base search cannot express",
+        "it goes to `| where`",
+        span,
+    )
+}
+
+impl Dialect for SplSearch {
+    fn name(&self) -> &'static str {
+        "spl"
+    }
+
+    fn keyword_search_reason(&self) -> &'static str {
+        Spl.keyword_search_reason()
+    }
+
+    /// Booleans (JSON `true` is extracted as the text `true`, which the search compares
+    /// case-insensitively, as the engine does); everything else goes to `| where`.
+    fn predicate(&self, col: &Column, pred: &Pred, _cx: Cx) -> Result<String, Unsupported> {
+        match (&pred.test, search_field(&col.name)) {
+            (Test::Bool(b), Some(f)) => Ok(format!("{f}={b}")),
+            _ => Err(not_in_search(pred.span)),
+        }
+    }
+
+    fn strings(
+        &self,
+        col: &Column,
+        t: &StrTest,
+        _cx: Cx,
+        _stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        let f = search_field(&col.name).ok_or_else(|| not_in_search(t.span))?;
+        if t.cased {
+            return Err(not_in_search(t.span));
+        }
+        let values: Option<Vec<String>> = t
+            .shapes()
+            .into_iter()
+            .map(|s| {
+                let leading = matches!(s, Shape::Contains(_) | Shape::Suffix(_));
+                let v = s.text().filter(|v| search_text(v, leading))?;
+                Some(string(&match s {
+                    Shape::Exact(_) => v.to_string(),
+                    Shape::Contains(_) => format!("*{v}*"),
+                    Shape::Prefix(_) => format!("{v}*"),
+                    Shape::Suffix(_) => format!("*{v}"),
+                    Shape::Glob(_) => return None,
+                }))
+            })
+            .collect();
+        match values.ok_or_else(|| not_in_search(t.span))?.as_slice() {
+            [one] => Ok(format!("{f}={one}")),
+            many => Ok(format!("{f} IN ({})", many.join(", "))),
+        }
+    }
+
+    fn and_op(&self) -> &'static str {
+        "AND"
+    }
+
+    fn or_op(&self) -> &'static str {
+        "OR"
+    }
+
+    fn not(&self, inner: &str) -> String {
+        format!("NOT ({inner})")
+    }
 }
 
 /// A field name in an eval expression: `'name'`.
@@ -76,9 +233,9 @@ fn field(name: &str, span: Span) -> Result<String, Unsupported> {
 }
 
 /// `isnotnull(mvfind('f', "re"))` for an engine regex source.
-fn mvfind(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
+fn mvfind(f: &str, source: &str, span: Span, loose: bool) -> Result<String, Unsupported> {
     let (re, unicode) =
-        super::literal::search_regex_unicode(source, Flavor::Pcre, "Splunk's PCRE", span)?;
+        super::literal::search_regex_unicode(source, Flavor::Pcre, "Splunk's PCRE", span, loose)?;
     let re = if unicode { format!("(*UTF){re}") } else { re };
     Ok(format!("isnotnull(mvfind({f}, {}))", string(&re)))
 }
@@ -93,7 +250,110 @@ impl Dialect for Spl {
                  field values; name the field"
     }
 
-    fn predicate(&self, col: &Column, pred: &Pred, _negated: bool) -> Result<String, Unsupported> {
+    /// String tests in `| where` (what the base search cannot express): `lower(v)="x"` and
+    /// `like(lower(v), "%x%")` over the values (`mvfilter`, so any value of a multi-valued
+    /// field), or, for what those cannot write exactly (cased patterns, `%` or `_` in a value,
+    /// letters outside ASCII, `$`), one PCRE through `mvfind`, with the ASCII letters folded
+    /// unless cased.
+    fn strings(
+        &self,
+        col: &Column,
+        t: &StrTest,
+        cx: Cx,
+        _stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        let f = field(&col.name, t.span)?;
+        let tests: Option<Vec<String>> = (!t.cased)
+            .then(|| {
+                t.patterns
+                    .iter()
+                    .map(|p| eval_test(&f, p, cx.negated))
+                    .collect()
+            })
+            .flatten();
+        if let Some(tests) = tests {
+            return Ok(format!("isnotnull(mvfilter({}))", tests.join(" OR ")));
+        }
+        let case = (!t.cased).then_some(CaseMode::Ascii);
+        mvfind(&f, &any_regex(t, case, true), t.span, true)
+    }
+
+    fn search_stage(&self) -> Option<&'static dyn Dialect> {
+        Some(&SplSearch)
+    }
+
+    /// A base-search term implied by a conjunct left to `| where`: for a regex or wildcard
+    /// pattern, the literals its matches must contain (`field IN ("*lit*", ...)`, compared by
+    /// the search on the extracted value, case-insensitively: a superset); for string tests
+    /// the base search can write, those; for a number, an address or a boolean, `field=*`;
+    /// through `and` any operand's, through `or` all of them. `where` still decides exactly.
+    fn implied_term(
+        &self,
+        e: &Expr,
+        map: &dyn Fn(&str, Span) -> Result<Column, Unsupported>,
+    ) -> Option<String> {
+        match e {
+            Expr::Pred(p) => {
+                let col = map(p.field.as_deref()?, p.span).ok()?;
+                let f = search_field(&col.name)?;
+                if let Test::Str { pattern, .. } = &p.test {
+                    let t = StrTest {
+                        patterns: vec![pattern.clone()],
+                        cased: false,
+                        span: p.span,
+                    };
+                    if let Ok(s) = SplSearch.strings(&col, &t, Cx::default(), &mut Vec::new()) {
+                        return Some(s);
+                    }
+                }
+                // A number, an address or a boolean needs the field to have a value.
+                if matches!(
+                    p.test,
+                    Test::Num { .. } | Test::Cidr(_) | Test::Bool(_) | Test::Exists(true)
+                ) {
+                    return Some(format!("{f}=*"));
+                }
+                if !matches!(p.test, Test::Str { .. } | Test::Regex { .. }) {
+                    return None;
+                }
+                let noise = crate::semantics::literals::Noise::default();
+                let clause = crate::semantics::literals::value_literals(p, &noise)
+                    .into_iter()
+                    .next()?;
+                let values: Option<Vec<String>> = clause
+                    .iter()
+                    .map(|l| search_text(l, true).then(|| string(&format!("*{l}*"))))
+                    .collect();
+                match values?.as_slice() {
+                    [one] => Some(format!("{f}={one}")),
+                    many => Some(format!("{f} IN ({})", many.join(", "))),
+                }
+            }
+            Expr::And(items) => {
+                let terms: Vec<String> = items
+                    .iter()
+                    .filter_map(|x| self.implied_term(x, map))
+                    .collect();
+                (!terms.is_empty()).then(|| terms.join(" "))
+            }
+            Expr::Or(items) | Expr::AtLeast(_, items) => {
+                if matches!(e, Expr::AtLeast(0, _)) {
+                    return None;
+                }
+                let terms: Option<Vec<String>> =
+                    items.iter().map(|x| self.implied_term(x, map)).collect();
+                let terms = terms?;
+                Some(if terms.len() == 1 {
+                    terms.join("")
+                } else {
+                    format!("({})", terms.join(" OR "))
+                })
+            }
+            Expr::Not(_) => None,
+        }
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
         let f = field(&col.name, pred.span)?;
         let array = col.ty.is_some_and(|t| t.array);
         // A scalar test `t` on every value of a multi-valued field, or on the one value.
@@ -105,13 +365,17 @@ impl Dialect for Spl {
             }
         };
         Ok(match &pred.test {
-            Test::Str { pattern, cased } => {
-                mvfind(&f, &pattern.to_search_regex(!cased), pred.span)?
-            }
+            Test::Str { pattern, cased } => mvfind(
+                &f,
+                &pattern.to_search_regex(crate::backend::literal::unicode_case(*cased)),
+                pred.span,
+                false,
+            )?,
             Test::Regex { pattern, flags } => mvfind(
                 &f,
-                &crate::semantics::ir::regex_source(pattern, *flags),
+                &cx.regex_source(pattern, *flags),
                 pred.span,
+                cx.loose_case(),
             )?,
             Test::Num { op, value, .. } => values(format!(
                 "isnotnull(tonumber({f})) AND tonumber({f}) {} {}",
@@ -120,14 +384,9 @@ impl Dialect for Spl {
             )),
             // JSON booleans are extracted as the strings "true"/"false"; the engine also
             // accepts those strings in any ASCII case.
-            Test::Bool(b) => {
-                let re: String = b
-                    .to_string()
-                    .chars()
-                    .map(|c| format!("[{}{c}]", c.to_ascii_uppercase()))
-                    .collect();
-                format!("isnotnull(mvfind({f}, {}))", string(&format!("\\A{re}\\z")))
-            }
+            // JSON booleans are extracted as the text `true`/`false`; the engine also reads
+            // those strings in any ASCII case.
+            Test::Bool(b) => format!("isnotnull(mvfilter(lower({f})=\"{b}\"))"),
             Test::Null | Test::Exists(_) if array => {
                 return Err(Unsupported::new(
                     format!("`null`/`exists` on the multi-valued field `{}`", col.name),
@@ -138,10 +397,19 @@ impl Dialect for Spl {
             }
             Test::Null | Test::Exists(false) => format!("isnull({f})"),
             Test::Exists(true) => format!("isnotnull({f})"),
-            Test::Cidr(net) => values(format!(
-                "isnotnull({f}) AND cidrmatch({}, trim({f}))",
-                string(&net.to_string())
-            )),
+            Test::Cidr(net) => {
+                // Each form of the range: an IPv4 range also as its mapped IPv6 range.
+                let any: Vec<String> = cidr_forms(net)
+                    .iter()
+                    .map(|n| format!("cidrmatch({}, trim({f}))", string(&n.to_string())))
+                    .collect();
+                let any = if any.len() == 1 {
+                    any.join("")
+                } else {
+                    format!("({})", any.join(" OR "))
+                };
+                values(format!("isnotnull({f}) AND {any}"))
+            }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
                 unreachable!("refused for every target by backend::render")
             }
@@ -160,11 +428,13 @@ impl Dialect for Spl {
         format!("NOT ({inner})")
     }
 
+    /// `search <index, sourcetype, source> <base-search terms> | where <condition>`; the terms
+    /// are the stage of [`SplSearch`], and `| where` is left out when nothing is left for it.
     fn query(
         &self,
         condition: &str,
         logsource: &BTreeMap<String, String>,
-        _stages: &[String],
+        stages: &[String],
     ) -> String {
         let mut q = String::from("search");
         for key in ["index", "sourcetype", "source"] {
@@ -172,10 +442,18 @@ impl Dialect for Spl {
                 q.push_str(&format!(" {key}={}", search_value(v)));
             }
         }
+        for s in stages {
+            q.push(' ');
+            q.push_str(s);
+        }
         if q == "search" {
             q.push_str(" *");
         }
-        format!("{q} | where {condition}")
+        if condition.is_empty() {
+            q
+        } else {
+            format!("{q} | where {condition}")
+        }
     }
 
     fn correlation(&self, c: &Correlation) -> Result<Rendered, Unsupported> {

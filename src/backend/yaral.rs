@@ -35,12 +35,14 @@
 
 use super::column::Column;
 use super::correlation::{Correlation, Rendered};
-use super::dialect::Dialect;
+use super::dialect::{Cx, Dialect};
 use super::literal::number;
 use super::refusal::Unsupported;
+use super::text::{Shape, StrTest, any_regex};
+use crate::regex::casefold::CaseMode;
 use crate::regex::translate::{self, Flavor};
 use crate::semantics::correlation::Kind;
-use crate::semantics::ir::{Pred, Test};
+use crate::semantics::ir::{Pred, Test, cidr_forms};
 use crate::semantics::schema::BaseType;
 use crate::syntax::ast::CmpOp;
 use crate::syntax::span::Span;
@@ -119,10 +121,10 @@ pub fn field_of(var: &str, name: &str) -> Option<String> {
     })
 }
 
-/// `$e.f = /re/` for an engine regex source.
-fn regex(f: &str, source: &str, span: Span) -> Result<String, Unsupported> {
-    let re = super::literal::search_regex(source, Flavor::Re2, "Chronicle's RE2", span)?;
-    Ok(format!("{f} = /{re}/"))
+/// `$e.f = /re/` for an engine regex source; `loose` as for
+/// [`super::literal::search_regex`].
+fn regex(f: &str, source: &str, span: Span, loose: bool) -> Result<String, Unsupported> {
+    regex_nocase(f, source, false, loose, span)
 }
 
 /// The separator between the values of a list kept in `additional.fields` (the ingestion
@@ -132,10 +134,12 @@ pub const LIST_SEPARATOR: char = '\u{1f}';
 /// A string or regex test on a list field: the regex searches the joined values, confined to
 /// one value ([`translate::list_search`]). A pattern that matches the empty string is
 /// guarded with `!= ""`, since an empty list, a missing field and `[""]` all read as `""`.
-fn array_predicate(f: &str, name: &str, pred: &Pred) -> Result<String, Unsupported> {
+fn array_predicate(f: &str, name: &str, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
     let source = match &pred.test {
-        Test::Str { pattern, cased } => pattern.to_search_regex(!cased),
-        Test::Regex { pattern, flags } => crate::semantics::ir::regex_source(pattern, *flags),
+        Test::Str { pattern, cased } => {
+            pattern.to_search_regex(crate::backend::literal::unicode_case(*cased))
+        }
+        Test::Regex { pattern, flags } => cx.regex_source(pattern, *flags),
         _ => {
             return Err(Unsupported::new(
                 format!("a non-string test on the list field `{name}`"),
@@ -153,7 +157,7 @@ fn array_predicate(f: &str, name: &str, pred: &Pred) -> Result<String, Unsupport
             pred.span,
         )
     })?;
-    let test = regex(f, &list, pred.span)?;
+    let test = regex(f, &list, pred.span, cx.loose_case())?;
     let matches_empty = regex::Regex::new(&source).is_ok_and(|r| r.is_match(""));
     Ok(if matches_empty {
         format!("({f} != \"\" and {test})")
@@ -162,8 +166,24 @@ fn array_predicate(f: &str, name: &str, pred: &Pred) -> Result<String, Unsupport
     })
 }
 
-/// A decimal number as text (what the casts read), with the whitespace the engine trims.
-const NUMBER_RE: &str = r"^\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$";
+/// A decimal number as text (what the casts read), with an optional exponent (`5E2`) and the
+/// whitespace the engine trims.
+const NUMBER_RE: &str = r"^\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*$";
+
+/// `$e.f = /re/`, or `... nocase`, for an engine regex source.
+fn regex_nocase(
+    f: &str,
+    source: &str,
+    nocase: bool,
+    loose: bool,
+    span: Span,
+) -> Result<String, Unsupported> {
+    let re = super::literal::search_regex(source, Flavor::Re2, "Chronicle's RE2", span, loose)?;
+    Ok(format!(
+        "{f} = /{re}/{}",
+        if nocase { " nocase" } else { "" }
+    ))
+}
 
 impl Dialect for Yaral {
     fn name(&self) -> &'static str {
@@ -174,7 +194,64 @@ impl Dialect for Yaral {
         "YARA-L has no search over all fields; name the field"
     }
 
-    fn predicate(&self, col: &Column, pred: &Pred, _negated: bool) -> Result<String, Unsupported> {
+    /// String tests as Google's own rules write them: `$e.f = "v" nocase` for whole values,
+    /// `strings.contains(strings.to_lower($e.f), "v")` for substrings,
+    /// `strings.starts_with(...)` for prefixes, `/v$/ nocase` regexes for suffixes and other
+    /// patterns; without `nocase` and `to_lower` when cased.
+    fn strings(
+        &self,
+        col: &Column,
+        t: &StrTest,
+        cx: Cx,
+        _stages: &mut Vec<String>,
+    ) -> Result<String, Unsupported> {
+        let Some(f) = field_of(self.var, &col.name) else {
+            return Err(Unsupported::new(
+                format!("the mapped field name `{}`", col.name),
+                "a YARA-L field is a dotted UDM path, optionally ending in [\"key\"]",
+                t.span,
+            ));
+        };
+        if col.ty.is_some_and(|ty| ty.array) {
+            let case = (!t.cased).then_some(CaseMode::Ascii);
+            let source = any_regex(t, case, true);
+            let pred = Pred {
+                field: Some(col.name.clone()),
+                test: Test::Regex {
+                    pattern: source,
+                    flags: Default::default(),
+                },
+                span: t.span,
+            };
+            return array_predicate(&f, &col.name, &pred, cx);
+        }
+        let nocase = if t.cased { "" } else { " nocase" };
+        let mut parts = Vec::new();
+        for (p, shape) in t.patterns.iter().zip(t.shapes()) {
+            let lit = shape.text().and_then(string);
+            parts.push(match (&shape, lit) {
+                (Shape::Exact(_), Some(l)) => format!("{f} = {l}{nocase}"),
+                (Shape::Contains(v), Some(l)) if t.cased => format!("strings.contains({f}, {l})"),
+                (Shape::Contains(v), Some(_)) if v.is_ascii() => format!(
+                    "strings.contains(strings.to_lower({f}), {})",
+                    string(&v.to_ascii_lowercase()).unwrap_or_default()
+                ),
+                (Shape::Prefix(_), Some(l)) if t.cased => format!("strings.starts_with({f}, {l})"),
+                (Shape::Prefix(v), Some(_)) if v.is_ascii() => format!(
+                    "strings.starts_with(strings.to_lower({f}), {})",
+                    string(&v.to_ascii_lowercase()).unwrap_or_default()
+                ),
+                _ => regex_nocase(&f, &p.to_search_regex(None), !t.cased, true, t.span)?,
+            });
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            format!("({})", parts.join(" or "))
+        })
+    }
+
+    fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
         let Some(f) = field_of(self.var, &col.name) else {
             return Err(Unsupported::new(
                 format!("the mapped field name `{}`", col.name),
@@ -183,21 +260,28 @@ impl Dialect for Yaral {
             ));
         };
         if col.ty.is_some_and(|t| t.array) {
-            return array_predicate(&f, &col.name, pred);
+            return array_predicate(&f, &col.name, pred, cx);
         }
         let in_map = col.name.contains('[');
         let base = col.ty.map(|t| t.base);
         Ok(match &pred.test {
             Test::Str { pattern, cased } => match pattern.as_plain().and_then(|t| string(&t)) {
                 Some(lit) if *cased => format!("{f} = {lit}"),
-                _ => regex(&f, &pattern.to_search_regex(!cased), pred.span)?,
+                _ => regex(
+                    &f,
+                    &pattern.to_search_regex(crate::backend::literal::unicode_case(*cased)),
+                    pred.span,
+                    false,
+                )?,
             },
             Test::Regex { pattern, flags } => regex(
                 &f,
-                &crate::semantics::ir::regex_source(pattern, *flags),
+                &cx.regex_source(pattern, *flags),
                 pred.span,
+                cx.loose_case(),
             )?,
             Test::Num { op, value, .. } => {
+                let cmp = *op;
                 let op = match op.symbol() {
                     "==" => "=",
                     s => s,
@@ -215,26 +299,34 @@ impl Dialect for Yaral {
                     } else {
                         "cast.as_float"
                     };
-                    format!(
-                        "({f} = /{}/ and {cast}({f}) {op} {})",
-                        NUMBER_RE,
-                        number(*value)
-                    )
+                    let compared = format!("{cast}({f}) {op} {}", number(*value));
+                    // The casts read anything that is not a number as 0: where 0 passes the
+                    // comparison, the value is first checked to be a number.
+                    if cmp.apply(0.0, *value) {
+                        format!("({f} = /{NUMBER_RE}/ and {compared})")
+                    } else {
+                        compared
+                    }
                 } else {
                     format!("{f} {op} {}", number(*value))
                 }
             }
-            Test::Bool(b) => {
-                let re: String = b
-                    .to_string()
-                    .chars()
-                    .map(|c| format!("[{}{c}]", c.to_ascii_uppercase()))
-                    .collect();
-                format!("{f} = /^{re}$/")
-            }
+            // Booleans are the strings `true`/`false` (in any ASCII case, as the engine reads).
+            Test::Bool(b) => format!("{f} = \"{b}\" nocase"),
             Test::Null | Test::Exists(false) => format!("{f} = \"\""),
             Test::Exists(true) => format!("{f} != \"\""),
-            Test::Cidr(net) => format!("net.ip_in_range_cidr({f}, \"{net}\")"),
+            Test::Cidr(net) => {
+                // Each form of the range: an IPv4 range also as its mapped IPv6 range.
+                let any: Vec<String> = cidr_forms(net)
+                    .iter()
+                    .map(|n| format!("net.ip_in_range_cidr({f}, \"{n}\")"))
+                    .collect();
+                if any.len() == 1 {
+                    any.join("")
+                } else {
+                    format!("({})", any.join(" or "))
+                }
+            }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
                 unreachable!("refused for every target by backend::render")
             }

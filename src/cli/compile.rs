@@ -3,7 +3,7 @@
 use super::usage_error;
 use super::{Common, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, load_schema, plural, prepare, print};
 use aisigma::backend::artifact::{self, Format};
-use aisigma::backend::compile::{Compiled, compile, compile_correlation};
+use aisigma::backend::compile::{Compiled, Options, compile_correlation_with, compile_with};
 use aisigma::backend::mapping::Mapping;
 use aisigma::backend::target::Target;
 use aisigma::report::diagnostic::{Code, Diagnostic, Severity};
@@ -67,6 +67,10 @@ pub struct Args {
     /// Write one file per rule (or one pack file) into DIR, atomically
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     output: Option<PathBuf>,
+    /// Compare case-insensitive strings by Unicode simple case folding (`k` also matches the
+    /// Kelvin sign), written out exactly, instead of the default ASCII contract
+    #[arg(long)]
+    unicode_exact: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -137,7 +141,10 @@ pub fn run(a: Args) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
-    let compiled = compile_all(&results, a.target, &mapping, &schema);
+    let opts = Options {
+        unicode_exact: a.unicode_exact,
+    };
+    let compiled = compile_all(&results, a.target, &mapping, &schema, &opts);
     let mut out = Output::default();
     if let Err(e) = assemble(&mut out, &results, compiled, &a, artifact.as_ref()) {
         return usage_error(&e);
@@ -196,6 +203,7 @@ fn compile_all(
     target: Target,
     mapping: &Mapping,
     schema: &Schema,
+    opts: &Options,
 ) -> PerDoc {
     use rayon::prelude::*;
     let check_errors = check_errors(results);
@@ -209,11 +217,13 @@ fn compile_all(
                 .enumerate()
                 .map(|(di, cd)| match (&cd.expr, errors.is_empty()) {
                     (_, true) if matches!(cd.doc.body, Some(Body::Correlation(_))) => {
-                        compile_correlation(results, (fi, di), target, mapping, schema)
+                        compile_correlation_with(results, (fi, di), target, mapping, schema, opts)
                     }
                     // Meta filters are refused, never silently skipped.
                     (_, true) if cd.doc.detection().is_none() => Err(vec![meta_filter(&cd.doc)]),
-                    (Some(expr), true) => compile(&cd.doc, expr, target, mapping, schema),
+                    (Some(expr), true) => {
+                        compile_with(&cd.doc, expr, target, mapping, schema, opts)
+                    }
                     _ => Err(errors.clone()),
                 })
                 .collect()

@@ -1,6 +1,7 @@
 //! `aisigma scan`: run rules over JSON Lines event logs.
 
 use super::{Common, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, load_schema, prepare, usage_error};
+use aisigma::regex::casefold::CaseMode;
 use aisigma::report::diagnostic::Severity;
 use aisigma::scan::event_input::{self, Source};
 use aisigma::scan::scanner as scan;
@@ -46,6 +47,10 @@ pub struct Args {
     /// be evaluated in time order (e.g. 30s, 5m); later ones are counted and left out
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     lateness: String,
+    /// Compare case-insensitive strings by Unicode simple case folding (`k` also matches the
+    /// Kelvin sign), written out exactly, instead of the default ASCII contract
+    #[arg(long)]
+    unicode_exact: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -101,7 +106,14 @@ pub fn run(a: Args) -> ExitCode {
         exprs,
         correlations,
         skipped,
-    } = scan::load_rules(&results);
+    } = scan::load_rules_with(
+        &results,
+        if a.unicode_exact {
+            CaseMode::Unicode
+        } else {
+            CaseMode::Ascii
+        },
+    );
     for s in &skipped {
         eprintln!("aisigma: {s}");
     }

@@ -2,6 +2,7 @@
 
 use super::{Common, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, plural, prepare, print, usage_error};
 use aisigma::engine::ruletest::{self, Outcome, RuleOutcome};
+use aisigma::regex::casefold::CaseMode;
 use aisigma::report::render as report;
 use aisigma::semantics::checked::FileResult;
 use std::path::PathBuf;
@@ -27,6 +28,10 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     format: TestFormat,
+    /// Compare case-insensitive strings by Unicode simple case folding (`k` also matches the
+    /// Kelvin sign), written out exactly, instead of the default ASCII contract
+    #[arg(long)]
+    unicode_exact: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -36,7 +41,12 @@ pub fn run(a: Args) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
-    let outcomes = ruletest::run(&results, a.require_tests);
+    let mode = if a.unicode_exact {
+        CaseMode::Unicode
+    } else {
+        CaseMode::Ascii
+    };
+    let outcomes = ruletest::run_with(&results, a.require_tests, mode);
     let count = |o: Outcome| outcomes.iter().filter(|r| r.outcome == o).count();
     let (failed, errored, untested) = (
         count(Outcome::Failed),

@@ -18,6 +18,7 @@
 //!   carries its group-by values as fields, and its time.
 
 use crate::engine::matcher::{Matcher, number_at, text_at};
+use crate::regex::casefold::CaseMode;
 use crate::semantics::checked::FileResult;
 use crate::semantics::correlation::{self, Agg, Kind, Plan};
 use crate::syntax::ast::{Body, CmpOp};
@@ -108,6 +109,15 @@ impl Fields {
 /// Build the network of the correlation `root` (a document of `results`), resolving rule
 /// references by id or name across all the results. `Err` says what cannot be evaluated.
 pub fn build(results: &[FileResult], root: (usize, usize)) -> Result<(Network, usize), String> {
+    build_with(results, root, CaseMode::default())
+}
+
+/// [`build`], with the rules' case-insensitive tests compared by `mode`.
+pub fn build_with(
+    results: &[FileResult],
+    root: (usize, usize),
+    mode: CaseMode,
+) -> Result<(Network, usize), String> {
     let by_key = correlation::index(results);
     let mut net = Network {
         nodes: Vec::new(),
@@ -117,14 +127,25 @@ pub fn build(results: &[FileResult], root: (usize, usize)) -> Result<(Network, u
     };
     let mut done: HashMap<(usize, usize), usize> = HashMap::new();
     let mut visiting = HashSet::new();
-    let top = add(results, root, &by_key, &mut net, &mut done, &mut visiting)?;
+    let mut b = Build {
+        results,
+        by_key: &by_key,
+        mode,
+    };
+    let top = add(&mut b, root, &mut net, &mut done, &mut visiting)?;
     Ok((net, top))
 }
 
+/// What building a network reads.
+struct Build<'a> {
+    results: &'a [FileResult],
+    by_key: &'a HashMap<String, (usize, usize)>,
+    mode: CaseMode,
+}
+
 fn add(
-    results: &[FileResult],
+    b: &mut Build,
     at: (usize, usize),
-    by_key: &HashMap<String, (usize, usize)>,
     net: &mut Network,
     done: &mut HashMap<(usize, usize), usize>,
     visiting: &mut HashSet<(usize, usize)>,
@@ -132,6 +153,7 @@ fn add(
     if let Some(&n) = done.get(&at) {
         return Ok(n);
     }
+    let results = b.results;
     let cd = &results[at.0].docs[at.1];
     let label = cd.doc.label();
     if !visiting.insert(at) {
@@ -142,9 +164,9 @@ fn add(
             let mut inputs = Vec::new();
             let mut refs = Vec::new();
             for r in &c.rules {
-                let target = correlation::resolve(by_key, &r.value)
+                let target = correlation::resolve(b.by_key, &r.value)
                     .ok_or_else(|| format!("`{}` is no loaded rule", r.value))?;
-                inputs.push(add(results, *target, by_key, net, done, visiting)?);
+                inputs.push(add(b, *target, net, done, visiting)?);
                 refs.push(correlation::keys_of(&results[target.0].docs[target.1].doc));
             }
             Node::Correlation(correlation::plan(c, inputs, &refs, &label)?)
@@ -154,7 +176,8 @@ fn add(
                 .expr
                 .as_ref()
                 .ok_or_else(|| format!("rule `{label}` has errors"))?;
-            let matcher = Matcher::new(expr).map_err(|e| format!("rule `{label}`: {e}"))?;
+            let matcher =
+                Matcher::with_mode(expr, b.mode).map_err(|e| format!("rule `{label}`: {e}"))?;
             Node::Rule {
                 matcher: Box::new(matcher),
                 category: cd.doc.category().map(str::to_string),
@@ -262,7 +285,7 @@ impl Network {
                     category: rc,
                 } => {
                     let applies = match (rc, &category) {
-                        (Some(rc), Some(ec)) => rc == ec,
+                        (Some(rc), Some(ec)) => rc.eq_ignore_ascii_case(ec),
                         _ => true,
                     };
                     applies && matcher.matches(event)

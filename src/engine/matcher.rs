@@ -4,9 +4,10 @@
 //! them. Regexes are compiled once per rule; field paths are resolved against both flat
 //! dotted keys and nested objects.
 
+use crate::regex::casefold::{self, CaseMode};
 use crate::regex::pcre::pcre_only_constructs;
-use crate::semantics::ir::regex_source;
 use crate::semantics::ir::{CmpOp, Expr, Position, Pred, Test, TimePart};
+use crate::semantics::ir::{regex_source, regex_source_ascii};
 use crate::syntax::sigma_string::SigmaString;
 use crate::syntax::span::Span;
 use regex::Regex;
@@ -98,6 +99,8 @@ impl FieldPath {
 #[derive(Debug)]
 enum StrMatch {
     Exact(String),
+    /// Equal under ASCII case folding.
+    AsciiExact(String),
     Pattern(Regex),
 }
 
@@ -113,7 +116,8 @@ enum CTest {
     FieldRef {
         other: FieldPath,
         position: Position,
-        cased: bool,
+        /// `None`: case-sensitive.
+        case: Option<CaseMode>,
     },
     TimePart(TimePart, i64),
 }
@@ -138,10 +142,15 @@ pub struct Matcher {
 
 use crate::regex::translate::REGEX_SIZE_LIMIT;
 
-fn compile_str(pattern: &SigmaString, cased: bool, span: Span) -> Result<StrMatch, EngineError> {
-    match pattern.as_plain() {
-        Some(p) if cased => Ok(StrMatch::Exact(p)),
-        _ => regex::RegexBuilder::new(&pattern.to_regex(!cased))
+fn compile_str(
+    pattern: &SigmaString,
+    case: Option<CaseMode>,
+    span: Span,
+) -> Result<StrMatch, EngineError> {
+    match (pattern.as_plain(), case) {
+        (Some(p), None) => Ok(StrMatch::Exact(p)),
+        (Some(p), Some(CaseMode::Ascii)) => Ok(StrMatch::AsciiExact(p)),
+        _ => regex::RegexBuilder::new(&pattern.to_regex(case))
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map(StrMatch::Pattern)
@@ -152,9 +161,10 @@ fn compile_str(pattern: &SigmaString, cased: bool, span: Span) -> Result<StrMatc
     }
 }
 
-fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
+fn compile_pred(p: &Pred, mode: CaseMode) -> Result<Node, EngineError> {
+    let case = |cased: bool| (!cased).then_some(mode);
     let test = match &p.test {
-        Test::Str { pattern, cased } => CTest::Str(compile_str(pattern, *cased, p.span)?),
+        Test::Str { pattern, cased } => CTest::Str(compile_str(pattern, case(*cased), p.span)?),
         Test::Regex { pattern, flags } => {
             if let Some(c) = pcre_only_constructs(pattern).first() {
                 return Err(EngineError::UnsupportedRegex {
@@ -163,7 +173,11 @@ fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
                     span: p.span,
                 });
             }
-            let re = regex::RegexBuilder::new(&regex_source(pattern, *flags))
+            let source = match mode {
+                CaseMode::Ascii => regex_source_ascii(pattern, *flags),
+                CaseMode::Unicode => regex_source(pattern, *flags),
+            };
+            let re = regex::RegexBuilder::new(&source)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| EngineError::BadRegex {
@@ -185,7 +199,7 @@ fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
         } => CTest::FieldRef {
             other: FieldPath::new(other),
             position: *position,
-            cased: *cased,
+            case: case(*cased),
         },
         Test::TimePart { part, value } => CTest::TimePart(*part, *value),
         Test::Placeholder { name } => {
@@ -201,21 +215,31 @@ fn compile_pred(p: &Pred) -> Result<Node, EngineError> {
     })
 }
 
-fn compile_expr(e: &Expr) -> Result<Node, EngineError> {
-    let all = |v: &[Expr]| v.iter().map(compile_expr).collect::<Result<Vec<_>, _>>();
+fn compile_expr(e: &Expr, mode: CaseMode) -> Result<Node, EngineError> {
+    let all = |v: &[Expr]| {
+        v.iter()
+            .map(|x| compile_expr(x, mode))
+            .collect::<Result<Vec<_>, _>>()
+    };
     Ok(match e {
         Expr::And(v) => Node::And(all(v)?),
         Expr::Or(v) => Node::Or(all(v)?),
         Expr::AtLeast(n, v) => Node::AtLeast(*n, all(v)?),
-        Expr::Not(inner) => Node::Not(Box::new(compile_expr(inner)?)),
-        Expr::Pred(p) => compile_pred(p)?,
+        Expr::Not(inner) => Node::Not(Box::new(compile_expr(inner, mode)?)),
+        Expr::Pred(p) => compile_pred(p, mode)?,
     })
 }
 
 impl Matcher {
+    /// The matcher of `expr` under the default case contract ([`CaseMode::Ascii`]).
     pub fn new(expr: &Expr) -> Result<Matcher, EngineError> {
+        Matcher::with_mode(expr, CaseMode::default())
+    }
+
+    /// The matcher of `expr` with case-insensitive tests compared by `mode`.
+    pub fn with_mode(expr: &Expr, mode: CaseMode) -> Result<Matcher, EngineError> {
         Ok(Matcher {
-            root: compile_expr(expr)?,
+            root: compile_expr(expr, mode)?,
         })
     }
 
@@ -242,8 +266,8 @@ fn eval(n: &Node, event: &Value) -> bool {
             let mut vals = Vec::new();
             path.lookup(event, &mut vals);
             match test {
-                CTest::Null => vals.iter().all(|v| v.is_null()),
-                CTest::Exists(want) => vals.iter().any(|v| !v.is_null()) == *want,
+                CTest::Null => !vals.iter().any(|v| present(v)),
+                CTest::Exists(want) => vals.iter().any(|v| present(v)) == *want,
                 _ => {
                     let mut hit = false;
                     for v in vals {
@@ -253,6 +277,17 @@ fn eval(n: &Node, event: &Value) -> bool {
                 }
             }
         }
+    }
+}
+
+/// Is a value there, as Elasticsearch's `exists` sees it: not null, not an empty array, not an
+/// array of nulls, not an empty object.
+fn present(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Array(items) => items.iter().any(present),
+        Value::Object(m) => !m.is_empty(),
+        _ => true,
     }
 }
 
@@ -322,6 +357,7 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
     match t {
         CTest::Str(m) => text_of(v).is_some_and(|s| match m {
             StrMatch::Exact(e) => s == e.as_str(),
+            StrMatch::AsciiExact(e) => s.eq_ignore_ascii_case(e),
             StrMatch::Pattern(re) => re.is_match(&s),
         }),
         CTest::Regex(re) => text_of(v).is_some_and(|s| re.is_match(&s)),
@@ -334,7 +370,7 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
         CTest::Cidr(net) => v
             .as_str()
             .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
-            .is_some_and(|ip| net.contains(&ip)),
+            .is_some_and(|ip| crate::semantics::ir::cidr_holds(net, ip)),
         CTest::TimePart(part, want) => {
             let Some(epoch) = text_of(v).and_then(|s| crate::syntax::time::parse_timestamp(&s))
             else {
@@ -354,7 +390,7 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
         CTest::FieldRef {
             other,
             position,
-            cased,
+            case,
         } => {
             let Some(a) = text_of(v) else { return false };
             let mut others = Vec::new();
@@ -363,7 +399,7 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
             for o in others {
                 each_element(o, &mut |x| {
                     if let Some(b) = text_of(x) {
-                        hit = hit || compare_text(&a, &b, *position, *cased);
+                        hit = hit || compare_text(&a, &b, *position, *case);
                     }
                 });
             }
@@ -373,11 +409,10 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
     }
 }
 
-fn compare_text(a: &str, b: &str, pos: Position, cased: bool) -> bool {
-    let (a, b) = if cased {
-        (a.to_string(), b.to_string())
-    } else {
-        (a.to_lowercase(), b.to_lowercase())
+fn compare_text(a: &str, b: &str, pos: Position, case: Option<CaseMode>) -> bool {
+    let (a, b) = match case {
+        None => (a.to_string(), b.to_string()),
+        Some(mode) => (casefold::lower(a, mode), casefold::lower(b, mode)),
     };
     match pos {
         Position::Exact => a == b,

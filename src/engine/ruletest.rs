@@ -1,6 +1,7 @@
 //! `aisigma test`: run every rule's in-rule tests through the engine; JUnit XML for CI.
 
 use crate::engine::matcher::Matcher;
+use crate::regex::casefold::CaseMode;
 use crate::report::diagnostic::{Code, Diagnostic, Severity};
 use crate::semantics::checked::FileResult;
 use crate::syntax::ast::Body;
@@ -45,6 +46,11 @@ impl RuleOutcome {
 /// Run the tests of every checked document. With `require_tests`, a rule without tests
 /// carries an `AIS703` error.
 pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
+    run_with(results, require_tests, CaseMode::default())
+}
+
+/// [`run`], with case-insensitive tests compared by `mode` (`--unicode-exact`).
+pub fn run_with(results: &[FileResult], require_tests: bool, mode: CaseMode) -> Vec<RuleOutcome> {
     let mut out = Vec::new();
     for (fi, r) in results.iter().enumerate() {
         let errors: Vec<Diagnostic> = r
@@ -71,7 +77,7 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
         for (di, cd) in r.docs.iter().enumerate() {
             let doc = &cd.doc;
             if let (Some(Body::Correlation(_)), true) = (&doc.body, errors.is_empty()) {
-                out.push(correlation_tests(results, (fi, di), require_tests));
+                out.push(correlation_tests(results, (fi, di), require_tests, mode));
                 continue;
             }
             let tests = doc.tests.as_deref().unwrap_or_default();
@@ -136,7 +142,7 @@ pub fn run(results: &[FileResult], require_tests: bool) -> Vec<RuleOutcome> {
                 out.push(ro);
                 continue;
             };
-            let matcher = match Matcher::new(expr) {
+            let matcher = match Matcher::with_mode(expr, mode) {
                 Ok(m) => m,
                 Err(e) => {
                     ro.outcome = Outcome::Error;
@@ -195,6 +201,7 @@ fn correlation_tests(
     results: &[FileResult],
     at: (usize, usize),
     require_tests: bool,
+    mode: CaseMode,
 ) -> RuleOutcome {
     use crate::syntax::ast::ExpectAlerts;
     let r = &results[at.0];
@@ -213,7 +220,7 @@ fn correlation_tests(
         }
         return ro;
     }
-    let (net, node) = match crate::engine::correlate::build(results, at) {
+    let (net, node) = match crate::engine::correlate::build_with(results, at, mode) {
         Ok(n) => n,
         Err(why) => {
             ro.outcome = Outcome::Error;

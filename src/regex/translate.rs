@@ -35,9 +35,12 @@ pub enum Flavor {
     Pcre,
     /// Google RE2 (YARA-L).
     Re2,
-    /// The Rust `regex` crate, which Kusto's `matches regex` uses: RE2 syntax, but `\b` is
-    /// Unicode-aware (so the ASCII boundary is written `(?-u:\b)`) and only meta characters
-    /// may be escaped in older versions (other punctuation is written raw).
+    /// Kusto's `matches regex`: the syntax both RE2 (which Microsoft's KQL reference named)
+    /// and the Rust `regex` crate (which its current reference names) read the same way. The
+    /// ASCII word boundary has no common spelling (Rust's `\b` is Unicode-aware, and RE2
+    /// rejects `(?-u:\b)`), so a `\b` at the edge of the pattern is written as the character
+    /// class (or anchor) it requires, one between two known characters is decided, and any
+    /// other is refused. Only meta characters are escaped (older Rust versions reject `\/`).
     Rust,
     /// Lucene `RegExp`: whole-value match, no assertions, no inline flags.
     Lucene,
@@ -66,6 +69,163 @@ pub fn engine_source(pattern: &str, flags: &str) -> String {
     }
 }
 
+/// [`engine_source`] under the default case contract: wherever the pattern is
+/// case-insensitive (the `i` flag, from the rule's modifier or inline), ASCII letters match
+/// their other case and every other character only itself (`docs/semantics.md`, "Case").
+/// The result has no `i` flag left: each such letter is a class (`[Kk]`), each such class
+/// carries the other case of its ASCII letters.
+pub fn engine_source_ascii(pattern: &str, flags: &str) -> String {
+    let prefixed = if flags.is_empty() {
+        pattern.to_string()
+    } else {
+        format!("(?{flags}){pattern}")
+    };
+    let Ok(mut parsed) = ast::parse::Parser::new().parse(&prefixed) else {
+        return prefixed;
+    };
+    asciify(&mut parsed);
+    let mut ci = false;
+    fold_ascii(&mut parsed, &mut ci);
+    let mut out = String::new();
+    match ast::print::Printer::new().print(&parsed, &mut out) {
+        Ok(()) => out,
+        Err(_) => prefixed,
+    }
+}
+
+/// The flags without `i` (and without a trailing `-`); `ci` is set to the `i` they ask for.
+fn strip_case_flag(flags: &mut ast::Flags, ci: &mut bool) {
+    if let Some(state) = flags.flag_state(ast::Flag::CaseInsensitive) {
+        *ci = state;
+    }
+    flags
+        .items
+        .retain(|x| x.kind != ast::FlagsItemKind::Flag(ast::Flag::CaseInsensitive));
+    if flags.items.last().is_some_and(|x| x.kind.is_negation()) {
+        flags.items.pop();
+    }
+}
+
+/// The class `node` (bracketed or `\p{..}`) stands for, with the other case of its ASCII
+/// letters added, as a bracketed class of ranges; negation applies after the folding.
+fn folded_class(node: &Ast, negated: bool, span: ast::Span) -> Option<Ast> {
+    let text = node.to_string();
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&text)
+        .ok()?;
+    let mut cl = match hir.kind() {
+        HirKind::Class(Class::Unicode(cl)) => cl.clone(),
+        HirKind::Literal(l) => {
+            let cs = literal_chars(&l.0).ok()?;
+            ClassUnicode::new(cs.into_iter().map(|c| ClassUnicodeRange::new(c, c)))
+        }
+        _ => return None,
+    };
+    let swapped: Vec<ClassUnicodeRange> = cl
+        .iter()
+        .flat_map(|r| r.start()..=r.end())
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| {
+            let o = if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
+            ClassUnicodeRange::new(o, o)
+        })
+        .collect();
+    cl.union(&ClassUnicode::new(swapped));
+    if negated {
+        cl.negate();
+    }
+    let lit = |c: char| ast::Literal {
+        span,
+        kind: ast::LiteralKind::HexBrace(ast::HexLiteralKind::X),
+        c,
+    };
+    let items = cl
+        .iter()
+        .map(|r| {
+            if r.start() == r.end() {
+                ClassSetItem::Literal(lit(r.start()))
+            } else {
+                ClassSetItem::Range(ast::ClassSetRange {
+                    span,
+                    start: lit(r.start()),
+                    end: lit(r.end()),
+                })
+            }
+        })
+        .collect();
+    Some(Ast::class_bracketed(ast::ClassBracketed {
+        span,
+        negated: false,
+        kind: ClassSet::Item(ClassSetItem::Union(ast::ClassSetUnion { span, items })),
+    }))
+}
+
+/// Rewrite case-insensitive parts for ASCII folding (see [`engine_source_ascii`]); `ci` is the
+/// `i` flag in force, which inline flags change for the rest of their group.
+fn fold_ascii(a: &mut Ast, ci: &mut bool) {
+    match a {
+        Ast::Flags(f) => {
+            strip_case_flag(&mut f.flags, ci);
+            if f.flags.items.is_empty() {
+                *a = Ast::empty(f.span);
+            }
+        }
+        Ast::Group(g) => {
+            let mut inner = *ci;
+            if let ast::GroupKind::NonCapturing(flags) = &mut g.kind {
+                strip_case_flag(flags, &mut inner);
+            }
+            fold_ascii(&mut g.ast, &mut inner);
+        }
+        Ast::Concat(c) => c.asts.iter_mut().for_each(|x| fold_ascii(x, ci)),
+        // Flags set in one branch stay set in the next ones, up to the end of the group.
+        Ast::Alternation(x) => x.asts.iter_mut().for_each(|b| fold_ascii(b, ci)),
+        Ast::Repetition(r) => {
+            let mut inner = *ci;
+            fold_ascii(&mut r.ast, &mut inner);
+        }
+        Ast::Literal(l) if *ci && l.c.is_ascii_alphabetic() => {
+            let span = l.span;
+            let c = l.c;
+            if let Some(class) = folded_class(
+                &Ast::literal(ast::Literal {
+                    span,
+                    kind: ast::LiteralKind::Verbatim,
+                    c,
+                }),
+                false,
+                span,
+            ) {
+                *a = class;
+            }
+        }
+        Ast::ClassBracketed(b) if *ci => {
+            let span = b.span;
+            let negated = b.negated;
+            let mut positive = (**b).clone();
+            positive.negated = false;
+            if let Some(class) = folded_class(&Ast::class_bracketed(positive), negated, span) {
+                *a = class;
+            }
+        }
+        Ast::ClassUnicode(u) if *ci => {
+            let span = u.span;
+            let negated = u.negated;
+            let mut positive = (**u).clone();
+            positive.negated = false;
+            if let Some(class) = folded_class(&Ast::class_unicode(positive), negated, span) {
+                *a = class;
+            }
+        }
+        _ => {}
+    }
+}
+
 fn ascii_class(p: &ClassPerl) -> ClassAscii {
     ClassAscii {
         span: p.span,
@@ -78,6 +238,35 @@ fn ascii_class(p: &ClassPerl) -> ClassAscii {
     }
 }
 
+/// The engine's `\\s`: tab, line feed, carriage return and space, the white space every
+/// target's regex names alike (Lucene's `\\s`; PCRE, RE2 and Java add vertical tab or form
+/// feed, which no target can write without a raw control character).
+fn space_class(p: &ClassPerl) -> ClassSetItem {
+    let lit = |c: char| {
+        ClassSetItem::Literal(ast::Literal {
+            span: p.span,
+            kind: ast::LiteralKind::HexBrace(ast::HexLiteralKind::X),
+            c,
+        })
+    };
+    ClassSetItem::Bracketed(Box::new(ast::ClassBracketed {
+        span: p.span,
+        negated: p.negated,
+        kind: ClassSet::Item(ClassSetItem::Union(ast::ClassSetUnion {
+            span: p.span,
+            items: vec![lit('\t'), lit('\n'), lit('\r'), lit(' ')],
+        })),
+    }))
+}
+
+/// A Perl class as the engine reads it: ASCII `\\d` and `\\w`, and [`space_class`].
+fn perl_item(p: &ClassPerl) -> ClassSetItem {
+    match p.kind {
+        ClassPerlKind::Space => space_class(p),
+        _ => ClassSetItem::Ascii(ascii_class(p)),
+    }
+}
+
 fn asciify(a: &mut Ast) {
     match a {
         Ast::ClassPerl(p) => {
@@ -85,7 +274,7 @@ fn asciify(a: &mut Ast) {
             *a = Ast::class_bracketed(ast::ClassBracketed {
                 span,
                 negated: false,
-                kind: ClassSet::Item(ClassSetItem::Ascii(ascii_class(p))),
+                kind: ClassSet::Item(perl_item(p)),
             });
         }
         Ast::ClassBracketed(b) => asciify_set(&mut b.kind),
@@ -143,7 +332,7 @@ fn asciify_set(s: &mut ClassSet) {
 
 fn asciify_item(item: &mut ClassSetItem) {
     match item {
-        ClassSetItem::Perl(p) => *item = ClassSetItem::Ascii(ascii_class(p)),
+        ClassSetItem::Perl(p) => *item = perl_item(p),
         ClassSetItem::Bracketed(b) => asciify_set(&mut b.kind),
         ClassSetItem::Union(u) => u.items.iter_mut().for_each(asciify_item),
         _ => {}
@@ -187,6 +376,203 @@ pub fn parse(source: &str) -> Result<std::rc::Rc<Hir>, String> {
     parsed
 }
 
+/// Deepest nesting of groups and repetitions written.
+const MAX_NESTING: usize = 64;
+
+fn nesting(h: &Hir) -> usize {
+    match h.kind() {
+        HirKind::Repetition(r) => 1 + nesting(&r.sub),
+        HirKind::Capture(c) => 1 + nesting(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => {
+            1 + v.iter().map(nesting).max().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// Nested repetitions that mean one repetition written as one (`(?:(?:i+)+)+` is `i+`,
+/// `(?:x*)?` is `x*`), so that a pattern like `i+++...` does not nest deeper than the
+/// targets' engines allow.
+fn simplify_repetitions(h: &Hir) -> Hir {
+    use regex_syntax::hir::Repetition;
+    match h.kind() {
+        HirKind::Repetition(r) => {
+            let sub = simplify_repetitions(&r.sub);
+            let inner = match sub.kind() {
+                HirKind::Capture(c) => (*c.sub).clone(),
+                _ => sub.clone(),
+            };
+            if let HirKind::Repetition(i) = inner.kind() {
+                let merged = match ((r.min, r.max), (i.min, i.max)) {
+                    // (x{b,})^{a,} with a >= 1: at least a*b x's, any count above.
+                    ((a, None), (b, None)) if a >= 1 => a.checked_mul(b).map(|m| (m, None)),
+                    // (x*)* (x+)* (x?)* (x*)? (x*)+: x*.
+                    ((0, None), (b, _)) if b <= 1 => Some((0, None)),
+                    ((a, Some(1)), (0, None)) if a <= 1 => Some((0, None)),
+                    ((1, None), (0, Some(1))) => Some((0, None)),
+                    // (x?)?: x?.
+                    ((0, Some(1)), (0, Some(1))) => Some((0, Some(1))),
+                    _ => None,
+                };
+                if let Some((min, max)) = merged {
+                    return Hir::repetition(Repetition {
+                        min,
+                        max,
+                        greedy: true,
+                        sub: i.sub.clone(),
+                    });
+                }
+            }
+            Hir::repetition(Repetition {
+                min: r.min,
+                max: r.max,
+                greedy: r.greedy,
+                sub: Box::new(sub),
+            })
+        }
+        HirKind::Capture(c) => Hir::capture(regex_syntax::hir::Capture {
+            index: c.index,
+            name: c.name.clone(),
+            sub: Box::new(simplify_repetitions(&c.sub)),
+        }),
+        HirKind::Concat(v) => Hir::concat(v.iter().map(simplify_repetitions).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.iter().map(simplify_repetitions).collect()),
+        _ => h.clone(),
+    }
+}
+
+/// What an ASCII word boundary (or its negation, `negate`) next to characters that are all
+/// word characters (`near_word`) requires of the character on the other side: the class, and
+/// whether the edge of the text also does.
+fn boundary_neighbour(near_word: bool, negate: bool) -> (ClassUnicode, bool) {
+    let word = word_class();
+    let mut not_word = word.clone();
+    not_word.negate();
+    // \b next to a word character: the other side is a non-word character or the edge.
+    match (near_word, negate) {
+        (true, false) | (false, true) => (not_word, true),
+        (false, false) | (true, true) => (word, false),
+    }
+}
+
+/// For the Kusto flavor: every ASCII word boundary rewritten without an assertion (see
+/// [`Flavor::Rust`]). At an edge of the pattern (an unanchored search), the boundary becomes
+/// the class its far side needs, or the text's edge; between two items whose characters are
+/// known, it is decided.
+fn word_bounds_as_classes(h: &Hir) -> Result<Hir, String> {
+    fn is_word_look(h: &Hir) -> Option<bool> {
+        match h.kind() {
+            HirKind::Look(Look::WordAscii) => Some(false),
+            HirKind::Look(Look::WordAsciiNegate) => Some(true),
+            _ => None,
+        }
+    }
+    fn has_word_look(h: &Hir) -> bool {
+        match h.kind() {
+            HirKind::Look(l) => matches!(l, Look::WordAscii | Look::WordAsciiNegate),
+            HirKind::Repetition(r) => has_word_look(&r.sub),
+            HirKind::Capture(c) => has_word_look(&c.sub),
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(has_word_look),
+            _ => false,
+        }
+    }
+    fn side(near: Option<ClassUnicode>, look: Look) -> Result<bool, String> {
+        let word = word_class();
+        match near {
+            Some(n) if is_subset(&n, &word) => Ok(true),
+            Some(n) if is_disjoint(&n, &word) => Ok(false),
+            _ => Err(format!(
+                "{} next to characters that may or may not be word characters (Kusto's \\b \
+                 is Unicode-aware and RE2 has no other spelling)",
+                describe_look(look)
+            )),
+        }
+    }
+    // One level: a concatenation at the edges of the search (or an alternation of them).
+    fn rewrite(h: &Hir, left_edge: bool, right_edge: bool) -> Result<Hir, String> {
+        if !has_word_look(h) {
+            return Ok(h.clone());
+        }
+        let items: Vec<Hir> = match h.kind() {
+            HirKind::Concat(v) => v.clone(),
+            HirKind::Alternation(v) => {
+                return Ok(Hir::alternation(
+                    v.iter()
+                        .map(|b| rewrite(b, left_edge, right_edge))
+                        .collect::<Result<_, _>>()?,
+                ));
+            }
+            HirKind::Capture(c) => return rewrite(&c.sub, left_edge, right_edge),
+            HirKind::Look(_) => vec![h.clone()],
+            _ => {
+                return Err(
+                    "a word boundary (`\\b`, `\\B`) inside a group or repetition".to_string(),
+                );
+            }
+        };
+        let refs: Vec<&Hir> = items.iter().collect();
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let Some(negate) = is_word_look(it) else {
+                let at_left = left_edge && i == 0;
+                let at_right = right_edge && i + 1 == items.len();
+                out.push(rewrite(it, at_left, at_right).and_then(|x| {
+                    if has_word_look(&x) {
+                        Err(
+                            "a word boundary (`\\b`, `\\B`) inside a group or repetition"
+                                .to_string(),
+                        )
+                    } else {
+                        Ok(x)
+                    }
+                })?);
+                continue;
+            };
+            let look = if negate {
+                Look::WordAsciiNegate
+            } else {
+                Look::WordAscii
+            };
+            let before = edge_set(&refs[..i], false);
+            let after = edge_set(&refs[i + 1..], true);
+            match (i == 0 && left_edge, i + 1 == items.len() && right_edge) {
+                (true, false) => {
+                    let (class, edge) = boundary_neighbour(side(after, look)?, negate);
+                    let c = Hir::class(Class::Unicode(class));
+                    out.push(if edge {
+                        Hir::alternation(vec![Hir::look(Look::Start), c])
+                    } else {
+                        c
+                    });
+                }
+                (false, true) => {
+                    let (class, edge) = boundary_neighbour(side(before, look)?, negate);
+                    let c = Hir::class(Class::Unicode(class));
+                    out.push(if edge {
+                        Hir::alternation(vec![c, Hir::look(Look::End)])
+                    } else {
+                        c
+                    });
+                }
+                _ => {
+                    let l = side(before, look)?;
+                    let r = side(after, look)?;
+                    if (l != r) == negate {
+                        // The boundary can never hold: nothing matches.
+                        return Ok(Hir::class(Class::Unicode(ClassUnicode::empty())));
+                    }
+                }
+            }
+        }
+        Ok(Hir::concat(out))
+    }
+    let r = rewrite(h, true, true)?;
+    if has_word_look(&r) {
+        return Err("a word boundary (`\\b`, `\\B`) inside a group or repetition".to_string());
+    }
+    Ok(r)
+}
+
 /// Translate an engine pattern into `flavor`. For [`Flavor::Lucene`] the result matches the
 /// whole value exactly when the engine's pattern matches somewhere in it. `Err` says which
 /// construct the flavor cannot express.
@@ -196,8 +582,43 @@ pub fn translate(source: &str, flavor: Flavor) -> Result<String, String> {
 
 /// [`translate`] of a parsed pattern.
 pub fn translate_hir(hir: &Hir, flavor: Flavor) -> Result<String, String> {
+    translate_hir_loose(hir, flavor, false)
+}
+
+/// [`translate_hir`]; with `loose`, a class of exactly an ASCII letter and its other case
+/// (`[Kk]`) is written with the flavor's own `(?i)` where it has one (PCRE, RE2, Rust), which
+/// may also match the listed code points (`docs/semantics.md`, "Case").
+pub fn translate_hir_loose(hir: &Hir, flavor: Flavor, loose: bool) -> Result<String, String> {
+    let simplified = simplify_repetitions(hir);
+    let depth = nesting(&simplified);
+    if depth > MAX_NESTING {
+        return Err(format!(
+            "groups and repetitions nested {depth} deep (at most {MAX_NESTING} are written, \
+             within the targets' regex engines' nesting limits)"
+        ));
+    }
+    let rewritten;
+    let hir = if flavor == Flavor::Rust {
+        rewritten = word_bounds_as_classes(&simplified)?;
+        &rewritten
+    } else {
+        &simplified
+    };
     match flavor {
-        Flavor::Pcre | Flavor::Re2 | Flavor::Rust => Search { flavor }.node(hir, false),
+        Flavor::Pcre | Flavor::Re2 | Flavor::Rust => {
+            let hoisted = loose && ascii_folded_only(hir, true);
+            let s = Search {
+                flavor,
+                loose,
+                hoisted,
+            };
+            let body = s.node(hir, false)?;
+            Ok(if hoisted && has_letter(hir) {
+                format!("(?i){body}")
+            } else {
+                body
+            })
+        }
         Flavor::Lucene => lucene(hir, Side::Open, Side::Open),
     }
 }
@@ -455,6 +876,120 @@ fn as_char(cl: &ClassUnicode) -> Option<(char, bool)> {
     })
 }
 
+/// [`as_char`]; with `loose`, exactly an ASCII letter and its other case also count as a
+/// folding set.
+fn as_char_loose(cl: &ClassUnicode, loose: bool) -> Option<(char, bool)> {
+    if loose {
+        let r = cl.ranges();
+        let pair = match r {
+            [a, b] if a.start() == a.end() && b.start() == b.end() => Some((a.start(), b.start())),
+            _ => None,
+        };
+        if let Some((x, y)) = pair
+            && x.is_ascii_uppercase()
+            && y == x.to_ascii_lowercase()
+        {
+            return Some((y, true));
+        }
+    }
+    as_char(cl)
+}
+
+/// True if every letter of the pattern is case-insensitive by ASCII folding: literals hold no
+/// ASCII letter, single-letter classes are an ASCII letter and its other case (or a folding
+/// set), and every other class holds the other case of each ASCII letter it holds (and, with
+/// `fold_invariant_classes`, is closed under Unicode simple case folding). Such a pattern can
+/// be written with one `(?i)` (or as a case-insensitive query), matching at least what it
+/// matches.
+pub fn ascii_folded_only(h: &Hir, fold_invariant_classes: bool) -> bool {
+    let walk = |x: &Hir| ascii_folded_only(x, fold_invariant_classes);
+    match h.kind() {
+        // A letter with a case, matched exactly, would fold under a hoisted `(?i)`.
+        HirKind::Literal(l) => literal_chars(&l.0)
+            .map(|cs| {
+                cs.iter()
+                    .all(|c| fold_closure(*c).ranges() == single(*c).ranges())
+            })
+            .unwrap_or(false),
+        HirKind::Class(Class::Unicode(u)) => {
+            if matches!(as_char_loose(u, true), Some((_, true))) {
+                return true;
+            }
+            let ascii_closed = u
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .filter(char::is_ascii_alphabetic)
+                .all(|c| {
+                    let o = if c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    };
+                    u.ranges()
+                        .iter()
+                        .any(|r| (r.start()..=r.end()).contains(&o))
+                });
+            // Under PCRE's, RE2's and Rust's `(?i)` a class also takes in the case-folding
+            // set of each member (`[^a-z]` loses `ſ`): only a class that folding leaves as it
+            // is keeps its meaning.
+            let mut folded = u.clone();
+            folded.case_fold_simple();
+            ascii_closed && (!fold_invariant_classes || folded == *u)
+        }
+        HirKind::Class(_) => false,
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Repetition(r) => walk(&r.sub),
+        HirKind::Capture(c) => walk(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(walk),
+    }
+}
+
+/// True if the pattern holds a case-insensitive letter (a case flag changes nothing
+/// otherwise).
+fn has_letter(h: &Hir) -> bool {
+    match h.kind() {
+        HirKind::Literal(_) => false,
+        HirKind::Class(Class::Unicode(u)) => matches!(as_char_loose(u, true), Some((_, true))),
+        HirKind::Class(_) | HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Repetition(r) => has_letter(&r.sub),
+        HirKind::Capture(c) => has_letter(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(has_letter),
+    }
+}
+
+/// A Lucene regex rendered from an [`ascii_folded_only`] pattern with every class of an ASCII
+/// letter and its other case (`[Kk]`) written as the lower-case letter, for a
+/// case-insensitive regex query (EQL `regex~`).
+pub fn lucene_lower_pairs(re: &str) -> String {
+    let cs: Vec<char> = re.chars().collect();
+    let mut out = String::with_capacity(re.len());
+    let mut i = 0;
+    while i < cs.len() {
+        match cs[i] {
+            '\\' => {
+                out.push('\\');
+                if let Some(&n) = cs.get(i + 1) {
+                    out.push(n);
+                }
+                i += 2;
+            }
+            '[' if i + 3 < cs.len()
+                && cs[i + 3] == ']'
+                && cs[i + 1].is_ascii_uppercase()
+                && cs[i + 2] == cs[i + 1].to_ascii_lowercase() =>
+            {
+                out.push(cs[i + 2]);
+                i += 4;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 fn is_subset(a: &ClassUnicode, b: &ClassUnicode) -> bool {
     let mut x = a.clone();
     x.difference(b);
@@ -473,15 +1008,39 @@ fn literal_chars(bytes: &[u8]) -> Result<Vec<char>, String> {
         .map_err(|_| "a byte-oriented regex".to_string())
 }
 
-fn unicode_class(c: &Class) -> Result<&ClassUnicode, String> {
+fn unicode_class(c: &Class) -> Result<std::borrow::Cow<'_, ClassUnicode>, String> {
     match c {
-        Class::Unicode(u) => Ok(u),
+        Class::Unicode(u) => Ok(std::borrow::Cow::Borrowed(u)),
+        // HIR built from ASCII literals may hold a byte class; it means the same characters.
+        Class::Bytes(b) if b.ranges().iter().all(|r| r.end() < 0x80) => {
+            Ok(std::borrow::Cow::Owned(ClassUnicode::new(
+                b.ranges()
+                    .iter()
+                    .map(|r| ClassUnicodeRange::new(char::from(r.start()), char::from(r.end()))),
+            )))
+        }
         Class::Bytes(_) => Err("a byte-oriented character class".to_string()),
     }
 }
 
 /// A bracketed class, written as its ranges or, when that is shorter, as the negation of its
 /// complement (`[^\n]`). `ch` writes one character inside the brackets.
+/// `[...]` listing the ranges of `cl` (never negated).
+fn positive_bracket(cl: &ClassUnicode, ch: impl Fn(char, &mut String)) -> String {
+    let mut out = String::from("[");
+    for r in cl.ranges() {
+        ch(r.start(), &mut out);
+        if r.end() != r.start() {
+            if r.end() as u32 > r.start() as u32 + 1 {
+                out.push('-');
+            }
+            ch(r.end(), &mut out);
+        }
+    }
+    out.push(']');
+    out
+}
+
 fn bracket(cl: &ClassUnicode, ch: impl Fn(char, &mut String)) -> String {
     let mut neg = cl.clone();
     neg.negate();
@@ -509,6 +1068,11 @@ fn bracket(cl: &ClassUnicode, ch: impl Fn(char, &mut String)) -> String {
 
 struct Search {
     flavor: Flavor,
+    /// A class of exactly an ASCII letter and its other case may be written with the
+    /// flavor's `(?i)`, which may fold more (the listed code points `K`, `ſ`).
+    loose: bool,
+    /// The pattern starts with `(?i)`: case-insensitive letters are written plainly.
+    hoisted: bool,
 }
 
 impl Search {
@@ -529,6 +1093,15 @@ impl Search {
             out.push(c);
         } else if !c.is_ascii() && c.is_alphanumeric() {
             out.push(c);
+        } else if c == ' ' {
+            out.push(' ');
+        } else if let Some(e) = match c {
+            '\t' => Some("\\t"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            _ => None,
+        } {
+            out.push_str(e);
         } else {
             let _ = write!(out, "\\x{{{:X}}}", c as u32);
         }
@@ -559,7 +1132,12 @@ impl Search {
             }
             HirKind::Class(c) => {
                 let u = unicode_class(c)?;
-                match as_char(u) {
+                match as_char_loose(&u, self.loose) {
+                    Some((c, true)) if self.hoisted => {
+                        let mut s = String::new();
+                        self.ch(c, false, &mut s);
+                        s
+                    }
                     Some((c, true)) => {
                         let mut s = String::from("(?i:");
                         self.ch(c, false, &mut s);
@@ -574,7 +1152,7 @@ impl Search {
                     None if u.ranges().is_empty() => {
                         return Err("a character class that matches nothing".to_string());
                     }
-                    None => self.class(u),
+                    None => self.class(&u),
                 }
             }
             HirKind::Look(look) => self.look(*look)?.to_string(),
@@ -637,7 +1215,7 @@ impl Search {
             if run.is_empty() {
                 return;
             }
-            let folded = run.iter().any(|(_, k)| *k == K::Folded);
+            let folded = run.iter().any(|(_, k)| *k == K::Folded) && !self.hoisted;
             if folded {
                 out.push_str("(?i:");
             }
@@ -664,7 +1242,7 @@ impl Search {
                         })
                         .collect(),
                 ),
-                HirKind::Class(c) => match as_char(unicode_class(c)?) {
+                HirKind::Class(c) => match as_char_loose(&*unicode_class(c)?, self.loose) {
                     Some((c, true)) => Some(vec![(c, K::Folded)]),
                     Some((c, false)) if fold_closure(c).ranges() == single(c).ranges() => {
                         Some(vec![(c, K::Caseless)])
@@ -710,8 +1288,6 @@ impl Search {
             (Look::EndLF, Flavor::Pcre) => "(?=\\n|\\z)",
             (Look::StartLF, _) => "(?m:^)",
             (Look::EndLF, _) => "(?m:$)",
-            (Look::WordAscii, Flavor::Rust) => "(?-u:\\b)",
-            (Look::WordAsciiNegate, Flavor::Rust) => "(?-u:\\B)",
             (Look::WordAscii, _) => "\\b",
             (Look::WordAsciiNegate, _) => "\\B",
             (other, _) => return Err(look_name(other)),
@@ -764,6 +1340,11 @@ fn lucene_ch(c: char, in_class: bool, out: &mut String) {
     }
 }
 
+/// Lucene's `\\s`: tab, line feed, carriage return and space (also the engine's `\\s`).
+fn lucene_space() -> ClassUnicode {
+    ClassUnicode::new(['\t', '\n', '\r', ' '].map(|c| ClassUnicodeRange::new(c, c)))
+}
+
 fn lucene_class(cl: &ClassUnicode) -> Result<String, String> {
     if cl.ranges().is_empty() {
         return Err("a character class that matches nothing".to_string());
@@ -776,7 +1357,34 @@ fn lucene_class(cl: &ClassUnicode) -> Result<String, String> {
         lucene_ch(c, false, &mut s);
         return Ok(s);
     }
-    Ok(bracket(cl, |c, out| lucene_ch(c, true, out)))
+    // Lucene has no escape for control characters; its `\\s` and `\\S` name the common white
+    // space without writing it raw.
+    let space = lucene_space();
+    let mut not_space = space.clone();
+    not_space.negate();
+    if *cl == space {
+        return Ok("\\s".to_string());
+    }
+    if *cl == not_space {
+        return Ok("\\S".to_string());
+    }
+    let plain = bracket(cl, |c, out| lucene_ch(c, true, out));
+    if !plain.chars().any(char::is_control) {
+        return Ok(plain);
+    }
+    let mut complement = cl.clone();
+    complement.negate();
+    for (set, open) in [(cl, "[\\s"), (&complement, "[^\\s")] {
+        if is_subset(&space, set) {
+            let mut rest = set.clone();
+            rest.difference(&space);
+            let inner = positive_bracket(&rest, |c, out| lucene_ch(c, true, out));
+            if !inner.chars().any(char::is_control) {
+                return Ok(format!("{open}{}", &inner[1..]));
+            }
+        }
+    }
+    Ok(plain)
 }
 
 fn flatten(h: &Hir) -> Vec<&Hir> {
@@ -957,7 +1565,7 @@ fn lucene_atom(h: &Hir) -> Result<String, String> {
             }
             s
         }
-        HirKind::Class(c) => lucene_class(unicode_class(c)?)?,
+        HirKind::Class(c) => lucene_class(&*unicode_class(c)?)?,
         HirKind::Repetition(r) => {
             let inner = lucene(&r.sub, Side::Inner, Side::Inner)?;
             let single = match r.sub.kind() {
@@ -1261,7 +1869,12 @@ mod tests {
     fn perl_classes_become_ascii() {
         assert_eq!(
             engine_source(r"\d+\w\s", ""),
-            r"[[:digit:]]+[[:word:]][[:space:]]"
+            r"[[:digit:]]+[[:word:]][[\x{9}\x{A}\x{D}\x{20}]]"
+        );
+        // `\s` is tab, line feed, carriage return and space: no vertical tab or form feed.
+        let s = regex::Regex::new(&engine_source(r"^\s$", "")).unwrap();
+        assert!(
+            s.is_match("\t") && s.is_match(" ") && !s.is_match("\u{b}") && !s.is_match("\u{c}")
         );
         assert_eq!(engine_source(r"[\D_]", "i"), r"(?i)[[:^digit:]_]");
         assert_eq!(engine_source(r"\bx\B", ""), r"(?-u:\b)x(?-u:\B)");
@@ -1272,6 +1885,35 @@ mod tests {
             !regex::Regex::new(&engine_source(r"\d", ""))
                 .unwrap()
                 .is_match("٣")
+        );
+    }
+
+    #[test]
+    fn ascii_case_folding_of_rule_regexes() {
+        let m = |p: &str, flags: &str, s: &str| {
+            regex::Regex::new(&engine_source_ascii(p, flags))
+                .unwrap()
+                .is_match(s)
+        };
+        assert!(m("ignore", "i", "IGNORE"));
+        assert!(!m("ignore", "i", "\u{131}gnore"));
+        assert!(!m("k", "i", "\u{212A}"));
+        assert!(!m("é", "i", "É"));
+        assert!(m("[^a]", "i", "b") && !m("^[^a]$", "i", "A"));
+        assert!(m("(?i)x(?-i)y", "", "Xy") && !m("(?i)x(?-i)y", "", "XY"));
+        assert!(m("a(?i)b|c", "", "C"));
+        assert!(m("[a-c]", "i", "B") && m(r"\pL", "i", "x"));
+        assert!(!engine_source_ascii("(?i)abc", "").contains("(?i"));
+    }
+
+    #[test]
+    fn lucene_writes_white_space_without_control_characters() {
+        let l = lucene_of(r"a\s+b\Sc");
+        assert!(!l.chars().any(char::is_control), "{l:?}");
+        assert!(l.contains(r"\s+") && l.contains(r"\S"), "{l}");
+        assert_eq!(
+            lucene_lower_pairs("[Aa]b[Cc]\\[Dd]"),
+            "ab[Cc]\\[Dd]".replace("[Cc]", "c")
         );
     }
 
@@ -1291,9 +1933,21 @@ mod tests {
         let t = |p: &str, f: &str, fl| translate(&engine_source(p, f), fl).unwrap();
         assert_eq!(
             t(r"ignore\s+previous", "i", Flavor::Re2),
-            r"(?i:ignore)[\x{9}-\x{D}\x{20}]+(?i:previous)"
+            r"(?i:ignore)[\t\n\r ]+(?i:previous)"
         );
-        assert_eq!(t(r"a.b", "", Flavor::Re2), r"a[^\x{A}]b");
+        // The default case contract: ASCII letters fold; `loose` writes them with `(?i)`.
+        let ascii = |p: &str, fl| {
+            translate_hir_loose(&parse(&engine_source_ascii(p, "i")).unwrap(), fl, true).unwrap()
+        };
+        assert_eq!(
+            ascii(r"ignore\s+prior", Flavor::Re2),
+            r"(?i)ignore[\t\n\r ]+prior"
+        );
+        assert_eq!(ascii("risk", Flavor::Pcre), "(?i)risk");
+        assert_eq!(ascii("é", Flavor::Re2), "é");
+        let exact = translate(&engine_source_ascii("risk", "i"), Flavor::Re2).unwrap();
+        assert_eq!(exact, "(?i:ri)[Ss][Kk]");
+        assert_eq!(t(r"a.b", "", Flavor::Re2), r"a[^\n]b");
         assert_eq!(t(r"a.b", "s", Flavor::Re2), r"a(?s:.)b");
         assert_eq!(t(r"^x$", "", Flavor::Re2), r"^x$");
         assert_eq!(t(r"^x$", "", Flavor::Pcre), r"\Ax\z");
@@ -1304,7 +1958,14 @@ mod tests {
         assert_eq!(t(r"Ab1", "", Flavor::Re2), r"Ab1");
         assert_eq!(t(r"a\.b/c", "", Flavor::Re2), r"a\.b\/c");
         assert!(translate(&engine_source("a{1001}", ""), Flavor::Re2).is_err());
-        assert_eq!(t(r"(a+)+", "", Flavor::Pcre), r"(?:a+)+");
+        assert_eq!(t(r"(a+)+", "", Flavor::Pcre), r"a+");
+        // Kusto: the ASCII word boundary as the class it requires, at the edges.
+        assert_eq!(
+            t(r"\bfoo\b", "", Flavor::Rust),
+            r"(?:^|[^0-9A-Z_a-z])foo(?:[^0-9A-Z_a-z]|$)"
+        );
+        assert_eq!(t(r"a\b b", "", Flavor::Rust), "a b");
+        assert!(translate(&engine_source(r"(a\b)+", ""), Flavor::Rust).is_err());
     }
 
     #[test]
@@ -1326,7 +1987,16 @@ mod tests {
         assert_eq!(lucene_of(r"[\\/]"), r".*[\/\\].*");
         assert!(translate(&engine_source(r"a\bb", ""), Flavor::Lucene).is_err());
         assert!(translate(&engine_source(r"a^b", ""), Flavor::Lucene).is_err());
-        assert_eq!(lucene_of(r"(a+)+"), ".*(a+)+.*");
+        // Nested repetitions that mean one are written as one.
+        assert_eq!(lucene_of(r"(a+)+"), ".*a+.*");
+        let deep = format!("i{}", "+".repeat(126));
+        assert_eq!(
+            translate(&engine_source(&deep, ""), Flavor::Re2).unwrap(),
+            "i+"
+        );
+        assert_eq!(lucene_of("(x*)?y"), ".*x*y.*");
+        let nested = format!("{}a{}", "(".repeat(80), ")".repeat(80));
+        assert!(translate(&engine_source(&nested, ""), Flavor::Re2).is_err());
         // A boundary before a group or a class with word and non-word characters is pushed
         // into it.
         assert_eq!(

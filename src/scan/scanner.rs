@@ -9,7 +9,8 @@
 //! batches. Output keeps input order.
 //!
 //! Log-source scoping: a rule applies to an event whose category (from `--category`, else the
-//! event's category field, `ai.category` by default) equals the rule's `logsource.category`,
+//! event's category field, `ai.category` by default) equals the rule's `logsource.category`
+//! (ASCII letters in either case),
 //! and to every event whose category is unknown; a rule without a category applies to every
 //! event.
 //!
@@ -19,6 +20,7 @@
 //! ([`crate::engine::correlate::Runner`]), as `aisigma test` runs a sorted case.
 
 use crate::engine::matcher::Matcher;
+use crate::regex::casefold::CaseMode;
 use crate::scan::lazy_json::{self, Paths};
 use crate::scan::prefilter::{Noise, Prefilter, Scratch};
 use crate::semantics::ir::{Expr, Test};
@@ -229,7 +231,7 @@ impl Scanner {
             .iter()
             .copied()
             .filter(|&i| match (&self.rules[i].category, &category) {
-                (Some(rc), Some(ec)) => rc == ec,
+                (Some(rc), Some(ec)) => rc.eq_ignore_ascii_case(ec),
                 _ => true,
             })
             .filter(|&i| self.rules[i].matcher.matches(&event))
@@ -271,6 +273,14 @@ impl Scanner {
 /// cannot evaluate are left out, each with a message. Rules that are only inputs of
 /// correlations (no `generate: true`) are loaded but not reported on their own.
 pub fn load_rules(results: &[crate::semantics::checked::FileResult]) -> Loaded {
+    load_rules_with(results, CaseMode::default())
+}
+
+/// [`load_rules`], with case-insensitive tests compared by `mode` (`--unicode-exact`).
+pub fn load_rules_with(
+    results: &[crate::semantics::checked::FileResult],
+    mode: CaseMode,
+) -> Loaded {
     let mut loaded = Loaded::default();
     let inputs = crate::semantics::correlation::hidden_inputs(results);
     let mut rule_at: std::collections::HashMap<(usize, usize), usize> = Default::default();
@@ -314,7 +324,7 @@ pub fn load_rules(results: &[crate::semantics::checked::FileResult]) -> Loaded {
                 ));
                 continue;
             };
-            let matcher = match Matcher::new(expr) {
+            let matcher = match Matcher::with_mode(expr, mode) {
                 Ok(m) => m,
                 Err(e) => {
                     loaded
@@ -341,19 +351,21 @@ pub fn load_rules(results: &[crate::semantics::checked::FileResult]) -> Loaded {
     for (fi, di) in correlations {
         let cd = &results[fi].docs[di];
         let path = &results[fi].path;
-        let built = crate::engine::correlate::build(results, (fi, di)).and_then(|(net, node)| {
-            let rule_of = (0..net.nodes.len())
-                .map(|n| match net.nodes[n] {
-                    crate::engine::correlate::Node::Rule { .. } => rule_at
-                        .get(&net.docs[n])
-                        .copied()
-                        .map(Some)
-                        .ok_or_else(|| format!("its input `{}` is not loaded", net.labels[n])),
-                    crate::engine::correlate::Node::Correlation(_) => Ok(None),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((net, node, rule_of))
-        });
+        let built = crate::engine::correlate::build_with(results, (fi, di), mode).and_then(
+            |(net, node)| {
+                let rule_of = (0..net.nodes.len())
+                    .map(|n| match net.nodes[n] {
+                        crate::engine::correlate::Node::Rule { .. } => {
+                            rule_at.get(&net.docs[n]).copied().map(Some).ok_or_else(|| {
+                                format!("its input `{}` is not loaded", net.labels[n])
+                            })
+                        }
+                        crate::engine::correlate::Node::Correlation(_) => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((net, node, rule_of))
+            },
+        );
         match built {
             Ok((net, node, rule_of)) => {
                 let (id, title, level, tags) = meta(cd);

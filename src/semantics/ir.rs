@@ -213,6 +213,12 @@ pub fn regex_source(pattern: &str, flags: ReFlags) -> String {
     crate::regex::translate::engine_source(pattern, &regex_flags(flags))
 }
 
+/// [`regex_source`] under the default case contract: case-insensitivity folds ASCII letters
+/// only ([`crate::regex::translate::engine_source_ascii`]).
+pub fn regex_source_ascii(pattern: &str, flags: ReFlags) -> String {
+    crate::regex::translate::engine_source_ascii(pattern, &regex_flags(flags))
+}
+
 fn regex_flags(flags: ReFlags) -> String {
     let mut f = String::new();
     if flags.ignore_case {
@@ -225,4 +231,55 @@ fn regex_flags(flags: ReFlags) -> String {
         f.push('s');
     }
     f
+}
+
+/// An address as the engine compares it: an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is the
+/// IPv4 address, as Elasticsearch's `ip` fields store it.
+pub fn canonical_ip(ip: std::net::IpAddr) -> std::net::IpAddr {
+    ip.to_canonical()
+}
+
+/// A CIDR range as the engine reads it: a range inside `::ffff:0:0/96` is the IPv4 range it
+/// maps.
+pub fn canonical_net(net: ipnet::IpNet) -> ipnet::IpNet {
+    if let ipnet::IpNet::V6(n) = net
+        && n.prefix_len() >= 96
+        && let std::net::IpAddr::V4(v4) = std::net::IpAddr::V6(n.network()).to_canonical()
+        && let Ok(v) = ipnet::Ipv4Net::new(v4, n.prefix_len() - 96)
+    {
+        return ipnet::IpNet::V4(v.trunc());
+    }
+    net.trunc()
+}
+
+/// Does the range `net` hold the address `ip` (canonical, [`canonical_ip`])? An IPv6 range
+/// also holds the IPv4 addresses whose mapped form it holds (`::/0` holds every address).
+pub fn cidr_holds(net: &ipnet::IpNet, ip: std::net::IpAddr) -> bool {
+    let ip = canonical_ip(ip);
+    net.contains(&ip)
+        || matches!((net, ip), (ipnet::IpNet::V6(_), std::net::IpAddr::V4(v4)) if net.contains(&std::net::IpAddr::V6(v4.to_ipv6_mapped())))
+}
+
+/// The ranges a target that compares address *text* by family must test, together, to hold
+/// what [`cidr_holds`] holds: an IPv4 range also as its mapped IPv6 range (an address written
+/// `::ffff:10.0.0.1`); an IPv6 range that covers the mapped space also as the IPv4 range it
+/// covers.
+pub fn cidr_forms(net: &ipnet::IpNet) -> Vec<ipnet::IpNet> {
+    use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+    match net {
+        IpNet::V4(n) => {
+            let mapped = Ipv6Net::new(n.network().to_ipv6_mapped(), n.prefix_len() + 96)
+                .map(|m| IpNet::V6(m.trunc()));
+            std::iter::once(*net).chain(mapped).collect()
+        }
+        IpNet::V6(n) => {
+            let space = Ipv6Net::new(std::net::Ipv4Addr::UNSPECIFIED.to_ipv6_mapped(), 96)
+                .expect("a valid prefix");
+            if n.contains(&space) {
+                vec![*net, IpNet::V4(Ipv4Net::default())]
+            } else {
+                vec![*net]
+            }
+        }
+    }
 }

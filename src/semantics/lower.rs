@@ -648,7 +648,7 @@ fn lower_value(
             .parse::<ipnet::IpNet>()
             .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
         return match parsed {
-            Ok(net) => one(pred(field, Test::Cidr(net.trunc()), v.span)),
+            Ok(net) => one(pred(field, Test::Cidr(canonical_net(net)), v.span)),
             Err(_) => {
                 diags.push(
                     Diagnostic::new(
@@ -719,6 +719,15 @@ fn lower_value(
     // Plain equality, by type.
     let string_mods = mods.iter().any(|m| m.needs_string());
     let base = ty.map(|t| t.base);
+    // An address on an `ip` field compares as an address (`10.0.0.1` also matches
+    // `::ffff:10.0.0.1`), as Elasticsearch's `ip` fields do.
+    if !string_mods
+        && base == Some(BaseType::Ip)
+        && let Ok(ip) = v.text().trim().parse::<std::net::IpAddr>()
+    {
+        let net = ipnet::IpNet::from(canonical_ip(ip));
+        return one(pred(field, Test::Cidr(net), v.span));
+    }
     if !string_mods {
         match (&v.value, base) {
             (Value::Bool(b), None | Some(BaseType::Bool)) => {

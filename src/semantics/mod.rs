@@ -10,6 +10,7 @@ pub mod check;
 pub mod checked;
 pub mod correlation;
 pub mod ir;
+pub mod literals;
 pub mod lower;
 pub mod metadata;
 pub mod schema;

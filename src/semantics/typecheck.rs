@@ -361,7 +361,8 @@ fn check_enum(item: &FieldItem, v: &ValueNode, def: &FieldDef, diags: &mut Diagn
         pattern.prepend_any();
     }
     let cased = item.has(Modifier::Cased);
-    let Ok(re) = regex::Regex::new(&pattern.to_regex(!cased)) else {
+    let case = (!cased).then_some(crate::regex::casefold::CaseMode::Ascii);
+    let Ok(re) = regex::Regex::new(&pattern.to_regex(case)) else {
         return;
     };
     if def.enum_values.iter().any(|e| re.is_match(e)) {

@@ -4,7 +4,17 @@
 //! literal, so Windows paths need no doubling. Placeholders `%name%` are recognised only
 //! when the `expand` modifier asks for them (`\%` escapes a percent sign there).
 
+use crate::regex::casefold::CaseMode;
 use std::fmt::Write;
+
+/// The flags a value's regex starts with: `.` matches line breaks; Unicode case folding for
+/// [`CaseMode::Unicode`] (ASCII folding is written out as classes).
+fn flags(case: Option<CaseMode>) -> &'static str {
+    match case {
+        Some(CaseMode::Unicode) => "(?is)",
+        _ => "(?s)",
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Part {
@@ -141,36 +151,65 @@ impl SigmaString {
     }
 
     /// An anchored regex (`^...$`) equivalent to this pattern; `?` is one Unicode scalar.
-    pub fn to_regex(&self, case_insensitive: bool) -> String {
-        let mut r = String::from(if case_insensitive { "(?is)^" } else { "(?s)^" });
-        for p in &self.parts {
-            match p {
-                Part::Lit(l) => r.push_str(&regex::escape(l)),
-                Part::AnyRun => r.push_str(".*"),
-                Part::AnyOne => r.push('.'),
-                Part::Placeholder(n) => {
-                    let _ = write!(r, "%{n}%");
-                }
-            }
-        }
+    /// `case`: `None` compares exactly; `Some(mode)` case-insensitively by `mode`.
+    pub fn to_regex(&self, case: Option<CaseMode>) -> String {
+        let mut r = String::from(flags(case));
+        r.push('^');
+        r.push_str(&self.regex_body(case));
         r.push('$');
         r
+    }
+
+    /// The pattern as regex syntax without flags or anchors (`.` must match line breaks).
+    pub fn regex_body(&self, case: Option<CaseMode>) -> String {
+        let mut r = String::new();
+        self.push_parts(&self.parts, case, &mut r);
+        r
+    }
+
+    /// [`SigmaString::to_search_regex`] without the flags.
+    pub fn search_body(&self, case: Option<CaseMode>) -> String {
+        let full = self.to_search_regex(case);
+        full[flags(case).len()..].to_string()
+    }
+
+    /// The flags every value regex starts with.
+    pub fn regex_flags(case: Option<CaseMode>) -> &'static str {
+        flags(case)
     }
 
     /// An unanchored-search regex equivalent to this pattern (as a Rust regex, for the
     /// targets whose regex operators search): like [`SigmaString::to_regex`], but a leading
     /// or trailing `*` drops its `.*` and the anchor on that side.
-    pub fn to_search_regex(&self, case_insensitive: bool) -> String {
+    pub fn to_search_regex(&self, case: Option<CaseMode>) -> String {
         let parts = &self.parts[..];
         let open_start = parts.first() == Some(&Part::AnyRun);
         let open_end = parts.len() > usize::from(open_start) && parts.last() == Some(&Part::AnyRun);
         let inner = &parts[usize::from(open_start)..parts.len() - usize::from(open_end)];
-        let mut r = String::from(if case_insensitive { "(?is)" } else { "(?s)" });
+        let mut r = String::from(flags(case));
         if !open_start {
             r.push('^');
         }
-        for p in inner {
+        self.push_parts(inner, case, &mut r);
+        if !open_end {
+            r.push('$');
+        }
+        r
+    }
+
+    fn push_parts(&self, parts: &[Part], case: Option<CaseMode>, r: &mut String) {
+        for p in parts {
             match p {
+                Part::Lit(l) if case == Some(CaseMode::Ascii) => {
+                    for c in l.chars() {
+                        if c.is_ascii_alphabetic() {
+                            let _ =
+                                write!(r, "[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase());
+                        } else {
+                            r.push_str(&regex::escape(c.encode_utf8(&mut [0; 4])));
+                        }
+                    }
+                }
                 Part::Lit(l) => r.push_str(&regex::escape(l)),
                 Part::AnyRun => r.push_str(".*"),
                 Part::AnyOne => r.push('.'),
@@ -179,10 +218,6 @@ impl SigmaString {
                 }
             }
         }
-        if !open_end {
-            r.push('$');
-        }
-        r
     }
 
     /// Sigma source form, re-escaped (for messages and round trips).
@@ -229,22 +264,26 @@ mod tests {
             "", "abc", "xabcx", "abcx", "xabc", "aXbYc", "a\\", "a\nb", "Ab",
         ];
         for v in values {
-            for ci in [false, true] {
+            for ci in [None, Some(CaseMode::Ascii), Some(CaseMode::Unicode)] {
                 let s = SigmaString::parse(v, false);
                 let anchored = regex::Regex::new(&s.to_regex(ci)).unwrap();
                 let search = regex::Regex::new(&s.to_search_regex(ci)).unwrap();
                 for t in texts {
-                    assert_eq!(anchored.is_match(t), search.is_match(t), "{v} {ci} {t:?}");
+                    assert_eq!(anchored.is_match(t), search.is_match(t), "{v} {ci:?} {t:?}");
                 }
             }
         }
         assert_eq!(
-            SigmaString::parse("*a.b*", false).to_search_regex(false),
+            SigmaString::parse("*a.b*", false).to_search_regex(None),
             r"(?s)a\.b"
         );
         assert_eq!(
-            SigmaString::parse("a*", false).to_search_regex(true),
+            SigmaString::parse("a*", false).to_search_regex(Some(CaseMode::Unicode)),
             "(?is)^a"
+        );
+        assert_eq!(
+            SigmaString::parse("a1*", false).to_search_regex(Some(CaseMode::Ascii)),
+            "(?s)^[Aa]1"
         );
     }
 
@@ -300,6 +339,10 @@ mod tests {
     #[test]
     fn regex_translation_escapes_metacharacters() {
         let s = SigmaString::parse("a.b*c?(d)", false);
-        assert_eq!(s.to_regex(true), r"(?is)^a\.b.*c.\(d\)$");
+        assert_eq!(s.to_regex(Some(CaseMode::Unicode)), r"(?is)^a\.b.*c.\(d\)$");
+        assert_eq!(
+            s.to_regex(Some(CaseMode::Ascii)),
+            r"(?s)^[Aa]\.[Bb].*[Cc].\([Dd]\)$"
+        );
     }
 }
