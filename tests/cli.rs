@@ -437,7 +437,7 @@ fn compile_to_eql() {
     assert_eq!(code(&o), 0);
     assert_eq!(
         stdout(&o),
-        "any where (?ai.category == null or ai.category : \"llm_inference\") and ai.prompt.text : \"*ignore previous*\"\n"
+        "any where (?ai.category == null or ai.category == \"llm_inference\") and ai.prompt.text : \"*ignore previous*\"\n"
     );
     let o = aisigma(&[
         "compile",

@@ -247,6 +247,11 @@ enum V {
     Vals(Vec<String>),
     Num(Option<f64>),
     Bool(bool),
+    /// A comparison with a null operand. Splunk does not document how `where` combines it;
+    /// it is modelled as SQL's unknown (`NOT` keeps it unknown, `OR` with true is true, `AND`
+    /// with false is false, and `where` keeps only true), the strictest reading: a query
+    /// correct under it is correct if null reads as false, too.
+    Unknown,
 }
 
 fn pcre(re: &str) -> regex::bytes::Regex {
@@ -287,20 +292,31 @@ impl Env<'_> {
 
     fn eval(&self, e: &E) -> V {
         match e {
-            E::Or(a, b) => V::Bool(self.truth(a) || self.truth(b)),
-            E::And(a, b) => V::Bool(self.truth(a) && self.truth(b)),
-            E::Not(a) => V::Bool(!self.truth(a)),
+            E::Or(a, b) => match (self.tri(a), self.tri(b)) {
+                (Some(true), _) | (_, Some(true)) => V::Bool(true),
+                (Some(false), Some(false)) => V::Bool(false),
+                _ => V::Unknown,
+            },
+            E::And(a, b) => match (self.tri(a), self.tri(b)) {
+                (Some(false), _) | (_, Some(false)) => V::Bool(false),
+                (Some(true), Some(true)) => V::Bool(true),
+                _ => V::Unknown,
+            },
+            E::Not(a) => self.tri(a).map_or(V::Unknown, |b| V::Bool(!b)),
             E::Field(f) => V::Vals(self.field(f)),
             E::Str(s) => V::Vals(vec![s.clone()]),
             E::Num(n) => V::Num(Some(*n)),
             E::Cmp(op, a, b) => {
-                // Strings compare as text (a single value; NULL is never equal).
+                // Strings compare as text (a single value; with a null operand, unknown).
                 if let (V::Vals(x), V::Vals(y)) = (self.eval(a), self.eval(b)) {
                     assert_eq!(op, "=", "string comparison {op}");
+                    if x.is_empty() || y.is_empty() {
+                        return V::Unknown;
+                    }
                     return V::Bool(x.len() == 1 && y.len() == 1 && x[0] == y[0]);
                 }
                 let (V::Num(Some(x)), V::Num(Some(y))) = (self.eval(a), self.eval(b)) else {
-                    return V::Bool(false);
+                    return V::Unknown;
                 };
                 V::Bool(match op.as_str() {
                     ">" => x > y,
@@ -316,11 +332,18 @@ impl Env<'_> {
         }
     }
 
-    fn truth(&self, e: &E) -> bool {
+    /// True, false or unknown (`None`).
+    fn tri(&self, e: &E) -> Option<bool> {
         match self.eval(e) {
-            V::Bool(b) => b,
+            V::Bool(b) => Some(b),
+            V::Unknown => None,
             other => panic!("not a boolean: {other:?} from {e:?}"),
         }
+    }
+
+    /// What `where` (and `mvfilter`) keep: true only.
+    fn truth(&self, e: &E) -> bool {
+        self.tri(e) == Some(true)
     }
 
     fn call(&self, name: &str, args: &[E]) -> V {
@@ -330,6 +353,7 @@ impl Env<'_> {
                     V::Vals(v) => v.is_empty(),
                     V::Num(n) => n.is_none(),
                     V::Bool(_) => false,
+                    V::Unknown => true,
                 };
                 V::Bool(null == (name == "isnull"))
             }
@@ -384,6 +408,21 @@ impl Env<'_> {
                 other => other,
             },
             // `%` any run of characters, `_` one character; case-sensitive.
+            // `in(value, "a", "b", ...)`: true if the value equals one of the strings (a
+            // single value; unknown for a null one).
+            "in" => {
+                let V::Vals(text) = self.eval(&args[0]) else {
+                    panic!("in() on a non-string")
+                };
+                if text.is_empty() {
+                    return V::Unknown;
+                }
+                let hit = args[1..].iter().any(|a| match self.eval(a) {
+                    V::Vals(v) => text.len() == 1 && v.len() == 1 && v[0] == text[0],
+                    other => panic!("in() with {other:?}"),
+                });
+                V::Bool(hit)
+            }
             "like" => {
                 let (V::Vals(text), V::Vals(pat)) = (self.eval(&args[0]), self.eval(&args[1]))
                 else {
@@ -399,6 +438,9 @@ impl Env<'_> {
                 }
                 re.push('$');
                 let re = regex::Regex::new(&re).unwrap();
+                if text.is_empty() {
+                    return V::Unknown;
+                }
                 V::Bool(text.len() == 1 && re.is_match(&text[0]))
             }
             "cidrmatch" => {
@@ -406,6 +448,9 @@ impl Env<'_> {
                     panic!()
                 };
                 let net: ipnet::IpNet = net[0].parse().unwrap();
+                if ip.is_empty() {
+                    return V::Unknown;
+                }
                 V::Bool(
                     ip.len() == 1
                         && ip[0]
@@ -523,25 +568,28 @@ impl SP {
     fn word(&self, w: &str) -> bool {
         matches!(self.toks.get(self.i), Some(S::Word(x)) if x == w)
     }
-    fn or(&mut self) -> T {
-        let mut l = self.and();
-        while self.word("OR") {
-            self.i += 1;
-            l = T::Or(Box::new(l), Box::new(self.and()));
-        }
-        l
-    }
+    /// The search command evaluates NOT, then OR, then AND (implied or written): "The search
+    /// command evaluates OR before AND operators" (Splunk Search Manual, "Boolean expressions
+    /// with logical operators", help.splunk.com/en/splunk-enterprise/search/search-manual/9.3/
+    /// expressions-and-predicates). So `a b OR c` is `a AND (b OR c)`.
     fn and(&mut self) -> T {
-        let mut l = self.not();
+        let mut l = self.or();
         loop {
             if self.word("AND") {
                 self.i += 1;
-            } else if self.i >= self.toks.len() || self.word("OR") || self.toks[self.i] == S::RParen
-            {
+            } else if self.i >= self.toks.len() || self.toks[self.i] == S::RParen {
                 return l;
             }
-            l = T::And(Box::new(l), Box::new(self.not()));
+            l = T::And(Box::new(l), Box::new(self.or()));
         }
+    }
+    fn or(&mut self) -> T {
+        let mut l = self.not();
+        while self.word("OR") {
+            self.i += 1;
+            l = T::Or(Box::new(l), Box::new(self.not()));
+        }
+        l
     }
     fn not(&mut self) -> T {
         if self.word("NOT") {
@@ -560,7 +608,7 @@ impl SP {
     fn primary(&mut self) -> T {
         if self.toks[self.i] == S::LParen {
             self.i += 1;
-            let e = self.or();
+            let e = self.and();
             assert_eq!(self.toks[self.i], S::RParen);
             self.i += 1;
             return e;
@@ -622,7 +670,7 @@ fn run(query: &str, event: &Value) -> bool {
         toks: search_lex(terms),
         i: 0,
     };
-    let base = sp.or();
+    let base = sp.and();
     assert_eq!(sp.i, sp.toks.len(), "trailing tokens in {terms}");
     let f = fields(event);
     if !search_eval(&base, &f) {
@@ -707,8 +755,19 @@ fn quoted(s: &str) -> String {
 fn item(r: &mut Rng) -> String {
     let f = r.pick(STR_FIELDS);
     let cased = if r.below(3) == 0 { "|cased" } else { "" };
-    match r.below(9) {
+    match r.below(11) {
         0 | 1 => format!("{f}{cased}: {}", quoted(r.pick(PATTERNS))),
+        // A plain value on an ip field is an address comparison (mapped IPv4 included).
+        9 => format!(
+            "source.ip: {}",
+            quoted(r.pick(&["10.1.2.3", "::ffff:192.168.1.9", "FE80::1", "fe80:0::1"]))
+        ),
+        // Exponent and decimal numbers on a float field.
+        10 => format!(
+            "gen_ai.request.temperature|{}: {}",
+            r.pick(&["gt", "gte", "lt", "lte"]),
+            r.pick(&["5e-1", "0.7", "1E0", "-2.5e+0", "0"])
+        ),
         2 => format!(
             "{f}|{}{cased}: {}",
             r.pick(&["contains", "startswith", "endswith"]),
@@ -766,8 +825,17 @@ fn event(r: &mut Rng) -> Value {
                 "192.168.1.9",
                 "192.168.2.1",
                 "fe80::1",
-                "8.8.8.8"
+                "8.8.8.8",
+                "::ffff:10.1.2.3",
+                "::FFFF:192.168.1.9",
+                "FE80:0:0::1",
             ])),
+        );
+    }
+    if r.below(3) != 0 {
+        m.insert(
+            "gen_ai.request.temperature".into(),
+            json!(r.pick(&[0.0, 0.5, 0.7, 1.0, -2.5, 1e-3])),
         );
     }
     Value::Object(m)
@@ -786,7 +854,13 @@ fn interpreter_reads_the_documented_forms() {
         r#"isnotnull(mvfilter(isnotnull('r{}') AND isnotnull(mvfind('r{}', "p"))))"#
     ));
     assert!(q(r#"cidrmatch("10.0.0.0/8", trim('ip'))"#));
-    // AND binds tighter than OR.
+    // In the base search, OR binds tighter than AND (implied or written).
+    let s = |terms: &str| run(&format!("search index=x {terms}"), &ev);
+    assert!(!s(r#"a.b="zz" n=5 OR n=6"#));
+    assert!(s(r#"a.b="xy" n=5 OR n=6"#));
+    assert!(!s(r#"n=6 OR a.b="xy" AND n=6"#));
+    assert!(s(r#"(n=6 OR a.b="xy") NOT n=6"#));
+    // In where, AND binds tighter than OR.
     assert!(q(r#"isnull('a.b') AND isnull('zz') OR isnull('zz')"#));
     assert!(!q(r#"isnull('a.b') AND (isnull('zz') OR isnull('zz'))"#));
 }

@@ -126,7 +126,7 @@ pub fn compile_parts_in(
         stages: Vec::new(),
         unicode_exact: opts.unicode_exact,
     };
-    let scoped = scope(expr, mapping, category, doc.span);
+    let scoped = scope(expr, mapping, schema.scope(doc), doc.span);
     let expr = scoped.as_ref().unwrap_or(expr);
     let cond = match d.search_stage() {
         Some(search) if !opts.unicode_exact => two_stages(d, search, expr, &mut out),
@@ -164,8 +164,9 @@ pub fn compile_parts_in(
         .collect())
 }
 
-/// The rule's condition scoped to its category, where the mapping names the field that holds
-/// it ([`Mapping::category_field`]): events of the category, or without one, as `scan` keeps
+/// The rule's condition scoped to its category ([`Schema::scope`]: a category of the
+/// rule's product schema), where the mapping names the field that holds it
+/// ([`Mapping::category_field`]): events of the category, or without one, as `scan` keeps
 /// them.
 fn scope(expr: &Expr, mapping: &Mapping, category: Option<&str>, span: Span) -> Option<Expr> {
     use crate::semantics::ir::{Pred, Test};
@@ -181,9 +182,10 @@ fn scope(expr: &Expr, mapping: &Mapping, category: Option<&str>, span: Span) -> 
     };
     let in_scope = Expr::Or(vec![
         pred(Test::Null),
+        // The category is a schema identifier, compared exactly (as `scan` does).
         pred(Test::Str {
             pattern: SigmaString::literal(category),
-            cased: false,
+            cased: true,
         }),
     ]);
     Some(Expr::And(vec![in_scope, expr.clone()]))

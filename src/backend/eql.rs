@@ -45,14 +45,16 @@ use std::fmt::Write;
 
 pub struct Eql;
 
-/// An EQL string literal: `"` and `\` escaped, control characters as `\u{..}`.
+/// An EQL string literal: `"` and `\` escaped, control characters as `\u{..}` with 2 to 8
+/// hex digits (Elasticsearch rejects `\u{7}`: "Unicode sequence should use [2-8] hex digits",
+/// x-pack/plugin/eql/.../parser/AbstractBuilder.java).
 pub fn string(s: &str) -> String {
     super::literal::quote(s, |c, o| {
         if super::literal::common_escape(c, o) {
             return true;
         }
         if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-            let _ = write!(o, "\\u{{{:x}}}", c as u32);
+            let _ = write!(o, "\\u{{{:02x}}}", c as u32);
             return true;
         }
         false
@@ -343,6 +345,8 @@ mod tests {
         assert_eq!(string(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(string("x\ny\u{1b}"), r#""x\ny\u{1b}""#);
         assert_eq!(string("ünï"), "\"ünï\"");
+        // Elasticsearch wants 2 to 8 hex digits.
+        assert_eq!(string("\u{7}\u{2028}"), r#""\u{07}\u{2028}""#);
     }
 
     #[test]

@@ -33,7 +33,7 @@ use super::correlation::{Correlation, DAYS_TO_MS, Rendered};
 use super::dialect::{Cx, Dialect};
 use super::literal::number;
 use super::refusal::Unsupported;
-use super::text::{StrTest, any_regex};
+use super::text::{Shape, StrTest};
 use crate::regex::casefold::CaseMode;
 use crate::regex::translate::{self, Flavor};
 use crate::semantics::correlation::Kind;
@@ -157,6 +157,68 @@ pub fn elastic_regexes_within(
             }
         })
         .collect())
+}
+
+/// The longest run of alternatives (in characters of engine regex) that one grouped regex
+/// holds, so that its Lucene form stays under Elasticsearch's `index.max_regex_length` (1,000)
+/// without being split. Determinization is no concern for such groups: every query of the
+/// SigmaHQ corpus with unbounded groups ran in Lucene 9 under Elasticsearch's limit of 10,000
+/// units of effort, but one (a rule's own counted repetition, see
+/// tests/conformance/lucene/too_complex.txt).
+const GROUP_BUDGET: usize = 600;
+
+/// Engine regexes for "any of the patterns", values of one shape sharing a regex: every
+/// `*value*` in `.*(?:a|b).*`, every `value*` in `(?:a|b).*`, and so on, which Lucene
+/// determinizes into one automaton over the values, like a keyword matcher. (An alternation of
+/// whole patterns, `.*a.*|.*b.*`, is far costlier: each branch's `.*` multiplies the states.)
+/// Other wildcard patterns get a regex each.
+fn grouped_regexes(t: &StrTest, case: Option<CaseMode>) -> Vec<String> {
+    let flags = SigmaString::regex_flags(case);
+    // (open at the start, open at the end) -> bodies, in order of first appearance.
+    let mut groups: Vec<((bool, bool), Vec<String>)> = Vec::new();
+    let mut out = Vec::new();
+    for p in &t.patterns {
+        let (open, text) = match Shape::of(p) {
+            Shape::Exact(t) => ((false, false), t),
+            Shape::Contains(t) => ((true, true), t),
+            Shape::Prefix(t) => ((false, true), t),
+            Shape::Suffix(t) => ((true, false), t),
+            Shape::Glob(_) => {
+                out.push(format!("{flags}^{}$", p.regex_body(case)));
+                continue;
+            }
+        };
+        let body = SigmaString::literal(&text).regex_body(case);
+        match groups.iter_mut().find(|(o, _)| *o == open) {
+            Some((_, bodies)) => {
+                if !bodies.contains(&body) {
+                    bodies.push(body)
+                }
+            }
+            None => groups.push((open, vec![body])),
+        }
+    }
+    for ((start, end), bodies) in groups {
+        let (start, end) = (if start { ".*" } else { "" }, if end { ".*" } else { "" });
+        let mut chunk: Vec<String> = Vec::new();
+        let mut size = 0;
+        let mut flush = |chunk: &mut Vec<String>| {
+            if !chunk.is_empty() {
+                out.push(format!("{flags}^{start}(?:{}){end}$", chunk.join("|")));
+                chunk.clear();
+            }
+        };
+        for b in bodies {
+            if size + b.len() > GROUP_BUDGET {
+                flush(&mut chunk);
+                size = 0;
+            }
+            size += b.len() + 1;
+            chunk.push(b);
+        }
+        flush(&mut chunk);
+    }
+    out
 }
 
 /// [`elastic_regexes`] for a string value.
@@ -290,11 +352,15 @@ impl Dialect for Lucene {
         }
         let f = field(&col.name);
         let case = (!t.cased).then_some(CaseMode::Ascii);
-        Ok(any_of(
-            &elastic_regexes(&any_regex(t, case, false), t.span)?,
-            |r| format!("{f}:/{r}/"),
-            "OR",
-        ))
+        let mut regexes = Vec::new();
+        for source in grouped_regexes(t, case) {
+            for r in elastic_regexes(&source, t.span)? {
+                if !regexes.contains(&r) {
+                    regexes.push(r);
+                }
+            }
+        }
+        Ok(any_of(&regexes, |r| format!("{f}:/{r}/"), "OR"))
     }
 
     fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {

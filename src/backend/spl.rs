@@ -77,7 +77,9 @@ fn search_field(name: &str) -> Option<&str> {
     let ok = cs
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && cs.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'));
+        && cs.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+        // The search language's operators (upper case only) and its term functions.
+        && !matches!(name, "AND" | "OR" | "NOT" | "XOR" | "IN" | "TERM" | "CASE");
     ok.then_some(name)
 }
 
@@ -219,6 +221,91 @@ impl Dialect for SplSearch {
     }
 }
 
+/// The base-search terms implied by a conjunct left to `| where` ([`Dialect::implied_term`]),
+/// each one self-contained (a field test, or an `OR` group in parentheses), to be joined by
+/// spaces (the search's implied `AND`).
+fn implied_terms(
+    e: &Expr,
+    map: &dyn Fn(&str, Span) -> Result<Column, Unsupported>,
+) -> Option<Vec<String>> {
+    match e {
+        Expr::Pred(p) => implied_by_pred(p, map).map(|t| vec![t]),
+        Expr::And(items) => {
+            let terms: Vec<String> = items
+                .iter()
+                .filter_map(|x| implied_terms(x, map))
+                .flatten()
+                .collect();
+            (!terms.is_empty()).then_some(terms)
+        }
+        Expr::Or(items) | Expr::AtLeast(_, items) => {
+            if matches!(e, Expr::AtLeast(0, _)) {
+                return None;
+            }
+            // The search command evaluates OR before AND, implied or written: `a b OR c` is
+            // `a AND (b OR c)` (Splunk Search Manual, "Boolean expressions with logical
+            // operators"). So an operand of several terms is parenthesised.
+            let mut alternatives: Vec<String> = Vec::new();
+            for x in items {
+                let terms = implied_terms(x, map)?;
+                let alt = match terms.len() {
+                    1 => terms.join(""),
+                    _ => format!("({})", terms.join(" ")),
+                };
+                if !alternatives.contains(&alt) {
+                    alternatives.push(alt);
+                }
+            }
+            Some(vec![match alternatives.len() {
+                1 => alternatives.join(""),
+                _ => format!("({})", alternatives.join(" OR ")),
+            }])
+        }
+        Expr::Not(_) => None,
+    }
+}
+
+/// The base-search term implied by one predicate (see [`implied_terms`]).
+fn implied_by_pred(
+    p: &Pred,
+    map: &dyn Fn(&str, Span) -> Result<Column, Unsupported>,
+) -> Option<String> {
+    let col = map(p.field.as_deref()?, p.span).ok()?;
+    let f = search_field(&col.name)?;
+    if let Test::Str { pattern, .. } = &p.test {
+        let t = StrTest {
+            patterns: vec![pattern.clone()],
+            cased: false,
+            span: p.span,
+        };
+        if let Ok(s) = SplSearch.strings(&col, &t, Cx::default(), &mut Vec::new()) {
+            return Some(s);
+        }
+    }
+    // A number, an address or a boolean needs the field to have a value.
+    if matches!(
+        p.test,
+        Test::Num { .. } | Test::Cidr(_) | Test::Bool(_) | Test::Exists(true)
+    ) {
+        return Some(format!("{f}=*"));
+    }
+    if !matches!(p.test, Test::Str { .. } | Test::Regex { .. }) {
+        return None;
+    }
+    let noise = crate::semantics::literals::Noise::default();
+    let clause = crate::semantics::literals::value_literals(p, &noise)
+        .into_iter()
+        .next()?;
+    let values: Option<Vec<String>> = clause
+        .iter()
+        .map(|l| search_text(l, true).then(|| string(&format!("*{l}*"))))
+        .collect();
+    match values?.as_slice() {
+        [one] => Some(format!("{f}={one}")),
+        many => Some(format!("{f} IN ({})", many.join(", "))),
+    }
+}
+
 /// A field name in an eval expression: `'name'`.
 fn field(name: &str, span: Span) -> Result<String, Unsupported> {
     if name.contains(['\'', '\\']) || name.chars().any(char::is_control) {
@@ -272,7 +359,18 @@ impl Dialect for Spl {
             })
             .flatten();
         if let Some(tests) = tests {
-            return Ok(format!("isnotnull(mvfilter({}))", tests.join(" OR ")));
+            // Several whole values: one `in(lower(v), "a", "b")` (eval's `in` function).
+            let prefix = format!("lower({f})=");
+            let (exact, other): (Vec<&String>, Vec<&String>) =
+                tests.iter().partition(|t| t.starts_with(&prefix));
+            let mut parts: Vec<String> = other.into_iter().cloned().collect();
+            if exact.len() > 1 {
+                let values: Vec<&str> = exact.iter().map(|t| &t[prefix.len()..]).collect();
+                parts.insert(0, format!("in(lower({f}), {})", values.join(", ")));
+            } else {
+                parts.splice(0..0, exact.into_iter().cloned());
+            }
+            return Ok(format!("isnotnull(mvfilter({}))", parts.join(" OR ")));
         }
         let case = (!t.cased).then_some(CaseMode::Ascii);
         mvfind(&f, &any_regex(t, case, true), t.span, true)
@@ -292,78 +390,13 @@ impl Dialect for Spl {
         e: &Expr,
         map: &dyn Fn(&str, Span) -> Result<Column, Unsupported>,
     ) -> Option<String> {
-        match e {
-            Expr::Pred(p) => {
-                let col = map(p.field.as_deref()?, p.span).ok()?;
-                let f = search_field(&col.name)?;
-                if let Test::Str { pattern, .. } = &p.test {
-                    let t = StrTest {
-                        patterns: vec![pattern.clone()],
-                        cased: false,
-                        span: p.span,
-                    };
-                    if let Ok(s) = SplSearch.strings(&col, &t, Cx::default(), &mut Vec::new()) {
-                        return Some(s);
-                    }
-                }
-                // A number, an address or a boolean needs the field to have a value.
-                if matches!(
-                    p.test,
-                    Test::Num { .. } | Test::Cidr(_) | Test::Bool(_) | Test::Exists(true)
-                ) {
-                    return Some(format!("{f}=*"));
-                }
-                if !matches!(p.test, Test::Str { .. } | Test::Regex { .. }) {
-                    return None;
-                }
-                let noise = crate::semantics::literals::Noise::default();
-                let clause = crate::semantics::literals::value_literals(p, &noise)
-                    .into_iter()
-                    .next()?;
-                let values: Option<Vec<String>> = clause
-                    .iter()
-                    .map(|l| search_text(l, true).then(|| string(&format!("*{l}*"))))
-                    .collect();
-                match values?.as_slice() {
-                    [one] => Some(format!("{f}={one}")),
-                    many => Some(format!("{f} IN ({})", many.join(", "))),
-                }
-            }
-            Expr::And(items) => {
-                let terms: Vec<String> = items
-                    .iter()
-                    .filter_map(|x| self.implied_term(x, map))
-                    .collect();
-                (!terms.is_empty()).then(|| terms.join(" "))
-            }
-            Expr::Or(items) | Expr::AtLeast(_, items) => {
-                if matches!(e, Expr::AtLeast(0, _)) {
-                    return None;
-                }
-                let terms: Option<Vec<String>> =
-                    items.iter().map(|x| self.implied_term(x, map)).collect();
-                let terms = terms?;
-                Some(if terms.len() == 1 {
-                    terms.join("")
-                } else {
-                    format!("({})", terms.join(" OR "))
-                })
-            }
-            Expr::Not(_) => None,
-        }
+        implied_terms(e, map).map(|terms| terms.join(" "))
     }
 
     fn predicate(&self, col: &Column, pred: &Pred, cx: Cx) -> Result<String, Unsupported> {
         let f = field(&col.name, pred.span)?;
         let array = col.ty.is_some_and(|t| t.array);
         // A scalar test `t` on every value of a multi-valued field, or on the one value.
-        let values = |t: String| {
-            if array {
-                format!("isnotnull(mvfilter({t}))")
-            } else {
-                format!("({t})")
-            }
-        };
         Ok(match &pred.test {
             Test::Str { pattern, cased } => mvfind(
                 &f,
@@ -377,11 +410,16 @@ impl Dialect for Spl {
                 pred.span,
                 cx.loose_case(),
             )?,
-            Test::Num { op, value, .. } => values(format!(
-                "isnotnull(tonumber({f})) AND tonumber({f}) {} {}",
-                op.symbol(),
-                number(*value)
-            )),
+            // A comparison with a null operand is null, which `where` and `mvfilter` drop;
+            // only under `not` must a missing value be made false first (`isnotnull`).
+            Test::Num { op, value, .. } => {
+                let cmp = format!("tonumber({f}) {} {}", op.symbol(), number(*value));
+                match (array, cx.negated) {
+                    (true, _) => format!("isnotnull(mvfilter({cmp}))"),
+                    (false, true) => format!("(isnotnull(tonumber({f})) AND {cmp})"),
+                    (false, false) => cmp,
+                }
+            }
             // JSON booleans are extracted as the strings "true"/"false"; the engine also
             // accepts those strings in any ASCII case.
             // JSON booleans are extracted as the text `true`/`false`; the engine also reads
@@ -408,7 +446,11 @@ impl Dialect for Spl {
                 } else {
                     format!("({})", any.join(" OR "))
                 };
-                values(format!("isnotnull({f}) AND {any}"))
+                match (array, cx.negated) {
+                    (true, _) => format!("isnotnull(mvfilter({any}))"),
+                    (false, true) => format!("(isnotnull({f}) AND {any})"),
+                    (false, false) => any,
+                }
             }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
                 unreachable!("refused for every target by backend::render")
@@ -600,6 +642,19 @@ fn first_seen(c: &Correlation, mut q: String, by: &str, learning_ms: i64) -> Ren
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_operators_are_not_field_names() {
+        assert_eq!(
+            search_field("gen_ai.request.model"),
+            Some("gen_ai.request.model")
+        );
+        for op in ["OR", "AND", "NOT", "IN", "XOR", "TERM", "CASE", "a-b", "1a"] {
+            assert_eq!(search_field(op), None, "{op}");
+        }
+        // Lower case is a field: the operators must be capitalized.
+        assert_eq!(search_field("or"), Some("or"));
+    }
 
     #[test]
     fn escaping() {

@@ -180,7 +180,7 @@ fn add(
                 Matcher::with_mode(expr, b.mode).map_err(|e| format!("rule `{label}`: {e}"))?;
             Node::Rule {
                 matcher: Box::new(matcher),
-                category: cd.doc.category().map(str::to_string),
+                category: cd.scope.clone(),
             }
         }
         _ => {
@@ -285,7 +285,7 @@ impl Network {
                     category: rc,
                 } => {
                     let applies = match (rc, &category) {
-                        (Some(rc), Some(ec)) => rc.eq_ignore_ascii_case(ec),
+                        (Some(rc), Some(ec)) => rc == ec,
                         _ => true,
                     };
                     applies && matcher.matches(event)

@@ -849,6 +849,32 @@ fn single(c: char) -> ClassUnicode {
     ClassUnicode::new([ClassUnicodeRange::new(c, c)])
 }
 
+/// True if simple case folding leaves the class as it is. Folding a class that spans much of
+/// Unicode (`[^a-z]`, `.`) is slow, and the same few classes recur in every rule, so results
+/// are remembered per thread.
+fn fold_invariant(u: &ClassUnicode) -> bool {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static SEEN: RefCell<HashMap<Vec<(char, char)>, bool>> = RefCell::new(HashMap::new());
+    }
+    let key: Vec<(char, char)> = u.iter().map(|r| (r.start(), r.end())).collect();
+    if let Some(v) = SEEN.with(|m| m.borrow().get(&key).copied()) {
+        return v;
+    }
+    let mut folded = u.clone();
+    folded.case_fold_simple();
+    let v = folded == *u;
+    SEEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 4096 {
+            m.clear();
+        }
+        m.insert(key, v);
+    });
+    v
+}
+
 /// The simple-case-folding closure of `c` (`k` → `{k, K, K}`).
 pub fn fold_closure(c: char) -> ClassUnicode {
     let mut cl = single(c);
@@ -917,7 +943,8 @@ pub fn ascii_folded_only(h: &Hir, fold_invariant_classes: bool) -> bool {
             }
             let ascii_closed = u
                 .iter()
-                .flat_map(|r| r.start()..=r.end())
+                .filter(|r| r.start() <= 'z')
+                .flat_map(|r| r.start()..=r.end().min('z'))
                 .filter(char::is_ascii_alphabetic)
                 .all(|c| {
                     let o = if c.is_ascii_lowercase() {
@@ -932,9 +959,7 @@ pub fn ascii_folded_only(h: &Hir, fold_invariant_classes: bool) -> bool {
             // Under PCRE's, RE2's and Rust's `(?i)` a class also takes in the case-folding
             // set of each member (`[^a-z]` loses `ſ`): only a class that folding leaves as it
             // is keeps its meaning.
-            let mut folded = u.clone();
-            folded.case_fold_simple();
-            ascii_closed && (!fold_invariant_classes || folded == *u)
+            ascii_closed && (!fold_invariant_classes || fold_invariant(u))
         }
         HirKind::Class(_) => false,
         HirKind::Empty | HirKind::Look(_) => true,

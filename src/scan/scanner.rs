@@ -231,7 +231,7 @@ impl Scanner {
             .iter()
             .copied()
             .filter(|&i| match (&self.rules[i].category, &category) {
-                (Some(rc), Some(ec)) => rc.eq_ignore_ascii_case(ec),
+                (Some(rc), Some(ec)) => rc == ec,
                 _ => true,
             })
             .filter(|&i| self.rules[i].matcher.matches(&event))
@@ -340,7 +340,7 @@ pub fn load_rules_with(
                 title,
                 level,
                 tags,
-                category: cd.doc.category().map(str::to_string),
+                category: cd.scope.clone(),
                 file: r.path.clone(),
                 matcher,
                 report: !inputs.contains(&(fi, di)),

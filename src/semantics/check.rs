@@ -57,7 +57,8 @@ pub fn check_source(src: Arc<SourceFile>, schema: &Schema) -> FileResult {
                 .is_some_and(|i| referenced.contains(&i.value)));
         metadata::check(&doc, standalone, &mut diags);
         let expr = check_body(&doc, schema, standalone, &mut diags);
-        checked.push(CheckedDoc { doc, expr });
+        let scope = schema.scope(&doc).map(str::to_string);
+        checked.push(CheckedDoc { doc, expr, scope });
     }
     let mut items = diags.items;
     for d in &mut items {

@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub struct CheckedDoc {
     pub doc: Doc,
     pub expr: Option<Expr>,
+    /// The category the rule is scoped to in mixed data ([`crate::semantics::schema::Schema::scope`]).
+    pub scope: Option<String>,
 }
 
 #[derive(Debug)]

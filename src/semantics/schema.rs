@@ -188,6 +188,19 @@ impl Schema {
     pub fn product(&self, product: &str) -> Option<&ProductSchema> {
         self.products.get(product)
     }
+
+    /// The category a rule is scoped to in mixed data: its `logsource.category` when the
+    /// schema of its `logsource.product` declares that category (the AI schema's categories,
+    /// which events carry in `ai.category`). `None` for other rules, such as SigmaHQ's
+    /// `product: windows` ones, whose events the SIEM's index or sourcetype selects.
+    pub fn scope<'a>(&self, doc: &'a crate::syntax::ast::Doc) -> Option<&'a str> {
+        let category = doc.category()?;
+        let product = doc.meta.logsource.as_ref()?.product.as_ref()?;
+        self.product(&product.value)?
+            .categories
+            .contains_key(category)
+            .then_some(category)
+    }
 }
 
 fn err(span: Span, msg: impl Into<String>) -> Diagnostic {

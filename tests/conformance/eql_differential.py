@@ -10,6 +10,8 @@ import sys
 import eql
 from eql.parser import elasticsearch_syntax, ignore_missing_fields
 
+import es_semantics_eql  # noqa: F401 - gives eql's engine Elasticsearch's string semantics
+
 
 def main():
     cases = 0

@@ -20,6 +20,8 @@ if [ "$status" -gt 1 ]; then
     echo "aisigma compile failed with exit code $status" >&2
     exit 1
 fi
+# The Elasticsearch semantics given to eql's engine must hold on the documented examples.
+"$venv/bin/python" tests/conformance/es_semantics_eql.py
 "$venv/bin/python" tests/conformance/eql_oracle.py < "$out"
 # Generated rules and events (written by `cargo test` when AISIGMA_EQL_DIFF is set).
 if [ -n "${AISIGMA_EQL_DIFF:-}" ] && [ -s "$AISIGMA_EQL_DIFF" ]; then

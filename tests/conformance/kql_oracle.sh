@@ -96,5 +96,55 @@ JS
 rc=0
 node "$src/kql_check.js" "$work/schema.json" < "$work/queries.jsonl" > "$work/results.jsonl" || rc=$?
 # Full diagnostics of every query that has errors or could not be analysed.
-grep -v '^{"id":.*,"errors":\[\]}$' "$work/results.jsonl" || true
+grep -E '"errors":\[\{|"unknown"' "$work/results.jsonl" || true
+
+# SigmaHQ's regression rules (tests/fixtures/sigmahq_regression) are outside the AI schema:
+# their queries read AIEvents_CL, the mapping's default table, with the rules' own field names
+# as columns. They are parsed (syntax, operators) with that table left undescribed, and their
+# regexes join the check below.
+status=0
+"$bin" compile tests/fixtures/sigmahq_regression --target kql --format json > "$work/fixtures.compiled" 2> "$work/compile.err" || status=$?
+if [ "$status" -gt 1 ]; then
+    echo "aisigma compile --target kql (SigmaHQ regression rules) failed with exit code $status:" >&2
+    cat "$work/compile.err" >&2
+    exit 1
+fi
+node -e '
+const rl = require("readline").createInterface({ input: process.stdin });
+rl.on("line", (l) => { if (!l.trim()) return; const r = JSON.parse(l);
+  if (typeof r.query === "string") console.log(JSON.stringify({ id: `${r.file}: ${r.id}`, query: r.query })); });
+' < "$work/fixtures.compiled" > "$work/fixtures.jsonl"
+echo '{}' > "$work/no_tables.json"
+node "$src/kql_check.js" --unknown-table AIEvents_CL "$work/no_tables.json" < "$work/fixtures.jsonl" >> "$work/results.jsonl" || rc=$?
+grep -E '"errors":\[\{|"unknown"' "$work/results.jsonl" || true
+
+# Every `matches regex` pattern must compile in RE2 (google-re2, PyPI) as well as in the Rust
+# `regex` crate aisigma's engine uses (by construction): Kusto documents the Rust crate since
+# 2024 (regex.md), older documentation and clusters say RE2, and aisigma writes the patterns
+# both accept with the same meaning (docs/backends.md).
+# shellcheck source=tests/conformance/python_venv.sh
+. tests/conformance/python_venv.sh
+venv=${AISIGMA_TOOLS:-${TMPDIR:-/tmp}/aisigma-tools}/venv-re2
+ensure_venv "$venv" 11 'import importlib.metadata as m; assert m.version("google-re2") == "1.1.20251105"; import re2' \
+    google-re2==1.1.20251105
+"$venv/bin/python" - "$work/results.jsonl" <<'PY' || rc=1
+import json, sys
+import re2
+count, bad = 0, []
+for line in open(sys.argv[1]):
+    rec = json.loads(line)
+    for pattern in rec.get("regexes", []):
+        count += 1
+        if not isinstance(pattern, str):
+            bad.append((rec["id"], pattern, "not a string literal"))
+            continue
+        try:
+            re2.compile(pattern)
+        except Exception as e:  # noqa: BLE001 - any rejection is a failure
+            bad.append((rec["id"], pattern, f"{type(e).__name__}: {e}"))
+for id_, pattern, why in bad:
+    print(f"kql re2: {id_}: {why}: {pattern!r}", file=sys.stderr)
+print(f"kql re2: {count} `matches regex` patterns, {count - len(bad)} compile in RE2 (google-re2 1.1.20251105), {len(bad)} rejected", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
 exit "$rc"

@@ -2,13 +2,14 @@
 // KQL oracle for aisigma: checks queries with Microsoft's Kusto.Language parser and semantic
 // analyzer (npm @kusto/language-service-next, a JavaScript build of Kusto.Language).
 //
-// Usage: node kql_check.js SCHEMA.json < queries.jsonl
+// Usage: node kql_check.js [--unknown-table NAME] SCHEMA.json < queries.jsonl
 //
 // SCHEMA.json: {"TableName_CL": {"ColumnName": "string|long|int|real|bool|datetime|dynamic|guid|timespan"}}
 // stdin:       one JSON object per line: {"id": "...", "query": "..."}
 // stdout:      one JSON object per query: {"id", "errors": [{"code", "message", "start", "length"}]}
 //              plus "unknown": {...} when the analyzer gave up (KS245, syntax depth limit), and
-//              "warnings": [...] when it reported warnings (informational only).
+//              "warnings": [...] when it reported warnings (informational only), and
+//              "regexes": [...], the pattern of each `matches regex` (null if not a literal).
 // stderr:      a summary.
 // Exit code:   0 no query has errors, 1 some query has errors, 2 bad usage or input.
 'use strict';
@@ -79,24 +80,45 @@ function buildGlobals(K, schema) {
     return K.GlobalState.Default.WithDatabase(db);
 }
 
-function diagnostics(K, globals, query) {
+// The pattern of every `matches regex` in the syntax tree (the literal's value, unescaped by
+// Kusto.Language), for the regex engine check in kql_oracle.sh.
+function regexes(K, node, out) {
+    if (!node || node.ChildCount === undefined) return out;
+    if (node.Kind === K.Syntax.SyntaxKind.MatchesRegexExpression) {
+        const value = node.Right.LiteralValue;
+        out.push(typeof value === 'string' ? value : null);
+    }
+    for (let i = 0; i < node.ChildCount; i++) regexes(K, node.GetChild(i), out);
+    return out;
+}
+
+function diagnostics(K, globals, query, unknownTable) {
     const code = K.KustoCode.ParseAndAnalyze(query, globals);
     const list = code.GetDiagnostics();
     const errors = [], warnings = [], unknown = [];
     for (let i = 0; i < list.Count; i++) {
         const d = list.getItem(i);
         const item = { code: d.Code, message: d.Message, start: d.Start, length: d.Length };
+        if (unknownTable !== null && d.Code === 'KS204' && query.substr(d.Start, d.Length) === unknownTable) continue;
         if (UNKNOWN_CODES.has(d.Code)) unknown.push(item);
         else if (d.Severity === K.DiagnosticSeverity.Error) errors.push(item);
         else if (d.Severity === K.DiagnosticSeverity.Warning) warnings.push(item);
     }
-    return { errors, warnings, unknown };
+    return { errors, warnings, unknown, regexes: regexes(K, code.Syntax, []) };
 }
 
 async function main() {
     const args = process.argv.slice(2);
+    // --unknown-table NAME: the schema does not describe NAME (the table of rules outside the
+    // AI schema, whose columns are the rules' own fields); KS204 on it is not an error, and the
+    // analyzer does no column or type checks on it. Syntax is still checked.
+    let unknownTable = null;
+    if (args[0] === '--unknown-table') {
+        unknownTable = args[1];
+        args.splice(0, 2);
+    }
     if (args.length !== 1 || args[0] === '-h' || args[0] === '--help') {
-        process.stderr.write('usage: node kql_check.js SCHEMA.json < queries.jsonl\n');
+        process.stderr.write('usage: node kql_check.js [--unknown-table NAME] SCHEMA.json < queries.jsonl\n');
         process.exit(2);
     }
     const schema = loadSchema(args[0]);
@@ -119,8 +141,9 @@ async function main() {
             fail(`stdin line ${lineNo}: expected {"id": ..., "query": "..."}`);
         }
         const id = rec.id === undefined ? `line ${lineNo}` : rec.id;
-        const { errors, warnings, unknown } = diagnostics(K, globals, rec.query);
+        const { errors, warnings, unknown, regexes: found } = diagnostics(K, globals, rec.query, unknownTable);
         const out = { id, errors };
+        if (found.length) out.regexes = found;
         if (unknown.length) out.unknown = unknown;
         if (warnings.length) out.warnings = warnings;
         process.stdout.write(JSON.stringify(out) + '\n');
