@@ -5,6 +5,8 @@
 //! - [`semantics`]: AST → checked rules (metadata, tags, schema types) → detection IR;
 //! - [`regex`]: the engine's regex dialect and its translation into each target's flavour;
 //! - [`engine`]: evaluates the IR on JSON events (`aisigma test`), correlations included;
+//! - [`source`]: source packs, real telemetry (Bedrock, CloudTrail, OTLP, ...): its landing
+//!   per target for `compile --source`, its raw records as schema events for `scan --source`;
 //! - [`scan`]: runs rules over event streams (`aisigma scan`);
 //! - [`backend`]: renders the IR as each target's query language and artifact files;
 //! - [`report`]: diagnostics and their human, JSON, SARIF and GitHub output.
@@ -17,4 +19,5 @@ pub mod regex;
 pub mod report;
 pub mod scan;
 pub mod semantics;
+pub mod source;
 pub mod syntax;

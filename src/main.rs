@@ -28,6 +28,8 @@ enum Command {
     GenEvents(cli::gen_events::Args),
     /// Print the AI telemetry schema (fields, types and enums per category)
     Schema(cli::schema::Args),
+    /// Source packs (real AI telemetry): list them, show one, or which rules run on which
+    Sources(cli::sources::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +40,6 @@ fn main() -> ExitCode {
         Command::Scan(a) => cli::scan::run(a),
         Command::GenEvents(a) => cli::gen_events::run(a),
         Command::Schema(a) => cli::schema::run(a),
+        Command::Sources(a) => cli::sources::run(a),
     }
 }

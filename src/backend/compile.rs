@@ -103,7 +103,84 @@ pub fn compile_parts_in(
     opts: &Options,
 ) -> Result<Parts, Vec<Diagnostic>> {
     let category = doc.category();
+    if let Some(e) = not_carried(doc, mapping, target) {
+        return Err(vec![e]);
+    }
+    // On a source pack, the fields it holds as constants and those it does not carry are
+    // decided as `scan --source` decides them on its events.
+    let folded;
+    let known = |f: &str| {
+        use super::constants::Known;
+        if let Some(v) = mapping.constants.get(f) {
+            return Some(Known::Const(v.clone()));
+        }
+        (mapping.pack.is_some() && mapping.field(f).is_none()).then_some(Known::Absent)
+    };
+    let expr = match super::constants::fold_with(expr, &known) {
+        _ if mapping.pack.is_none() && mapping.constants.is_empty() => expr,
+        super::constants::Folded::Expr(e) => {
+            folded = e;
+            &folded
+        }
+        super::constants::Folded::Const(b) => {
+            return Err(vec![constant_rule(doc, expr, mapping, target, b)]);
+        }
+    };
+    // The landing's filter: target fields compared exactly (named with a leading NUL, which
+    // no schema field has, so that `map` passes them through).
+    let filtered;
+    let expr = if mapping.filter.is_empty() {
+        expr
+    } else {
+        use crate::semantics::ir::{Pred, Test};
+        let mut items: Vec<Expr> = mapping
+            .filter
+            .iter()
+            .map(|(f, v)| {
+                Expr::Pred(Pred {
+                    field: Some(format!("\0{f}")),
+                    // Splunk's search compares values case-insensitively; the filter values
+                    // are the vendor's fixed lower-case names.
+                    test: Test::Str {
+                        pattern: crate::syntax::sigma_string::SigmaString::literal(v),
+                        cased: target != Target::Spl,
+                    },
+                    span: doc.span,
+                })
+            })
+            .collect();
+        items.push(expr.clone());
+        filtered = Expr::And(items);
+        &filtered
+    };
     let map = |f: &str, span: Span| -> Result<Column, Unsupported> {
+        if let Some(raw) = f.strip_prefix('\0') {
+            return Ok(Column {
+                name: raw.to_string(),
+                ty: Some(crate::semantics::schema::FieldType {
+                    base: crate::semantics::schema::BaseType::String,
+                    array: false,
+                }),
+                caseless: None,
+            });
+        }
+        if let Some(name) = mapping.field(f)
+            && matches!(target, Target::Eql | Target::Lucene)
+            && mapping
+                .types
+                .get(name.as_ref())
+                .is_some_and(|t| t == "text")
+        {
+            return Err(Unsupported::new(
+                format!(
+                    "field `{f}` (`{name}`, a `text` field in {})",
+                    mapping.source
+                ),
+                "a `text` field is analysed into words: Lucene and EQL match its words, not \
+                 its whole value as the rule means (ES|QL compares the whole value)",
+                span,
+            ));
+        }
         mapping
             .field(f)
             .map(|name| Column {
@@ -111,13 +188,28 @@ pub fn compile_parts_in(
                 ty: field_type(doc, schema, f),
                 caseless: mapping.caseless.get(f).cloned(),
             })
-            .ok_or_else(|| Unsupported {
-                code: Code::UnmappedField,
-                ..Unsupported::new(
-                    format!("field `{f}`"),
-                    format!("`{f}` is not mapped in {}", mapping.source),
-                    span,
-                )
+            .ok_or_else(|| match &mapping.pack {
+                Some(pack) => Unsupported {
+                    code: Code::NotInSource,
+                    ..Unsupported::new(
+                        format!("field `{f}` (not in source `{pack}`)"),
+                        format!(
+                            "source `{pack}` does not carry `{f}` on {} (`aisigma sources show \
+                             {pack} --target {}` lists its fields)",
+                            target.name(),
+                            target.name()
+                        ),
+                        span,
+                    )
+                },
+                None => Unsupported {
+                    code: Code::UnmappedField,
+                    ..Unsupported::new(
+                        format!("field `{f}`"),
+                        format!("`{f}` is not mapped in {}", mapping.source),
+                        span,
+                    )
+                },
             })
     };
     let mut out = Out {
@@ -162,6 +254,84 @@ pub fn compile_parts_in(
         .into_iter()
         .map(|u| u.into_diagnostic(&rule, target.name()))
         .collect())
+}
+
+/// A rule that the source decides (`AIS804`): its constant fields and the fields it does
+/// not carry make it never match there, or match every event.
+fn constant_rule(
+    doc: &Doc,
+    expr: &Expr,
+    mapping: &Mapping,
+    target: Target,
+    matches: bool,
+) -> Diagnostic {
+    let pack = mapping.pack.as_deref().unwrap_or(&mapping.source);
+    let mut read = Vec::new();
+    expr.preds(&mut |p| read.extend(p.field.clone()));
+    read.sort();
+    read.dedup();
+    let mut why: Vec<String> = Vec::new();
+    let absent: Vec<String> = read
+        .iter()
+        .filter(|f| !mapping.constants.contains_key(*f) && mapping.field(f).is_none())
+        .map(|f| format!("`{f}`"))
+        .collect();
+    if !absent.is_empty() {
+        why.push(format!("it does not carry {}", absent.join(", ")));
+    }
+    // The constants explain the verdict only when no missing field does.
+    if why.is_empty() {
+        for f in &read {
+            if let Some(v) = mapping.constants.get(f) {
+                why.push(format!("`{f}` is always {v}"));
+            }
+        }
+    }
+    Diagnostic::new(
+        Code::NotInSource,
+        doc.span,
+        format!(
+            "rule `{}` {} on source `{pack}`, so it is not compiled to {}",
+            doc.label(),
+            if matches {
+                "matches every event"
+            } else {
+                "never matches"
+            },
+            target.name()
+        ),
+    )
+    .with_help(format!(
+        "on {} in source `{pack}`: {}",
+        target.name(),
+        why.join("; ")
+    ))
+}
+
+/// A rule whose category the mapping's source pack does not carry (`AIS804`).
+fn not_carried(doc: &Doc, mapping: &Mapping, target: Target) -> Option<Diagnostic> {
+    let (pack, cats) = (mapping.pack.as_ref()?, mapping.categories.as_ref()?);
+    let category = doc.category();
+    if category.is_some_and(|c| cats.iter().any(|x| x == c)) {
+        return None;
+    }
+    let what = match category {
+        Some(c) => format!("`{c}` events"),
+        None => "events of a rule without `logsource.category`".to_string(),
+    };
+    Some(
+        Diagnostic::new(
+            Code::NotInSource,
+            doc.span,
+            format!(
+                "rule `{}`: source `{pack}` carries no {what}, so the rule cannot be compiled to {} \
+                 for it",
+                doc.label(),
+                target.name()
+            ),
+        )
+        .with_help(format!("source `{pack}` carries: {}", cats.join(", "))),
+    )
 }
 
 /// The rule's condition scoped to its category ([`Schema::scope`]: a category of the

@@ -33,6 +33,22 @@ pub struct Mapping {
     /// settings do not already scope the data to one category (`category_field:`): compiled
     /// queries then keep events of the rule's category and events without one, as `scan` does.
     pub category_field: Option<String>,
+    /// Target types of fields that are not plain keywords (`types:`), by target field name
+    /// (`text`, `long`, `ip`, ...): what the source's index or table declares.
+    pub types: BTreeMap<String, String>,
+    /// The categories the data holds (a source pack's `categories`); `None`: any.
+    pub categories: Option<Vec<String>>,
+    /// The source pack the mapping describes, if any.
+    pub pack: Option<String>,
+    /// The file set `identity` (to a template, true or false): it replaces the base's when
+    /// merged.
+    pub identity_given: bool,
+    /// Fields whose value is the same in every event of the source (a source pack's
+    /// `{const: V}` entries): tests on them are decided at compile time.
+    pub constants: BTreeMap<String, serde_json::Value>,
+    /// Target fields and the exact value every query requires of them (`filter:`), where
+    /// the landing holds other data too (CloudTrail's other services).
+    pub filter: BTreeMap<String, String>,
 }
 
 fn err(span: Span, msg: impl Into<String>) -> Diagnostic {
@@ -59,6 +75,20 @@ pub fn underscore(name: &str) -> String {
         .collect()
 }
 
+/// The keys a mapping (or a source pack's target section) may hold.
+const KEYS: &[&str] = &[
+    "target",
+    "identity",
+    "fields",
+    "logsources",
+    "default",
+    "category_field",
+    "caseless",
+    "types",
+    "filter",
+    "constants",
+];
+
 impl Mapping {
     pub fn parse(source: &str, text: &str) -> Result<Mapping, Diagnostic> {
         let docs = yaml::parse(text)?;
@@ -72,6 +102,27 @@ impl Mapping {
             .and_then(Node::as_str)
             .ok_or_else(|| err(root.span, "missing `target`"))?
             .to_string();
+        Mapping::from_node(source, &target, &root)
+    }
+
+    /// A mapping from its YAML node (a mapping file's root, or a source pack's target
+    /// section, where `target` is implied). Unknown keys are errors.
+    pub fn from_node(source: &str, target: &str, root: &Node) -> Result<Mapping, Diagnostic> {
+        let m = root
+            .as_map()
+            .ok_or_else(|| err(root.span, "a mapping must be a YAML mapping"))?;
+        for (k, _) in m {
+            if !KEYS.contains(&k.raw.as_str()) {
+                return Err(err(
+                    k.span,
+                    format!(
+                        "unknown mapping key `{}` (expected one of: {})",
+                        k.raw,
+                        KEYS.join(", ")
+                    ),
+                ));
+            }
+        }
         let identity = match root.get("identity") {
             None => None,
             Some(n) => match &n.kind {
@@ -120,16 +171,59 @@ impl Mapping {
             Some(c) => string_map(c)?,
             None => BTreeMap::new(),
         };
+        let types = match root.get("types") {
+            Some(c) => string_map(c)?,
+            None => BTreeMap::new(),
+        };
         Ok(Mapping {
             source: source.to_string(),
-            target,
+            target: target.to_string(),
             identity,
             fields,
             logsources,
             default_logsource,
             caseless,
             category_field,
+            types,
+            categories: None,
+            pack: None,
+            identity_given: root.get("identity").is_some(),
+            constants: match root.get("constants") {
+                Some(c) => string_map(c)?
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+                None => BTreeMap::new(),
+            },
+            filter: match root.get("filter") {
+                Some(c) => string_map(c)?,
+                None => BTreeMap::new(),
+            },
         })
+    }
+
+    /// `over` merged over this mapping: its fields, log sources, caseless twins and types
+    /// replace or add to these; its `identity`, `default` and `category_field`, where it sets
+    /// them, replace these.
+    pub fn merge(&mut self, over: Mapping) {
+        self.fields.extend(over.fields);
+        for (k, v) in over.logsources {
+            self.logsources.insert(k, v);
+        }
+        self.caseless.extend(over.caseless);
+        self.types.extend(over.types);
+        self.constants.extend(over.constants);
+        self.filter.extend(over.filter);
+        if over.identity_given {
+            self.identity = over.identity;
+        }
+        if !over.default_logsource.is_empty() {
+            self.default_logsource = over.default_logsource;
+        }
+        if over.category_field.is_some() {
+            self.category_field = over.category_field;
+        }
+        self.source = format!("{} merged over {}", over.source, self.source);
     }
 
     /// The target's name for a field, or `None` if the mapping does not cover it.
@@ -155,4 +249,62 @@ impl Mapping {
             .and_then(|c| self.logsources.get(c))
             .unwrap_or(&self.default_logsource)
     }
+}
+
+/// The first problem of a mapping file against a target and the schema, positioned: a file
+/// written for another target, or a `fields`/`caseless` key that is not a schema field (or
+/// alias).
+pub fn problems(
+    text: &str,
+    target: &str,
+    schema: &crate::semantics::schema::Schema,
+) -> Option<Diagnostic> {
+    let root = yaml::parse(text).ok()?.into_iter().next()?.root;
+    if let Some(t) = root.get("target")
+        && t.as_str() != Some(target)
+    {
+        return Some(
+            err(
+                t.span,
+                format!(
+                    "this mapping is for target `{}`, not `{target}`",
+                    t.scalar_text().unwrap_or_default()
+                ),
+            )
+            .with_help(format!(
+                "write `target: {target}`, or compile to `{}`",
+                t.scalar_text().unwrap_or_default()
+            )),
+        );
+    }
+    let known = |f: &str| {
+        schema.products.values().any(|p| {
+            p.envelope.contains_key(f)
+                || p.aliases.contains_key(f)
+                || p.categories.values().any(|c| c.fields.contains_key(f))
+        })
+    };
+    for key in ["fields", "caseless"] {
+        for (k, _) in root.get(key).and_then(Node::as_map).into_iter().flatten() {
+            if !known(&k.raw) {
+                let names: Vec<&str> = schema
+                    .products
+                    .values()
+                    .flat_map(|p| {
+                        p.envelope
+                            .keys()
+                            .chain(p.categories.values().flat_map(|c| c.fields.keys()))
+                            .map(String::as_str)
+                    })
+                    .collect();
+                let d = err(k.span, format!("`{}` is not a schema field", k.raw));
+                let sugg = crate::report::diagnostic::suggest(&k.raw, names, 1);
+                return Some(match crate::report::diagnostic::did_you_mean(&sugg) {
+                    Some(h) => d.with_help(h),
+                    None => d.with_help("run `aisigma schema` to list the fields"),
+                });
+            }
+        }
+    }
+    None
 }

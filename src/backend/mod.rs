@@ -10,6 +10,7 @@
 pub mod artifact;
 pub mod column;
 pub mod compile;
+pub mod constants;
 pub mod correlation;
 pub mod dialect;
 pub mod eql;

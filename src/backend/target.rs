@@ -23,6 +23,21 @@ pub enum Target {
 }
 
 impl Target {
+    /// Every target, in the order of the command line's help.
+    pub const ALL: [Target; 6] = [
+        Target::Spl,
+        Target::Kql,
+        Target::Eql,
+        Target::Lucene,
+        Target::Esql,
+        Target::Yaral,
+    ];
+
+    /// The target of a name (`spl`, `kql`, ...).
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Target::Eql => "eql",

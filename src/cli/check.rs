@@ -17,6 +17,10 @@ pub struct Args {
     /// Exit with 1 on warnings too
     #[arg(long)]
     deny_warnings: bool,
+    /// Also report (AIS804) every rule that cannot run on this source pack: neither compiles
+    /// to any target with its landing, nor finds its fields in `scan --source`
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -26,6 +30,14 @@ pub fn run(a: Args) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
+    let mut results = results;
+    let mut runnable = None;
+    if let Some(name) = &a.source {
+        match source_findings(&mut results, name, &a.common) {
+            Ok(r) => runnable = Some((name.clone(), r)),
+            Err(e) => return usage_error(&e),
+        }
+    }
     let rendered = report::render(a.format, &results);
     let printed = print(&rendered);
     let (errors, warnings, _) = check::totals(&results);
@@ -38,6 +50,9 @@ pub fn run(a: Args) -> ExitCode {
             plural(errors, "error"),
             plural(warnings, "warning")
         );
+        if let Some((name, (ok, total))) = &runnable {
+            eprintln!("{ok} of {} run on source `{name}`", plural(*total, "rule"));
+        }
     }
     if io_failed || printed != ExitCode::from(EXIT_OK) {
         ExitCode::from(EXIT_USAGE)
@@ -46,4 +61,69 @@ pub fn run(a: Args) -> ExitCode {
     } else {
         ExitCode::from(EXIT_OK)
     }
+}
+
+/// AIS804 for each rule (without check errors) that runs nowhere on the source: the reason
+/// of each target, and the fields `scan --source` lacks. Returns (runnable, rules checked).
+fn source_findings(
+    results: &mut [aisigma::semantics::checked::FileResult],
+    name: &str,
+    common: &Common,
+) -> Result<(usize, usize), String> {
+    use aisigma::report::diagnostic::{Code, Diagnostic, Severity};
+    let pack = super::sources::load_pack(name)?;
+    let schema = super::load_schema(&common.schemas)?;
+    let runs = aisigma::source::runs::runs_on(results, &pack, &schema);
+    let (mut ok, mut total) = (0, 0);
+    for (r, file_runs) in results.iter_mut().zip(runs) {
+        if r.diags.iter().any(|d| d.severity == Severity::Error) {
+            continue;
+        }
+        let mut extra = Vec::new();
+        for (cd, run) in r.docs.iter().zip(file_runs) {
+            total += 1;
+            if !run.targets.is_empty() || run.scan {
+                ok += 1;
+                continue;
+            }
+            let why = run
+                .refused
+                .first()
+                .map(|(t, d)| {
+                    format!(
+                        "on {}: {}",
+                        t.name(),
+                        d.help.as_deref().unwrap_or(&d.message)
+                    )
+                })
+                .or_else(|| {
+                    (!run.missing.is_empty())
+                        .then(|| format!("its records lack {}", run.missing.join(", ")))
+                })
+                .unwrap_or_else(|| {
+                    format!(
+                        "source `{}` carries: {}",
+                        pack.name,
+                        pack.categories.join(", ")
+                    )
+                });
+            extra.push(
+                Diagnostic::new(
+                    Code::NotInSource,
+                    cd.doc.span,
+                    format!(
+                        "rule `{}` cannot run on source `{}`: it compiles to no target with the \
+                         source's landing, and `scan --source` lacks its fields",
+                        cd.doc.label(),
+                        pack.name
+                    ),
+                )
+                .with_help(why),
+            );
+        }
+        r.diags.extend(extra);
+        r.diags
+            .sort_by_key(|d| (d.span.start.line, d.span.start.col));
+    }
+    Ok((ok, total))
 }

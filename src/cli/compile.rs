@@ -58,7 +58,10 @@ pub struct Args {
     /// line; the others are deployable artifacts of one target (see docs/backends.md)
     #[arg(long, value_enum, default_value_t = CompileFormat::Query)]
     format: CompileFormat,
-    /// Field and log-source mapping file replacing the target's built-in one
+    /// The telemetry the queries run on: a source pack (`aisigma sources` lists them)
+    #[arg(long, value_name = "NAME", default_value = aisigma::source::DEFAULT)]
+    source: String,
+    /// Field and log-source mapping file merged over the source's mapping for the target
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
     /// Directory of artifact templates (`<format>.j2`) overriding the built-in ones
@@ -105,20 +108,47 @@ fn artifact_template(a: &Args) -> Result<Option<Artifact>, String> {
     Ok(Some((f, text)))
 }
 
-/// The `--mapping` file, or the target's built-in mapping.
-fn load_mapping(target: Target, file: Option<&Path>) -> Result<Mapping, String> {
+/// The source's mapping for the target (`--source`), with the `--mapping` file merged over
+/// it; a bad mapping file is rendered as a diagnostic.
+pub fn load_mapping(
+    target: Target,
+    source: &str,
+    file: Option<&Path>,
+    schema: &Schema,
+) -> Result<Mapping, String> {
+    let pack = super::sources::load_pack(source)?;
+    let base = aisigma::source::mapping(&pack, target).ok_or_else(|| {
+        let lands: Vec<&str> = pack.targets.keys().map(String::as_str).collect();
+        format!(
+            "source `{}` has no landing on {} (it lands on: {})",
+            pack.name,
+            target.name(),
+            if lands.is_empty() {
+                "none".to_string()
+            } else {
+                lands.join(", ")
+            }
+        )
+    })?;
     let Some(f) = file else {
-        return Ok(target.builtin_mapping());
+        return Ok(base);
     };
     let shown = aisigma::syntax::load::display_path(f);
     let text =
         std::fs::read_to_string(f).map_err(|e| format!("cannot read mapping {shown}: {e}"))?;
-    Mapping::parse(&shown, &text).map_err(|d| {
+    let render = |d: Diagnostic| {
         let src = aisigma::syntax::source::SourceFile::new(shown.clone(), text.clone());
         let mut out = String::new();
         report::human_one(&mut out, &src.path, Some(&src), &d);
         out
-    })
+    };
+    let over = Mapping::parse(&shown, &text).map_err(render)?;
+    if let Some(d) = aisigma::backend::mapping::problems(&text, target.name(), schema) {
+        return Err(render(d));
+    }
+    let mut merged = base;
+    merged.merge(over);
+    Ok(merged)
 }
 
 pub fn run(a: Args) -> ExitCode {
@@ -126,12 +156,12 @@ pub fn run(a: Args) -> ExitCode {
         Ok(x) => x,
         Err(e) => return usage_error(&e),
     };
-    let mapping = match load_mapping(a.target, a.mapping.as_deref()) {
-        Ok(m) => m,
-        Err(e) => return usage_error(&e),
-    };
     let schema = match load_schema(&a.common.schemas) {
         Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let mapping = match load_mapping(a.target, &a.source, a.mapping.as_deref(), &schema) {
+        Ok(m) => m,
         Err(e) => return usage_error(&e),
     };
     if a.format == CompileFormat::Tables {

@@ -7,6 +7,7 @@ pub mod compile;
 pub mod gen_events;
 pub mod scan;
 pub mod schema;
+pub mod sources;
 pub mod test;
 
 use aisigma::report::diagnostic::Code;
@@ -54,6 +55,8 @@ pub fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
             out
         })?;
     }
+    // The engine reads deprecated field names by this schema's aliases.
+    aisigma::engine::aliases::use_schema(&schema);
     Ok(schema)
 }
 

@@ -34,6 +34,10 @@ pub struct Args {
     /// Treat every event as this category (overrides --category-field)
     #[arg(long, value_name = "NAME")]
     category: Option<String>,
+    /// The source the inputs come from: each raw record becomes schema events by the pack
+    /// (`aisigma sources`); the default `aisigma` reads events already in schema names
+    #[arg(long, value_name = "NAME", default_value = aisigma::source::DEFAULT)]
+    source: String,
     /// Stop at the first malformed line (exit 2); also parses lines no rule could match
     #[arg(long)]
     strict: bool,
@@ -127,9 +131,18 @@ pub fn run(a: Args) -> ExitCode {
         Ok(schema) => schema,
         Err(e) => return usage_error(&e),
     };
+    let category = match a.category.as_deref().map(|c| known_category(c, &schema)) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => return usage_error(&e),
+    };
+    let normalizer = match normalizer(&a.source, &schema, &rules) {
+        Ok(n) => n,
+        Err(e) => return usage_error(&e),
+    };
     let scope = scan::Scope {
         category_field: a.category_field.clone(),
-        category: a.category.clone(),
+        category,
     };
     let scanner = scan::Scanner::with_correlations(rules, &exprs, &correlations, scope, &schema);
     let sources = match open_sources(&a.inputs) {
@@ -143,6 +156,7 @@ pub fn run(a: Args) -> ExitCode {
         },
         strict: a.strict,
         lateness_ms,
+        normalizer,
         ..scan::Options::default()
     };
     let bar = progress_bar(&sources, a.no_progress);
@@ -159,6 +173,60 @@ pub fn run(a: Args) -> ExitCode {
         );
     }
     exit_code(&stats, rule_errors)
+}
+
+/// `--category`: a category of the schema, in any case (its canonical spelling), or a
+/// usage error with a did-you-mean.
+fn known_category(
+    name: &str,
+    schema: &aisigma::semantics::schema::Schema,
+) -> Result<String, String> {
+    let names: Vec<&str> = schema
+        .products
+        .values()
+        .flat_map(|p| p.categories.keys().map(String::as_str))
+        .collect();
+    if let Some(c) = names.iter().find(|c| c.eq_ignore_ascii_case(name)) {
+        return Ok(c.to_string());
+    }
+    let sugg = aisigma::report::diagnostic::suggest(name, names.iter().copied(), 2);
+    Err(format!(
+        "unknown --category `{name}`: {}",
+        aisigma::report::diagnostic::did_you_mean(&sugg)
+            .unwrap_or_else(|| format!("the categories are: {}", names.join(", ")))
+    ))
+}
+
+/// The normaliser of `--source` (none for the default, data already in schema names); says
+/// on standard error how many rules cannot match because the source lacks their category.
+fn normalizer(
+    source: &str,
+    schema: &aisigma::semantics::schema::Schema,
+    rules: &[scan::ScanRule],
+) -> Result<Option<std::sync::Arc<aisigma::source::normalize::Normalizer>>, String> {
+    let pack = super::sources::load_pack(source)?;
+    if pack.name == aisigma::source::DEFAULT {
+        return Ok(None);
+    }
+    let idle = rules
+        .iter()
+        .filter(|r| {
+            r.category
+                .as_ref()
+                .is_some_and(|c| !pack.categories.contains(c))
+        })
+        .count();
+    if idle > 0 {
+        eprintln!(
+            "aisigma: source `{}` carries only {} events: {} cannot match",
+            pack.name,
+            pack.categories.join(", "),
+            super::plural(idle, "rule")
+        );
+    }
+    Ok(Some(std::sync::Arc::new(
+        aisigma::source::normalize::Normalizer::new(pack, schema),
+    )))
 }
 
 /// Scan the sources to standard output, with warnings on standard error.

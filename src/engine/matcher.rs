@@ -52,10 +52,21 @@ struct FieldPath {
     name: String,
     starts: Vec<usize>,
     ends: Vec<usize>,
+    /// The field's other names ([`super::aliases`]), read where this one finds nothing.
+    alts: Vec<FieldPath>,
 }
 
 impl FieldPath {
     fn new(name: &str) -> FieldPath {
+        let mut p = FieldPath::plain(name);
+        p.alts = super::aliases::alternates(name)
+            .iter()
+            .map(|a| FieldPath::plain(a))
+            .collect();
+        p
+    }
+
+    fn plain(name: &str) -> FieldPath {
         let mut starts = vec![0];
         let mut ends = Vec::new();
         for (i, b) in name.bytes().enumerate() {
@@ -69,12 +80,21 @@ impl FieldPath {
             name: name.to_string(),
             starts,
             ends,
+            alts: Vec::new(),
         }
     }
 
-    /// Every value the path reaches (flat dotted keys, nested objects, or a mix).
+    /// Every value the path reaches (flat dotted keys, nested objects, or a mix); where it
+    /// reaches none, the values of the first other name that reaches some.
     fn lookup<'a>(&self, event: &'a Value, out: &mut Vec<&'a Value>) {
+        let before = out.len();
         self.walk(event, 0, out);
+        for alt in &self.alts {
+            if out.len() > before {
+                break;
+            }
+            alt.walk(event, 0, out);
+        }
     }
 
     fn walk<'a>(&self, v: &'a Value, i: usize, out: &mut Vec<&'a Value>) {

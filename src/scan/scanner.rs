@@ -179,6 +179,12 @@ impl Scanner {
         let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
         paths.extend(extra);
         let selective = exprs.iter().all(|e| fields(e, &mut paths));
+        // The deprecated (or current) names the engine reads in their place.
+        let alternates: Vec<String> = paths
+            .iter()
+            .flat_map(|p| crate::engine::aliases::alternates(p))
+            .collect();
+        paths.extend(alternates);
         Scanner {
             rules,
             readers,
@@ -409,6 +415,8 @@ pub struct Options {
     /// How far (ms) an input of a correlation may arrive behind the newest timestamp seen and
     /// still be evaluated in its place; later ones are counted as late and left out.
     pub lateness_ms: i64,
+    /// `scan --source`: each raw line becomes the schema events of its records.
+    pub normalizer: Option<Arc<crate::source::normalize::Normalizer>>,
 }
 
 impl Default for Options {
@@ -419,6 +427,7 @@ impl Default for Options {
             batch_lines: 16_384,
             batch_bytes: 8 << 20,
             lateness_ms: 60_000,
+            normalizer: None,
         }
     }
 }
@@ -447,8 +456,10 @@ pub struct Stats {
 struct Line {
     source: usize,
     number: u64,
-    /// `None`: longer than the line limit (skipped).
+    /// `None`: longer than the line limit, or not a record of the source (skipped).
     text: Option<Vec<u8>>,
+    /// Why `text` is `None`, when it is not the line limit.
+    problem: Option<String>,
 }
 
 #[derive(Default)]
@@ -477,7 +488,16 @@ pub fn run(
     let reader = {
         let shared = shared.clone();
         let (max_lines, max_bytes) = (opts.batch_lines, opts.batch_bytes);
-        std::thread::spawn(move || read_all(sources, &shared, max_lines, max_bytes))
+        let normalizer = opts.normalizer.clone();
+        std::thread::spawn(move || {
+            read_all(
+                sources,
+                &shared,
+                max_lines,
+                max_bytes,
+                normalizer.as_deref(),
+            )
+        })
     };
     let mut stats = Stats {
         per_rule: vec![0; scanner.rules().len()],
@@ -506,23 +526,33 @@ fn read_all(
     shared: &(Mutex<Queue>, Condvar),
     max_lines: usize,
     max_bytes: usize,
+    normalizer: Option<&crate::source::normalize::Normalizer>,
 ) {
     let (m, cv) = shared;
+    // Queue a line; false when the consumer stopped the reader.
+    let push = |line: Line| -> bool {
+        let size = line.text.as_ref().map_or(0, Vec::len);
+        let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+        // Back-pressure: wait while the next batch is full.
+        while !q.stop && (q.lines.len() >= max_lines || q.bytes >= max_bytes) {
+            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        if q.stop {
+            return false;
+        }
+        q.bytes += size;
+        q.lines.push_back(line);
+        cv.notify_all();
+        true
+    };
     let mut buf = Vec::new();
     for (i, mut src) in sources.into_iter().enumerate() {
         let mut number = 0u64;
         loop {
             let r = crate::scan::event_input::read_line(src.reader.as_mut(), &mut buf);
-            let line = match r {
+            let ok = match r {
                 Ok(None) => break,
-                Ok(Some(ok)) => {
-                    number += 1;
-                    Line {
-                        source: i,
-                        number,
-                        text: ok.then(|| std::mem::take(&mut buf)),
-                    }
-                }
+                Ok(Some(ok)) => ok,
                 Err(e) => {
                     let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
                     q.error = Some(format!("{}: {e}", src.name));
@@ -531,18 +561,38 @@ fn read_all(
                     return;
                 }
             };
-            let size = line.text.as_ref().map_or(0, Vec::len);
-            let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
-            // Back-pressure: wait while the next batch is full.
-            while !q.stop && (q.lines.len() >= max_lines || q.bytes >= max_bytes) {
-                q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
+            number += 1;
+            let raw = ok.then(|| std::mem::take(&mut buf));
+            let lines = match (normalizer, raw) {
+                (Some(n), Some(text)) if !text.trim_ascii().is_empty() => match n.events(&text) {
+                    Ok(events) => events
+                        .into_iter()
+                        .map(|e| Line {
+                            source: i,
+                            number,
+                            text: Some(serde_json::to_vec(&e).unwrap_or_default()),
+                            problem: None,
+                        })
+                        .collect(),
+                    Err(why) => vec![Line {
+                        source: i,
+                        number,
+                        text: None,
+                        problem: Some(format!("not a `{}` record: {why}", n.pack().name)),
+                    }],
+                },
+                (_, text) => vec![Line {
+                    source: i,
+                    number,
+                    text,
+                    problem: None,
+                }],
+            };
+            for line in lines {
+                if !push(line) {
+                    return;
+                }
             }
-            if q.stop {
-                return;
-            }
-            q.bytes += size;
-            q.lines.push_back(line);
-            cv.notify_all();
         }
     }
     let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
@@ -586,10 +636,12 @@ fn consume(
             .par_iter()
             .map_init(Scratch::default, |scratch, l| match &l.text {
                 Some(t) => scanner.scan_line(t, opts.strict, scratch),
-                None => Verdict::Malformed(format!(
-                    "line longer than {} bytes",
-                    crate::scan::event_input::MAX_LINE
-                )),
+                None => Verdict::Malformed(l.problem.clone().unwrap_or_else(|| {
+                    format!(
+                        "line longer than {} bytes",
+                        crate::scan::event_input::MAX_LINE
+                    )
+                })),
             })
             .collect();
         for (l, v) in batch.iter().zip(verdicts) {

@@ -26,6 +26,14 @@ fi
 # Generated rules and events (written by `cargo test` when AISIGMA_EQL_DIFF is set).
 if [ -n "${AISIGMA_EQL_DIFF:-}" ] && [ -s "$AISIGMA_EQL_DIFF" ]; then
     "$venv/bin/python" tests/conformance/eql_differential.py "$AISIGMA_EQL_DIFF"
+    # The library compiled for each source pack, on events in the integration's shape
+    # (tests/sources.rs).
+    if [ -s "$AISIGMA_EQL_DIFF.sources" ]; then
+        "$venv/bin/python" tests/conformance/eql_differential.py "$AISIGMA_EQL_DIFF.sources"
+    else
+        echo "eql differential (sources): no cases (run cargo test with AISIGMA_EQL_DIFF=FILE first)" >&2
+        exit 1
+    fi
 else
     echo "eql differential: skipped (run cargo test with AISIGMA_EQL_DIFF=FILE first)"
 fi

@@ -44,3 +44,41 @@ if [ ! -s "$work/out.jsonl" ]; then
     exit 1
 fi
 "$venv/bin/python" "$here/esql/esql_check.py" --quiet --stack "$stacks" --aisigma-schema "$work/schema.json" < "$work/out.jsonl"
+
+# The library compiled for every source pack that lands on Elastic, each query checked
+# against the field list of the integration it reads (esql/integration_fields.json, keyed by
+# index pattern, written from the Elastic integration packages independently of the packs;
+# sources in integration_fields.README.md).
+packs=0
+: > "$work/packs.jsonl"
+for pack in $("$bin" sources | awk '/^[a-z]/ { print $1 }'); do
+    [ "$pack" = aisigma ] && continue
+    "$bin" sources show "$pack" --target esql > /dev/null 2>&1 || continue
+    packs=$((packs + 1))
+    status=0
+    "$bin" compile rules/ --source "$pack" --target esql --format json > "$work/pack.jsonl" 2> "$work/err" || status=$?
+    if [ "$status" -gt 1 ]; then
+        echo "esql_oracle: aisigma compile --source $pack failed with exit code $status" >&2
+        cat "$work/err" >&2
+        exit 1
+    fi
+    "$venv/bin/python" - "$here/esql/integration_fields.json" "$pack" < "$work/pack.jsonl" >> "$work/packs.jsonl" <<'PY'
+import json, sys
+fields = json.load(open(sys.argv[1]))
+for line in sys.stdin:
+    rec = json.loads(line)
+    if "query" not in rec:
+        continue
+    index = rec.get("logsource", {}).get("index")
+    if index not in fields:
+        sys.exit(f"esql_oracle: source {sys.argv[2]}: no field list for index {index!r} in integration_fields.json")
+    rec["schema"] = fields[index]
+    rec["id"] = f"{sys.argv[2]}: {rec.get('id')}"
+    print(json.dumps(rec))
+PY
+done
+if [ "$packs" -lt 2 ]; then
+    echo "esql_oracle: only $packs source packs land on esql" >&2
+    exit 1
+fi
+"$venv/bin/python" "$here/esql/esql_check.py" --quiet --stack "$stacks" < "$work/packs.jsonl"

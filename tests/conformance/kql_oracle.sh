@@ -118,6 +118,36 @@ echo '{}' > "$work/no_tables.json"
 node "$src/kql_check.js" --unknown-table AIEvents_CL "$work/no_tables.json" < "$work/fixtures.jsonl" >> "$work/results.jsonl" || rc=$?
 grep -E '"errors":\[\{|"unknown"' "$work/results.jsonl" || true
 
+# The library compiled for every source pack that lands on Sentinel, checked against the real
+# tables' column lists (tests/conformance/kql/sentinel_tables.json, written from Microsoft's
+# table reference independently of the packs; sources in sentinel_tables.README.md).
+packs=0
+for pack in $("$bin" sources | awk '/^[a-z]/ { print $1 }'); do
+    [ "$pack" = aisigma ] && continue
+    "$bin" sources show "$pack" --target kql > /dev/null 2>&1 || continue
+    packs=$((packs + 1))
+    status=0
+    "$bin" compile rules/ --source "$pack" --target kql --format json > "$work/pack.compiled" 2> "$work/compile.err" || status=$?
+    if [ "$status" -gt 1 ]; then
+        echo "aisigma compile --source $pack --target kql failed with exit code $status:" >&2
+        cat "$work/compile.err" >&2
+        exit 1
+    fi
+    node -e '
+const rl = require("readline").createInterface({ input: process.stdin });
+let n = 0;
+rl.on("line", (l) => { if (!l.trim()) return; const r = JSON.parse(l);
+  if (typeof r.query === "string") { n++; console.log(JSON.stringify({ id: `${process.argv[1]}: ${r.file}: ${r.id}`, query: r.query })); } });
+rl.on("close", () => process.stderr.write(`kql (source ${process.argv[1]}): ${n} queries\n`));
+' "$pack" < "$work/pack.compiled" > "$work/pack.jsonl"
+    node "$src/kql_check.js" "$src/sentinel_tables.json" < "$work/pack.jsonl" >> "$work/results.jsonl" || rc=$?
+done
+grep -E '"errors":\[\{|"unknown"' "$work/results.jsonl" || true
+if [ "$packs" -lt 2 ]; then
+    echo "kql: only $packs source packs land on kql" >&2
+    rc=1
+fi
+
 # Every `matches regex` pattern must compile in RE2 (google-re2, PyPI) as well as in the Rust
 # `regex` crate aisigma's engine uses (by construction): Kusto documents the Rust crate since
 # 2024 (regex.md), older documentation and clusters say RE2, and aisigma writes the patterns
