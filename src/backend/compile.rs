@@ -35,6 +35,8 @@ pub struct Parts {
     pub condition: String,
     pub stages: Vec<String>,
     pub logsource: std::collections::BTreeMap<String, String>,
+    /// `AIS805`: tests the source decided at compile time (fields it does not carry).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Choices that change how every rule is compiled.
@@ -86,7 +88,7 @@ pub fn compile_with(
     compile_parts_in(doc, expr, target, target.dialect(), mapping, schema, opts).map(|p| Compiled {
         query: p.query,
         logsource: p.logsource,
-        warnings: Vec::new(),
+        warnings: p.warnings,
         correlation: None,
     })
 }
@@ -116,9 +118,43 @@ pub fn compile_parts_in(
         }
         (mapping.pack.is_some() && mapping.field(f).is_none()).then_some(Known::Absent)
     };
+    let mut warnings = Vec::new();
     let expr = match super::constants::fold_with(expr, &known) {
         _ if mapping.pack.is_none() && mapping.constants.is_empty() => expr,
         super::constants::Folded::Expr(e) => {
+            // Tests on fields the source does not carry there are gone: say which.
+            let mut gone: Vec<(String, Span)> = Vec::new();
+            expr.preds(&mut |p| {
+                if let Some(f) = &p.field
+                    && matches!(known(f), Some(super::constants::Known::Absent))
+                    && !gone.iter().any(|(g, _)| g == f)
+                {
+                    gone.push((f.clone(), p.span));
+                }
+            });
+            if let Some((_, span)) = gone.first() {
+                let pack = mapping.pack.as_deref().unwrap_or(&mapping.source);
+                let names: Vec<String> = gone.iter().map(|(f, _)| format!("`{f}`")).collect();
+                warnings.push(
+                    Diagnostic::new(
+                        Code::DecidedBySource,
+                        *span,
+                        format!(
+                            "rule `{}`: source `{pack}` does not carry {} on {}, so the query \
+                             leaves out the rule's tests on {}",
+                            doc.label(),
+                            names.join(", "),
+                            target.name(),
+                            if names.len() == 1 { "it" } else { "them" }
+                        ),
+                    )
+                    .with_help(
+                        "they are decided as on events without the field: a filter on it \
+                         removes nothing, a required value on it is never there; map the field \
+                         (`--mapping`) if the data holds it under another name",
+                    ),
+                );
+            }
             folded = e;
             &folded
         }
@@ -183,10 +219,25 @@ pub fn compile_parts_in(
         }
         mapping
             .field(f)
-            .map(|name| Column {
-                name: name.into_owned(),
-                ty: field_type(doc, schema, f),
-                caseless: mapping.caseless.get(f).cloned(),
+            .map(|name| {
+                let mut ty = field_type(doc, schema, f);
+                // An address on an Elastic field the source does not map as `ip` (a keyword
+                // holding the text) has string semantics there.
+                if matches!(target, Target::Eql | Target::Lucene | Target::Esql)
+                    && mapping.pack.is_some()
+                    && ty.is_some_and(|t| t.base == crate::semantics::schema::BaseType::Ip)
+                    && mapping.types.get(name.as_ref()).map(String::as_str) != Some("ip")
+                {
+                    ty = ty.map(|t| crate::semantics::schema::FieldType {
+                        base: crate::semantics::schema::BaseType::String,
+                        ..t
+                    });
+                }
+                Column {
+                    name: name.into_owned(),
+                    ty,
+                    caseless: mapping.caseless.get(f).cloned(),
+                }
             })
             .ok_or_else(|| match &mapping.pack {
                 Some(pack) => Unsupported {
@@ -246,6 +297,7 @@ pub fn compile_parts_in(
             condition: cond,
             stages: out.stages,
             logsource,
+            warnings,
         });
     }
     let rule = doc.label();

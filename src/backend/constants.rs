@@ -22,6 +22,8 @@ pub enum Known {
     Const(Value),
     /// Never a value (the source does not carry the field).
     Absent,
+    /// One of these values in every event (`null`: the field is absent).
+    OneOf(Vec<Value>),
 }
 
 /// Decide the tests on `constants` in `e`, and simplify.
@@ -43,11 +45,31 @@ pub fn fold_with(e: &Expr, known: &dyn Fn(&str) -> Option<Known>) -> Folded {
                 Some(Known::Const(v)) => {
                     event.insert(field.to_string(), v);
                 }
+                // Decided when every possible value gives the same verdict.
+                Some(Known::OneOf(values)) => {
+                    let Ok(m) = Matcher::new(e) else {
+                        return Folded::Expr(e.clone());
+                    };
+                    let verdicts: Vec<bool> = values
+                        .iter()
+                        .map(|v| {
+                            let mut ev = Map::new();
+                            if !v.is_null() {
+                                ev.insert(field.to_string(), v.clone());
+                            }
+                            m.matches(&Value::Object(ev))
+                        })
+                        .collect();
+                    return match verdicts.first() {
+                        Some(&b) if verdicts.iter().all(|&x| x == b) => Folded::Const(b),
+                        _ => Folded::Expr(e.clone()),
+                    };
+                }
             }
             // A comparison with another field is decided only when that one is known too.
             if let crate::semantics::ir::Test::FieldRef { other, .. } = &p.test {
                 match known(other) {
-                    None => return Folded::Expr(e.clone()),
+                    None | Some(Known::OneOf(_)) => return Folded::Expr(e.clone()),
                     Some(Known::Absent) => {}
                     Some(Known::Const(v)) => {
                         event.insert(other.clone(), v);

@@ -268,7 +268,12 @@ impl Dialect for Eql {
             Test::Bool(b) => format!("{f} == {b}"),
             Test::Null | Test::Exists(false) => return Ok(format!("?{f} == null")),
             Test::Exists(true) => return Ok(format!("?{f} != null")),
-            Test::Cidr(net) => format!("cidrMatch({f}, {})", string(&net.to_string())),
+            Test::Cidr(net) => {
+                if let Some(u) = super::column::cidr_needs_ip(col, pred.span, "EQL") {
+                    return Err(u);
+                }
+                format!("cidrMatch({f}, {})", string(&net.to_string()))
+            }
             Test::Regex { pattern, flags } => {
                 let source = cx.regex_source(pattern, *flags);
                 folded_regex(&f, &source, pred.span, cx.loose_case())?

@@ -288,6 +288,12 @@ impl Dialect for Esql {
             Test::Bool(b) => format!("{f} == {b}"),
             Test::Null | Test::Exists(false) => return Ok(format!("{f} IS NULL")),
             Test::Exists(true) => return Ok(format!("{f} IS NOT NULL")),
+            // A field that holds addresses as text is converted; TO_IP gives null for text that
+            // is not an address, where the test is false, as in the engine.
+            Test::Cidr(net) if col.ty.is_some_and(|t| t.base != BaseType::Ip) => format!(
+                "COALESCE(CIDR_MATCH(TO_IP({f}), {}), false)",
+                string(&net.to_string())
+            ),
             Test::Cidr(net) => format!("CIDR_MATCH({f}, {})", string(&net.to_string())),
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
                 unreachable!("refused for every target by backend::render")

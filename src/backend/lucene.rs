@@ -395,7 +395,12 @@ impl Dialect for Lucene {
             Test::Bool(b) => format!("{f}:{b}"),
             Test::Null | Test::Exists(false) => format!("(*:* AND NOT _exists_:{f})"),
             Test::Exists(true) => format!("_exists_:{f}"),
-            Test::Cidr(net) => format!("{f}:{}", phrase(&net.to_string())),
+            Test::Cidr(net) => {
+                if let Some(u) = super::column::cidr_needs_ip(col, pred.span, "Lucene") {
+                    return Err(u);
+                }
+                format!("{f}:{}", phrase(&net.to_string()))
+            }
             Test::FieldRef { .. } | Test::TimePart { .. } | Test::Placeholder { .. } => {
                 unreachable!("refused for every target by backend::render")
             }

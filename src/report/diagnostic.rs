@@ -113,6 +113,7 @@ codes! {
     UnmappedField = "AIS802", "unmapped-field", Error, "The field has no name in the target's mapping file.";
     CorrelationApproximation = "AIS803", "correlation-differs-on-target", Warning, "The target evaluates the correlation differently from the engine (fixed time buckets instead of sliding windows, or a coarser ordering); the warning says how its alerts differ.";
     NotInSource = "AIS804", "not-in-source", Error, "The rule reads a field, or has a category, that the chosen source pack does not carry; no query is written for that source.";
+    DecidedBySource = "AIS805", "decided-by-source", Warning, "The chosen source pack does not carry a field the rule tests on that target: the query leaves those tests out, decided as on events without the field.";
 }
 
 impl fmt::Display for Code {

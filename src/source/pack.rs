@@ -491,6 +491,41 @@ impl Pack {
         out
     }
 
+    /// The values `scan --source` can give a field, where the pack fixes them (a constant, or
+    /// a `map` without default): `null` stands for "absent". `None`: any value.
+    pub fn possible_values(&self, field: &str) -> Option<Vec<Value>> {
+        fn of(spec: &Spec, out: &mut Vec<Value>) -> bool {
+            match spec {
+                Spec::Const(v) => {
+                    out.push(v.clone());
+                    true
+                }
+                // The entries' values together form an array, which a test matches when it
+                // matches one element: deciding on each possible value (and on absence)
+                // decides every array of them.
+                Spec::All(items) => items.iter().all(|x| of(x, out)),
+                Spec::Values {
+                    map: Some(m),
+                    default: None,
+                    missing,
+                    ..
+                } => {
+                    out.extend(m.values().cloned());
+                    out.push(missing.clone().unwrap_or(Value::Null));
+                    true
+                }
+                _ => false,
+            }
+        }
+        let (_, spec) = self.fields.iter().find(|(f, _)| f == field)?;
+        let mut out = Vec::new();
+        of(spec, &mut out).then(|| {
+            out.sort_by_key(|v| v.to_string());
+            out.dedup();
+            out
+        })
+    }
+
     /// The schema fields `scan --source` can fill for a category: listed in `fields`, or (with
     /// `record.identity`) any field of the category.
     pub fn scan_fields<'a>(&'a self, schema: &'a Schema, category: &str) -> Vec<&'a str> {

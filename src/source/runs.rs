@@ -63,20 +63,35 @@ fn scan_missing(
     }
     let have = pack.scan_fields(schema, category);
     let aliases = schema.product("ai").map(|p| &p.aliases);
+    let carried = |f: &str| {
+        let canonical = aliases.and_then(|a| a.get(f)).map_or(f, |a| a.to.as_str());
+        have.contains(&f) || have.contains(&canonical)
+    };
+    let expr = cd.expr.as_ref()?;
     // A keyword search reads every value: it runs on whatever the records hold.
-    let mut missing: Vec<String> = fields(cd.expr.as_ref()?)
+    let mut missing: Vec<String> = fields(expr)
         .unwrap_or_default()
         .into_iter()
-        .filter(|f| {
-            let canonical = aliases
-                .and_then(|a| a.get(f))
-                .map_or(f.as_str(), |a| a.to.as_str());
-            !have.contains(&f.as_str()) && !have.contains(&canonical)
-        })
+        .filter(|f| !carried(f))
         .collect();
     missing.sort();
     missing.dedup();
-    Some(missing)
+    // Decided as `scan` would: fields the records lack are absent, fields the pack fixes
+    // hold one of their values. A rule that cannot match there does not run there.
+    let known = |f: &str| {
+        use crate::backend::constants::Known;
+        if !carried(f) {
+            return Some(Known::Absent);
+        }
+        pack.possible_values(f).map(Known::OneOf)
+    };
+    match crate::backend::constants::fold_with(expr, &known) {
+        crate::backend::constants::Folded::Const(false) if missing.is_empty() => {
+            Some(vec!["(its tests never hold on these records)".to_string()])
+        }
+        crate::backend::constants::Folded::Const(false) => Some(missing),
+        _ => Some(Vec::new()),
+    }
 }
 
 /// Where each rule of `results` runs on `pack`: per file, per document. Documents with check

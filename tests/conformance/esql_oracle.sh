@@ -62,23 +62,15 @@ for pack in $("$bin" sources | awk '/^[a-z]/ { print $1 }'); do
         cat "$work/err" >&2
         exit 1
     fi
-    "$venv/bin/python" - "$here/esql/integration_fields.json" "$pack" < "$work/pack.jsonl" >> "$work/packs.jsonl" <<'PY'
-import json, sys
-fields = json.load(open(sys.argv[1]))
-for line in sys.stdin:
-    rec = json.loads(line)
-    if "query" not in rec:
-        continue
-    index = rec.get("logsource", {}).get("index")
-    if index not in fields:
-        sys.exit(f"esql_oracle: source {sys.argv[2]}: no field list for index {index!r} in integration_fields.json")
-    rec["schema"] = fields[index]
-    rec["id"] = f"{sys.argv[2]}: {rec.get('id')}"
-    print(json.dumps(rec))
-PY
+    "$venv/bin/python" "$here/esql/attach_schema.py" "$here/esql/integration_fields.json" "$work/schema.json" "$pack" \
+        < "$work/pack.jsonl" >> "$work/packs.jsonl"
 done
 if [ "$packs" -lt 2 ]; then
     echo "esql_oracle: only $packs source packs land on esql" >&2
+    exit 1
+fi
+if [ ! -s "$work/packs.jsonl" ]; then
+    echo "esql_oracle: no query compiled for any source pack" >&2
     exit 1
 fi
 "$venv/bin/python" "$here/esql/esql_check.py" --quiet --stack "$stacks" < "$work/packs.jsonl"
