@@ -115,8 +115,11 @@ fn rule_test_events() -> Vec<(String, bool, Value)> {
                 continue;
             }
             let id = cd.doc.meta.id.as_ref().map(|i| i.value.clone()).unwrap();
+            // Raw records of a source (`{source, record}`) are scanned with --source, not here.
             for t in cd.doc.tests.iter().flatten() {
-                out.push((id.clone(), t.expect_match, t.event.clone()));
+                if !aisigma::engine::ruletest::is_raw_record(&t.event) {
+                    out.push((id.clone(), t.expect_match, t.event.clone()));
+                }
             }
         }
     }

@@ -749,3 +749,36 @@ fn landings_name_real_columns_and_fields() {
     );
     assert!(checked > 100, "{checked}");
 }
+
+/// A test event may be a raw record of a source (`{source, record}`): read as `scan --source`
+/// reads it; an unknown source or a record of the wrong shape is an AIS701 on the case.
+#[test]
+fn tests_take_raw_records_of_a_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |cases: &str| {
+        format!(
+            "title: Raw\nid: 1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d\nstatus: test\nlevel: low\n\
+             date: 2026-12-03\nlogsource: {{product: ai, category: ai_access_audit}}\n\
+             detection:\n    sel:\n        event.action: DeleteGuardrail\n    condition: sel\n\
+             tests:\n{cases}"
+        )
+    };
+    let good = "    match:\n        - source: aws-cloudtrail\n          record: {Records: [{eventSource: bedrock.amazonaws.com, eventName: ListGuardrails}, {eventSource: bedrock.amazonaws.com, eventName: DeleteGuardrail}]}\n    no_match:\n        - source: aws-cloudtrail\n          record: {eventSource: bedrock.amazonaws.com, eventName: CreateGuardrail}\n";
+    let f = dir.path().join("good.yml");
+    std::fs::write(&f, rule(good)).unwrap();
+    let (code, out, err) = aisigma(&["test", f.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PASS"), "{out}");
+    let bad = "    match:\n        - source: aws-cloudtral\n          record: {eventName: DeleteGuardrail}\n        - source: otel-genai\n          record: {eventName: DeleteGuardrail}\n";
+    let f = dir.path().join("bad.yml");
+    std::fs::write(&f, rule(bad)).unwrap();
+    let (code, out, err) = aisigma(&["test", f.to_str().unwrap()], "");
+    assert_eq!(code, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("AIS701"), "{all}");
+    assert!(
+        all.contains("unknown source `aws-cloudtral`: did you mean `aws-cloudtrail`?"),
+        "{all}"
+    );
+    assert!(all.contains("not a `otel-genai` record"), "{all}");
+}

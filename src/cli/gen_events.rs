@@ -38,7 +38,8 @@ pub fn run(a: Args) -> ExitCode {
         .iter()
         .flat_map(|r| &r.docs)
         .flat_map(|cd| cd.doc.tests.iter().flatten())
-        .filter(|t| t.expect_match)
+        // Raw records of a source are not events in the schema's names.
+        .filter(|t| t.expect_match && !aisigma::engine::ruletest::is_raw_record(&t.event))
         .map(|t| t.event.clone())
         .collect();
     let (count, seed, rate) = (a.count, a.seed, a.attack_rate);

@@ -162,7 +162,25 @@ pub fn run_with(results: &[FileResult], require_tests: bool, mode: CaseMode) -> 
                 }
             };
             for (i, case) in tests.iter().enumerate() {
-                let got = matcher.matches(&case.event);
+                let got = match raw_record(&case.event) {
+                    None => matcher.matches(&case.event),
+                    Some(Ok(events)) => events.iter().any(|e| matcher.matches(e)),
+                    Some(Err(why)) => {
+                        ro.failed_cases += 1;
+                        ro.diags.push(
+                            Diagnostic::new(
+                                Code::InvalidTests,
+                                case.span,
+                                format!("test {}: {why}", i + 1),
+                            )
+                            .with_help(
+                                "`aisigma sources` lists the packs; `aisigma sources normalize \
+                                 NAME` prints the events a record gives",
+                            ),
+                        );
+                        continue;
+                    }
+                };
                 if got != case.expect_match {
                     ro.failed_cases += 1;
                     let (list, msg) = if case.expect_match {
@@ -193,6 +211,40 @@ pub fn run_with(results: &[FileResult], require_tests: bool, mode: CaseMode) -> 
         }
     }
     out
+}
+
+/// Whether a test event is a raw record of a source (`{source, record}`), not a schema event.
+pub fn is_raw_record(event: &serde_json::Value) -> bool {
+    event.as_object().is_some_and(|o| {
+        o.len() == 2 && o.get("source").is_some_and(|s| s.is_string()) && o.contains_key("record")
+    })
+}
+
+/// A test event written in a source's raw shape, `{source: NAME, record: {...}}`: the schema
+/// events `scan --source NAME` makes of the record (the rule matches the record if it matches
+/// one of them, as `scan` reports a match); `None` for an ordinary event.
+fn raw_record(event: &serde_json::Value) -> Option<Result<Vec<serde_json::Value>, String>> {
+    if !is_raw_record(event) {
+        return None;
+    }
+    let obj = event.as_object()?;
+    let (name, record) = (obj.get("source")?.as_str()?, obj.get("record")?);
+    Some((|| {
+        let pack = crate::source::builtin(name)
+            .ok_or_else(|| format!("unknown source `{name}`: {}", crate::source::help_for(name)))?;
+        let n = crate::source::normalize::Normalizer::new(
+            pack,
+            &crate::semantics::schema::Schema::builtin(),
+        );
+        let line = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+        let events = n
+            .events(&line)
+            .map_err(|e| format!("the record is not a `{name}` record: {e}"))?;
+        if events.is_empty() {
+            return Err(format!("the `{name}` record holds no event"));
+        }
+        Ok(events.into_iter().map(serde_json::Value::Object).collect())
+    })())
 }
 
 /// Run the tests of the correlation document `at`: each case's events through the

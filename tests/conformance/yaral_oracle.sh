@@ -58,3 +58,28 @@ if [ "$written" -eq 0 ]; then
     exit 1
 fi
 "${check[@]}" "$out/rules"
+
+# The library compiled for every source pack that lands on Google SecOps (its log type and
+# UDM fields), checked the same way.
+packs=0
+for pack in $("$bin" sources | awk '/^[a-z]/ { print $1 }'); do
+    [ "$pack" = aisigma ] && continue
+    "$bin" sources show "$pack" --target yaral > /dev/null 2>&1 || continue
+    packs=$((packs + 1))
+    status=0
+    "$bin" compile rules/ --source "$pack" --target yaral --format chronicle -o "$out/$pack" 2> "$out/stderr" || status=$?
+    if [ "$status" -gt 1 ]; then
+        echo "yaral_oracle: aisigma compile --source $pack failed with exit code $status:" >&2
+        head -20 "$out/stderr" >&2
+        exit 1
+    fi
+    written=$(find "$out/$pack" -name '*.yaral' 2>/dev/null | wc -l)
+    echo "yaral_oracle: source $pack: $written .yaral files"
+    if [ "$written" -gt 0 ]; then
+        "${check[@]}" "$out/$pack"
+    fi
+done
+if [ "$packs" -lt 2 ]; then
+    echo "yaral_oracle: only $packs source packs land on yaral" >&2
+    exit 1
+fi
