@@ -782,3 +782,48 @@ fn tests_take_raw_records_of_a_source() {
     );
     assert!(all.contains("not a `otel-genai` record"), "{all}");
 }
+
+/// `scan --source` normalises raw lines in parallel chunks: matches come out in input order,
+/// with each raw line's number, and a line not of the source's shape is reported where it is.
+#[test]
+fn scan_source_keeps_order_and_line_numbers_across_chunks() {
+    let record = std::fs::read_to_string(
+        root().join("tests/fixtures/sources/aws-bedrock-invocation/records.jsonl"),
+    )
+    .unwrap();
+    let attack = record.lines().nth(1).unwrap().to_string();
+    let benign = record.lines().next().unwrap().to_string();
+    let mut input = String::new();
+    for i in 1..=5000 {
+        match i {
+            2500 => input.push_str("{\"not\": \"json\""),
+            _ if i % 1000 == 7 => input.push_str(&attack),
+            _ => input.push_str(&benign),
+        }
+        input.push('\n');
+    }
+    let (code, out, err) = aisigma(
+        &[
+            "scan",
+            "--source",
+            "aws-bedrock-invocation",
+            "--rules",
+            "rules/llm_inference/prompt_injection_override_phrase.yml",
+            "--no-summary",
+        ],
+        &input,
+    );
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<u64> = out
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["line"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(lines, vec![7, 1007, 2007, 3007, 4007], "{out}");
+    assert!(
+        err.contains("<stdin>:2500: malformed line skipped: not a `aws-bedrock-invocation` record"),
+        "{err}"
+    );
+}

@@ -545,6 +545,19 @@ fn read_all(
         cv.notify_all();
         true
     };
+    // `scan --source`: raw lines waiting to be normalised.
+    let mut pending: Vec<(usize, u64, Option<Vec<u8>>)> = Vec::new();
+    let flush = |pending: &mut Vec<(usize, u64, Option<Vec<u8>>)>| -> bool {
+        use rayon::prelude::*;
+        let Some(n) = normalizer else {
+            return true;
+        };
+        let lines: Vec<Vec<Line>> = pending
+            .par_drain(..)
+            .map(|(source, number, raw)| normalized(n, source, number, raw))
+            .collect();
+        lines.into_iter().flatten().all(&push)
+    };
     let mut buf = Vec::new();
     for (i, mut src) in sources.into_iter().enumerate() {
         let mut number = 0u64;
@@ -554,6 +567,10 @@ fn read_all(
                 Ok(None) => break,
                 Ok(Some(ok)) => ok,
                 Err(e) => {
+                    // The lines read before the error are scanned first.
+                    if !flush(&mut pending) {
+                        return;
+                    }
                     let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
                     q.error = Some(format!("{}: {e}", src.name));
                     q.done = true;
@@ -563,41 +580,72 @@ fn read_all(
             };
             number += 1;
             let raw = ok.then(|| std::mem::take(&mut buf));
-            let lines = match (normalizer, raw) {
-                (Some(n), Some(text)) if !text.trim_ascii().is_empty() => match n.events(&text) {
-                    Ok(events) => events
-                        .into_iter()
-                        .map(|e| Line {
-                            source: i,
-                            number,
-                            text: Some(serde_json::to_vec(&e).unwrap_or_default()),
-                            problem: None,
-                        })
-                        .collect(),
-                    Err(why) => vec![Line {
+            match normalizer {
+                // Raw records are normalised a chunk at a time, in parallel, in order.
+                Some(_) => {
+                    pending.push((i, number, raw));
+                    if pending.len() >= NORMALIZE_CHUNK && !flush(&mut pending) {
+                        return;
+                    }
+                }
+                None => {
+                    let line = Line {
                         source: i,
                         number,
-                        text: None,
-                        problem: Some(format!("not a `{}` record: {why}", n.pack().name)),
-                    }],
-                },
-                (_, text) => vec![Line {
-                    source: i,
-                    number,
-                    text,
-                    problem: None,
-                }],
-            };
-            for line in lines {
-                if !push(line) {
-                    return;
+                        text: raw,
+                        problem: None,
+                    };
+                    if !push(line) {
+                        return;
+                    }
                 }
             }
+        }
+        if !flush(&mut pending) {
+            return;
         }
     }
     let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
     q.done = true;
     cv.notify_all();
+}
+
+/// Raw lines normalised per call in `scan --source` (in parallel).
+const NORMALIZE_CHUNK: usize = 2048;
+
+/// The lines scan reads for one raw line of a source: one per event of its records, or one
+/// malformed line.
+fn normalized(
+    n: &crate::source::normalize::Normalizer,
+    source: usize,
+    number: u64,
+    raw: Option<Vec<u8>>,
+) -> Vec<Line> {
+    match raw {
+        Some(text) if !text.trim_ascii().is_empty() => match n.events(&text) {
+            Ok(events) => events
+                .into_iter()
+                .map(|e| Line {
+                    source,
+                    number,
+                    text: Some(serde_json::to_vec(&e).unwrap_or_default()),
+                    problem: None,
+                })
+                .collect(),
+            Err(why) => vec![Line {
+                source,
+                number,
+                text: None,
+                problem: Some(format!("not a `{}` record: {why}", n.pack().name)),
+            }],
+        },
+        text => vec![Line {
+            source,
+            number,
+            text,
+            problem: None,
+        }],
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

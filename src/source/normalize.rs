@@ -208,8 +208,18 @@ impl Normalizer {
                     .as_deref()
                     .filter(|c| self.identity.contains_key(*c))
                     .unwrap_or("");
+                // An OTLP record is flat (attribute names as keys): a direct lookup.
+                let flat = self.pack.record.format == Format::Otlp;
                 for (name, p) in self.identity.get(key).into_iter().flatten() {
-                    let vals = p.values(&rec).into_iter().cloned().collect();
+                    let vals = if flat {
+                        let mut v = Vec::new();
+                        if let Some(x) = rec.get(name.as_str()) {
+                            v.extend(Path::leaves(x).into_iter().cloned());
+                        }
+                        v
+                    } else {
+                        p.values(&rec).into_iter().cloned().collect()
+                    };
                     put(&mut event, name, vals);
                 }
                 for (alias, to) in &self.aliases {

@@ -9,6 +9,8 @@ use serde_json::Value;
 pub struct Path {
     text: String,
     segs: Vec<String>,
+    /// Byte range of each segment in `text` (a run of segments is a slice of it).
+    spans: Vec<(usize, usize)>,
 }
 
 impl Path {
@@ -18,9 +20,16 @@ impl Path {
         if segs.iter().any(String::is_empty) {
             return None;
         }
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for seg in &segs {
+            spans.push((at, at + seg.len()));
+            at += seg.len() + 1;
+        }
         Some(Path {
             text: text.to_string(),
             segs,
+            spans,
         })
     }
 
@@ -34,12 +43,74 @@ impl Path {
         &self.segs[0]
     }
 
+    /// A value as the end of a path gives it: an array's elements (nested arrays flattened),
+    /// nothing for `null`.
+    pub fn leaves(v: &Value) -> Vec<&Value> {
+        let mut out = Vec::new();
+        leaf(v, &mut out);
+        out
+    }
+
     /// Every value the path finds in `v`, in document order. An array reached at the end
     /// gives its elements (nested arrays flattened); `null` is no value.
     pub fn values<'a>(&self, v: &'a Value) -> Vec<&'a Value> {
         let mut out = Vec::new();
-        walk(v, &self.segs, &mut out);
+        self.walk(v, 0, &mut out);
         out
+    }
+
+    /// At an object, `*` is each value, and otherwise each key that is a run of the next
+    /// segments (up to a `*`) is looked up directly; at an array, `*` is each element and a
+    /// number one element.
+    fn walk<'a>(&self, v: &'a Value, i: usize, out: &mut Vec<&'a Value>) {
+        if i == self.segs.len() {
+            return leaf(v, out);
+        }
+        let star = self.segs[i] == "*";
+        match v {
+            Value::Object(map) if star => map.values().for_each(|x| self.walk(x, i + 1, out)),
+            Value::Object(map) => {
+                let before = out.len();
+                let mut wild_ahead = false;
+                for j in i..self.segs.len() {
+                    if self.segs[j] == "*" {
+                        wild_ahead = true;
+                        break;
+                    }
+                    let key = &self.text[self.spans[i].0..self.spans[j].1];
+                    if let Some(child) = map.get(key) {
+                        self.walk(child, j + 1, out);
+                    }
+                }
+                // Flat keys with the wildcard inside them (`gen_ai.prompt.0.content` for
+                // `gen_ai.prompt.*.content`): each key's parts against the segments.
+                if wild_ahead && out.len() == before {
+                    // A key without a dot was looked up above.
+                    for (key, child) in map.iter().filter(|(k, _)| k.contains('.')) {
+                        let mut n = i;
+                        let fits = key.split('.').all(|part| {
+                            let ok = self.segs.get(n).is_some_and(|p| p == "*" || p == part);
+                            n += 1;
+                            ok
+                        });
+                        if fits {
+                            self.walk(child, n, out);
+                        }
+                    }
+                }
+            }
+            Value::Array(items) if star => items.iter().for_each(|x| self.walk(x, i + 1, out)),
+            Value::Array(items) => {
+                if let Some(x) = self.segs[i]
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|k| items.get(k))
+                {
+                    self.walk(x, i + 1, out);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -48,41 +119,6 @@ fn leaf<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
         Value::Null => {}
         Value::Array(items) => items.iter().for_each(|x| leaf(x, out)),
         _ => out.push(v),
-    }
-}
-
-fn walk<'a>(v: &'a Value, segs: &[String], out: &mut Vec<&'a Value>) {
-    let Some(first) = segs.first() else {
-        return leaf(v, out);
-    };
-    match v {
-        Value::Object(map) => {
-            for (key, child) in map {
-                // The key's own segments must match the path's next ones.
-                let mut n = 0;
-                let mut ok = true;
-                for part in key.split('.') {
-                    match segs.get(n) {
-                        Some(p) if p == "*" || p == part => n += 1,
-                        _ => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if ok {
-                    walk(child, &segs[n..], out);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if first == "*" {
-                items.iter().for_each(|x| walk(x, &segs[1..], out));
-            } else if let Some(x) = first.parse::<usize>().ok().and_then(|i| items.get(i)) {
-                walk(x, &segs[1..], out);
-            }
-        }
-        _ => {}
     }
 }
 
