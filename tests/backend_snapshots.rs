@@ -246,3 +246,41 @@ fn kibana_ndjson_is_one_json_object_per_rule() {
         assert!(n >= 30, "{t:?}: {n}");
     }
 }
+
+/// Artifacts name the rule file relative to its repository, whatever the path given and the
+/// working directory: byte-identical output on any machine, and no local path in it.
+#[test]
+fn artifacts_hold_no_absolute_path() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let rule = root.join("rules/llm_inference/prompt_injection_override_phrase.yml");
+    let run = |cwd: &std::path::Path, path: &str, target: &str, format: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_aisigma"))
+            .args(["compile", path, "--target", target, "--format", format])
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let tmp = std::env::temp_dir();
+    for (target, format) in [
+        ("eql", "kibana-ndjson"),
+        ("yaral", "chronicle"),
+        ("kql", "sentinel-arm"),
+        ("spl", "savedsearches"),
+    ] {
+        let relative = run(
+            &root,
+            "rules/llm_inference/prompt_injection_override_phrase.yml",
+            target,
+            format,
+        );
+        let absolute = run(&tmp, rule.to_str().unwrap(), target, format);
+        assert!(!relative.is_empty(), "{target} {format}");
+        assert_eq!(relative, absolute, "{target} {format}");
+        let root_text = root.to_string_lossy();
+        assert!(
+            !absolute.contains(root_text.as_ref()),
+            "{target} {format}: {absolute}"
+        );
+    }
+}

@@ -123,8 +123,47 @@ fn atlas_url(id: &str) -> String {
     }
 }
 
+/// The path artifacts record for a rule file: relative to the repository that holds it (the
+/// nearest directory above it with a `.git`), else to the working directory when it is under
+/// it, else its file name. Never an absolute path: artifacts are byte-identical on any machine
+/// and leak no local layout.
+pub fn artifact_path(file: &str) -> String {
+    use std::path::{Component, Path};
+    let given = Path::new(file);
+    let rel = |p: &Path| -> String {
+        p.components()
+            .filter_map(|c| match c {
+                Component::Normal(x) => Some(x.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let Ok(abs) = std::fs::canonicalize(given) else {
+        // Not a file on disk (a test's in-memory rule): as given, without a root or `..`.
+        return rel(given);
+    };
+    let repo = abs.ancestors().skip(1).find(|d| d.join(".git").exists());
+    if let Some(root) = repo
+        && let Ok(r) = abs.strip_prefix(root)
+    {
+        return rel(r);
+    }
+    if let Some(r) = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| std::fs::canonicalize(cwd).ok())
+        .and_then(|cwd| abs.strip_prefix(&cwd).ok().map(rel))
+    {
+        return r;
+    }
+    abs.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 impl RuleContext {
     pub fn new(doc: &Doc, file: &str) -> RuleContext {
+        let file = &artifact_path(file);
         let m = &doc.meta;
         let text = |v: &Option<crate::syntax::span::Spanned<String>>| {
             v.as_ref().map(|s| s.value.clone()).unwrap_or_default()
