@@ -198,3 +198,146 @@ fn long_chains_are_chunked_for_the_parser() {
         "{q}"
     );
 }
+
+/// Every library rule's `sentinel-arm` artifact is a `Scheduled` alert rule as the stable
+/// Microsoft.SecurityInsights api-version 2025-12-01 describes it (Azure/azure-rest-api-specs,
+/// `specification/securityinsights/resource-manager/Microsoft.SecurityInsights/stable/2025-12-01/AlertRules.json`,
+/// `ScheduledAlertRuleProperties`, and the limits of Microsoft's template validator): only
+/// properties of that version, the required ones present, tactics from its `AttackTactic`
+/// enum, ISO 8601 durations within [PT5M, P14D] and a period no shorter than the frequency.
+#[test]
+fn sentinel_arm_artifacts_follow_the_2025_12_01_alert_rule_schema() {
+    use aisigma::backend::artifact;
+    use aisigma::backend::compile::compile;
+    use aisigma::backend::target::Target;
+    use aisigma::semantics::check::check_files;
+    use aisigma::semantics::schema::Schema;
+    const PROPERTIES: &[&str] = &[
+        "displayName",
+        "description",
+        "severity",
+        "enabled",
+        "query",
+        "queryFrequency",
+        "queryPeriod",
+        "triggerOperator",
+        "triggerThreshold",
+        "suppressionDuration",
+        "suppressionEnabled",
+        "tactics",
+        "techniques",
+        "incidentConfiguration",
+        "eventGroupingSettings",
+        "customDetails",
+        "entityMappings",
+        "alertDetailsOverride",
+        "alertRuleTemplateName",
+        "templateVersion",
+    ];
+    const REQUIRED: &[&str] = &[
+        "displayName",
+        "enabled",
+        "severity",
+        "query",
+        "queryFrequency",
+        "queryPeriod",
+        "triggerOperator",
+        "triggerThreshold",
+        "suppressionEnabled",
+        "suppressionDuration",
+    ];
+    const TACTICS: &[&str] = &[
+        "Reconnaissance",
+        "ResourceDevelopment",
+        "InitialAccess",
+        "Execution",
+        "Persistence",
+        "PrivilegeEscalation",
+        "DefenseEvasion",
+        "CredentialAccess",
+        "Discovery",
+        "LateralMovement",
+        "Collection",
+        "Exfiltration",
+        "CommandAndControl",
+        "Impact",
+        "PreAttack",
+        "ImpairProcessControl",
+        "InhibitResponseFunction",
+    ];
+    // Minutes of an ISO 8601 duration of the forms the templates write (PT#M, PT#H, P#D).
+    fn minutes(d: &str) -> u64 {
+        let num = |s: &str| s[..s.len() - 1].parse::<u64>().unwrap();
+        match d {
+            _ if d.starts_with("PT") && d.ends_with('M') => num(&d[2..]),
+            _ if d.starts_with("PT") && d.ends_with('H') => num(&d[2..]) * 60,
+            _ if d.starts_with('P') && d.ends_with('D') => num(&d[1..]) * 1440,
+            _ => panic!("not a duration the schema accepts: {d}"),
+        }
+    }
+    let schema = Schema::builtin();
+    let mut files = aisigma::syntax::load::collect_files(&["rules".into()]).unwrap();
+    files.sort();
+    let results = check_files(&files, &schema, &Default::default());
+    let mapping = Target::Kql.builtin_mapping();
+    let format = Target::Kql.format("sentinel-arm").unwrap();
+    let mut checked = 0;
+    for r in &results {
+        for cd in &r.docs {
+            let Some(expr) = &cd.expr else { continue };
+            let Ok(c) = compile(&cd.doc, expr, Target::Kql, &mapping, &schema) else {
+                continue;
+            };
+            let ctx = artifact::RuleContext::new(&cd.doc, &r.path);
+            let body = artifact::render(
+                format.template,
+                format.builtin,
+                &ctx,
+                &c.query,
+                &c.logsource,
+                c.correlation.as_ref(),
+                "kql",
+            )
+            .unwrap();
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let res = &v["resources"][0];
+            assert_eq!(res["apiVersion"], "2025-12-01", "{}", r.path);
+            assert_eq!(res["kind"], "Scheduled");
+            let props = res["properties"].as_object().unwrap();
+            for k in props.keys() {
+                assert!(PROPERTIES.contains(&k.as_str()), "{}: property {k}", r.path);
+            }
+            for k in REQUIRED {
+                assert!(props.contains_key(*k), "{}: no {k}", r.path);
+            }
+            for t in props["tactics"].as_array().unwrap() {
+                assert!(
+                    TACTICS.contains(&t.as_str().unwrap()),
+                    "{}: tactic {t}",
+                    r.path
+                );
+            }
+            let freq = minutes(props["queryFrequency"].as_str().unwrap());
+            let period = minutes(props["queryPeriod"].as_str().unwrap());
+            let supp = minutes(props["suppressionDuration"].as_str().unwrap());
+            assert!(
+                (5..=20160).contains(&freq) && (5..=20160).contains(&period),
+                "{}",
+                r.path
+            );
+            assert!(
+                period >= freq,
+                "{}: period {period} < frequency {freq}",
+                r.path
+            );
+            assert!((5..=1440).contains(&supp), "{}", r.path);
+            assert!(
+                props["query"].as_str().unwrap().len() <= 10_000,
+                "{}",
+                r.path
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked}");
+}

@@ -699,3 +699,39 @@ fn compile_splunk_sentinel_and_chronicle_artifacts() {
     let (c, _, err) = run(&["compile", "examples/", "--target", "yaral"]);
     assert_eq!(c, 1, "{err}");
 }
+
+/// `--allow-refusals`: a target's documented refusals still print, but exit 0; a rule with
+/// errors still fails.
+#[test]
+fn compile_allows_refusals_on_request() {
+    for target in ["spl", "kql", "eql", "lucene", "esql", "yaral"] {
+        let o = aisigma(&["compile", "rules/", "--target", target, "--allow-refusals"]);
+        assert_eq!(
+            code(&o),
+            0,
+            "{target}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = aisigma(&["compile", "rules/", "--target", "eql", "--allow-refusals"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("error[AIS801]"), "{err}");
+    assert!(err.contains("allowed by --allow-refusals"), "{err}");
+    let o = aisigma(&["compile", "rules/", "--target", "eql"]);
+    assert_eq!(code(&o), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "title: Bad\nlogsource: {product: ai}\ndetection:\n    sel: {a: 1}\n    condition: nope\n",
+    )
+    .unwrap();
+    let o = aisigma(&[
+        "compile",
+        bad.to_str().unwrap(),
+        "--target",
+        "eql",
+        "--allow-refusals",
+    ]);
+    assert_eq!(code(&o), 1, "a rule with errors is not a refusal");
+}

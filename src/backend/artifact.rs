@@ -98,6 +98,24 @@ pub struct RuleContext {
     pub file: String,
 }
 
+/// ATT&CK tactic ids (the ATLAS catalog's `attack_reference`) and Sentinel's names for them.
+const ATTACK_TACTIC_IDS: &[(&str, &str)] = &[
+    ("TA0043", "Reconnaissance"),
+    ("TA0042", "ResourceDevelopment"),
+    ("TA0001", "InitialAccess"),
+    ("TA0002", "Execution"),
+    ("TA0003", "Persistence"),
+    ("TA0004", "PrivilegeEscalation"),
+    ("TA0005", "DefenseEvasion"),
+    ("TA0006", "CredentialAccess"),
+    ("TA0007", "Discovery"),
+    ("TA0008", "LateralMovement"),
+    ("TA0009", "Collection"),
+    ("TA0011", "CommandAndControl"),
+    ("TA0010", "Exfiltration"),
+    ("TA0040", "Impact"),
+];
+
 const ATTACK_TACTICS: &[(&str, &str)] = &[
     ("reconnaissance", "Reconnaissance"),
     ("resource-development", "ResourceDevelopment"),
@@ -248,6 +266,18 @@ impl RuleContext {
                         });
                     }
                 }
+            }
+        }
+        // The ATT&CK tactics the rule's ATLAS tactics are (ATLAS Execution is ATT&CK TA0002):
+        // those of its techniques, and those its tags name.
+        let tagged_tactics = tags.iter().filter_map(|t| {
+            let up = t.to_lowercase().strip_prefix("atlas.")?.to_uppercase();
+            cat.tactics.contains_key(&up).then_some(up)
+        });
+        for ta in tactics.keys().cloned().chain(tagged_tactics) {
+            let attack = cat.tactics.get(&ta).and_then(|e| e.attack.as_deref());
+            if let Some((_, name)) = ATTACK_TACTIC_IDS.iter().find(|(id, _)| Some(*id) == attack) {
+                attack_tactics.push(name.to_string());
             }
         }
         attack_techniques.sort();

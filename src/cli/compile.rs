@@ -74,6 +74,10 @@ pub struct Args {
     /// Kelvin sign), written out exactly, instead of the default ASCII contract
     #[arg(long)]
     unicode_exact: bool,
+    /// Exit 0 when the only failures are refusals (AIS801, AIS802, AIS804: a rule the target
+    /// or the source cannot express); they are still reported. Rules with errors still fail
+    #[arg(long)]
+    allow_refusals: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -196,15 +200,25 @@ pub fn run(a: Args) -> ExitCode {
     eprint!("{}", out.errors);
     if a.format == CompileFormat::Query || !out.errors.is_empty() {
         eprintln!(
-            "compiled {} to {}, {} refused or invalid",
+            "compiled {} to {}, {} refused or invalid{}",
             plural(compiled_count, "rule"),
             a.target.name(),
-            out.failed
+            out.failed,
+            if a.allow_refusals && out.refused > 0 {
+                format!(" ({} refused, allowed by --allow-refusals)", out.refused)
+            } else {
+                String::new()
+            }
         );
     }
+    let failed = if a.allow_refusals {
+        out.failed - out.refused
+    } else {
+        out.failed
+    };
     if io_failed {
         ExitCode::from(EXIT_USAGE)
-    } else if out.failed > 0 {
+    } else if failed > 0 {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::from(EXIT_OK)
@@ -283,6 +297,9 @@ struct Output {
     errors: String,
     files: Vec<(String, String)>,
     failed: usize,
+    /// Of `failed`: rules refused by the target or the source (`AIS801`, `AIS802`, `AIS804`),
+    /// not rules with errors.
+    refused: usize,
 }
 
 /// Every compiled rule's output, and every refusal, in input order. Inputs of correlations
@@ -313,6 +330,16 @@ fn assemble(
                 Ok(c) => emit_rule(out, a, artifact, r, &cd.doc, i, &c)?,
                 Err(diags) => {
                     out.failed += 1;
+                    let refusal = check_errors[fi].is_empty()
+                        && diags.iter().all(|d| {
+                            matches!(
+                                d.code,
+                                Code::UnsupportedConstruct
+                                    | Code::UnmappedField
+                                    | Code::NotInSource
+                            )
+                        });
+                    out.refused += usize::from(refusal);
                     emit_errors(out, a, r, Some(&cd.doc), &diags);
                 }
             }

@@ -16,6 +16,8 @@ pub struct Entry {
     pub parent: Option<String>,
     /// Tactic ids of a technique (inherited by sub-techniques).
     pub tactics: Vec<String>,
+    /// The MITRE ATT&CK tactic an ATLAS tactic is (`TA0002` for Execution), if any.
+    pub attack: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +55,7 @@ impl Catalog {
                     removed: false,
                     parent: None,
                     tactics: Vec::new(),
+                    attack: r.get(3).filter(|a| !a.is_empty()).map(|a| a.to_string()),
                 },
             );
         }
@@ -75,6 +78,7 @@ impl Catalog {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    attack: None,
                 },
             );
         }
@@ -95,6 +99,7 @@ impl Catalog {
                         removed: false,
                         parent: None,
                         tactics: Vec::new(),
+                        attack: None,
                     },
                 );
             }
