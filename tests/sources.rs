@@ -827,3 +827,36 @@ fn scan_source_keeps_order_and_line_numbers_across_chunks() {
         "{err}"
     );
 }
+
+/// A rule written with a deprecated field name compiles for a source as `scan --source` reads
+/// it: the pack's constant or field under the current name counts for the old one.
+#[test]
+fn deprecated_names_compile_like_scan_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("alias.yml");
+    std::fs::write(
+        &rule,
+        "title: Alias\nid: 3e2d1c0b-4a5f-4e6d-8c7b-9a0b1c2d3e4f\nstatus: test\nlevel: low\n\
+         date: 2026-12-03\nlogsource: {product: ai, category: llm_inference}\ndetection:\n\
+         \x20   a:\n        gen_ai.request.model: nothing-such\n\
+         \x20   b:\n        gen_ai.system: aws.bedrock\n\
+         \x20   c:\n        gen_ai.usage.prompt_tokens|gt: 1000\n\
+         \x20   condition: a or (b and c)\n",
+    )
+    .unwrap();
+    let (code, out, err) = aisigma(
+        &[
+            "compile",
+            rule.to_str().unwrap(),
+            "--target",
+            "esql",
+            "--source",
+            "aws-bedrock-invocation",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    // gen_ai.system is the constant aws.bedrock; the old token name is the current one's field.
+    assert!(out.contains("gen_ai.usage.prompt_tokens > 1000"), "{out}");
+    assert!(!err.contains("AIS805"), "{err}");
+}

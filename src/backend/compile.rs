@@ -113,10 +113,10 @@ pub fn compile_parts_in(
     let folded;
     let known = |f: &str| {
         use super::constants::Known;
-        if let Some(v) = mapping.constants.get(f) {
+        if let Some(v) = source_constant(mapping, f) {
             return Some(Known::Const(v.clone()));
         }
-        (mapping.pack.is_some() && mapping.field(f).is_none()).then_some(Known::Absent)
+        (mapping.pack.is_some() && source_field(mapping, f).is_none()).then_some(Known::Absent)
     };
     let mut warnings = Vec::new();
     let expr = match super::constants::fold_with(expr, &known) {
@@ -190,6 +190,7 @@ pub fn compile_parts_in(
         &filtered
     };
     let map = |f: &str, span: Span| -> Result<Column, Unsupported> {
+        let mapping_field = |f: &str| source_field(mapping, f);
         if let Some(raw) = f.strip_prefix('\0') {
             return Ok(Column {
                 name: raw.to_string(),
@@ -200,11 +201,11 @@ pub fn compile_parts_in(
                 caseless: None,
             });
         }
-        if let Some(name) = mapping.field(f)
+        if let Some(name) = mapping_field(f)
             && matches!(target, Target::Eql | Target::Lucene)
             && mapping
                 .types
-                .get(name.as_ref())
+                .get(name.as_str())
                 .is_some_and(|t| t == "text")
         {
             return Err(Unsupported::new(
@@ -217,8 +218,7 @@ pub fn compile_parts_in(
                 span,
             ));
         }
-        mapping
-            .field(f)
+        mapping_field(f)
             .map(|name| {
                 let mut ty = field_type(doc, schema, f);
                 // An address on an Elastic field the source does not map as `ip` (a keyword
@@ -226,7 +226,7 @@ pub fn compile_parts_in(
                 if matches!(target, Target::Eql | Target::Lucene | Target::Esql)
                     && mapping.pack.is_some()
                     && ty.is_some_and(|t| t.base == crate::semantics::schema::BaseType::Ip)
-                    && mapping.types.get(name.as_ref()).map(String::as_str) != Some("ip")
+                    && mapping.types.get(name.as_str()).map(String::as_str) != Some("ip")
                 {
                     ty = ty.map(|t| crate::semantics::schema::FieldType {
                         base: crate::semantics::schema::BaseType::String,
@@ -234,7 +234,7 @@ pub fn compile_parts_in(
                     });
                 }
                 Column {
-                    name: name.into_owned(),
+                    name,
                     ty,
                     caseless: mapping.caseless.get(f).cloned(),
                 }
@@ -308,6 +308,25 @@ pub fn compile_parts_in(
         .collect())
 }
 
+/// The target's name for a field: its own, else that of its deprecated or current name (the
+/// schema's aliases), as the engine reads events.
+fn source_field(mapping: &Mapping, f: &str) -> Option<String> {
+    mapping.field(f).map(|n| n.into_owned()).or_else(|| {
+        crate::engine::aliases::alternates(f)
+            .iter()
+            .find_map(|a| mapping.field(a).map(|n| n.into_owned()))
+    })
+}
+
+/// A source's constant value of a field, by its name or an alias of it.
+fn source_constant<'a>(mapping: &'a Mapping, f: &str) -> Option<&'a serde_json::Value> {
+    mapping.constants.get(f).or_else(|| {
+        crate::engine::aliases::alternates(f)
+            .iter()
+            .find_map(|a| mapping.constants.get(a.as_str()))
+    })
+}
+
 /// A rule that the source decides (`AIS804`): its constant fields and the fields it does
 /// not carry make it never match there, or match every event.
 fn constant_rule(
@@ -325,7 +344,7 @@ fn constant_rule(
     let mut why: Vec<String> = Vec::new();
     let absent: Vec<String> = read
         .iter()
-        .filter(|f| !mapping.constants.contains_key(*f) && mapping.field(f).is_none())
+        .filter(|f| source_constant(mapping, f).is_none() && source_field(mapping, f).is_none())
         .map(|f| format!("`{f}`"))
         .collect();
     if !absent.is_empty() {
@@ -334,7 +353,7 @@ fn constant_rule(
     // The constants explain the verdict only when no missing field does.
     if why.is_empty() {
         for f in &read {
-            if let Some(v) = mapping.constants.get(f) {
+            if let Some(v) = source_constant(mapping, f) {
                 why.push(format!("`{f}` is always {v}"));
             }
         }
@@ -584,7 +603,7 @@ pub fn compile_correlation_with(
                 )
             })?;
         let column = |f: &str| -> Result<Column, Vec<Diagnostic>> {
-            let name = mapping.field(f).ok_or_else(|| {
+            let name = source_field(mapping, f).ok_or_else(|| {
                 vec![
                     Diagnostic::new(
                         Code::UnmappedField,
@@ -598,7 +617,7 @@ pub fn compile_correlation_with(
                 ]
             })?;
             Ok(Column {
-                name: name.into_owned(),
+                name,
                 ty: field_type(&input.doc, schema, f),
                 caseless: None,
             })

@@ -164,8 +164,11 @@ impl Normalizer {
             return otlp::records(&v);
         }
         if let Some(each) = &self.pack.record.each
-            && v.get(each.first()).is_some()
+            && let Some(list) = v.get(each.first())
         {
+            if !list.is_array() {
+                return Err(format!("`{}` is not an array of records", each.first()));
+            }
             return Ok(each
                 .values(&v)
                 .into_iter()
@@ -296,6 +299,7 @@ mod tests {
         // A line without `Records` is one record; an empty `Records` none.
         assert_eq!(n.events(br#"{"op": "x"}"#).unwrap().len(), 1);
         assert!(n.events(br#"{"Records": []}"#).unwrap().is_empty());
+        assert!(n.events(br#"{"Records": "x"}"#).is_err());
         assert!(n.events(b"[1]").is_err() && n.events(b"nope").is_err());
     }
 

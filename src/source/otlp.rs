@@ -97,8 +97,16 @@ pub fn records(v: &Value) -> Result<Vec<Value>, String> {
             "not an OTLP/JSON export request (no `resourceSpans` or `resourceLogs`)".to_string(),
         );
     };
+    let Some(list) = list.as_array() else {
+        let key = if items_key == "spans" {
+            "resourceSpans"
+        } else {
+            "resourceLogs"
+        };
+        return Err(format!("`{key}` is not an array"));
+    };
     let mut out = Vec::new();
-    for res in list.as_array().into_iter().flatten() {
+    for res in list {
         let mut base = Map::new();
         attributes(res.pointer("/resource/attributes"), &mut base);
         for scope in res
@@ -180,6 +188,8 @@ mod tests {
         assert_eq!(r[0]["@timestamp"], json!("2024-12-03T12:00:00.123Z"));
         assert_eq!(r[0]["span.kind"], json!(3));
         assert!(records(&json!({"x": 1})).is_err());
+        assert!(records(&json!({"resourceSpans": null})).is_err());
+        assert!(records(&json!({"resourceLogs": {}})).is_err());
     }
 
     #[test]
