@@ -108,60 +108,10 @@ pub fn compile_parts_in(
     if let Some(e) = not_carried(doc, mapping, target) {
         return Err(vec![e]);
     }
-    // On a source pack, the fields it holds as constants and those it does not carry are
-    // decided as `scan --source` decides them on its events.
-    let folded;
-    let known = |f: &str| {
-        use super::constants::Known;
-        if let Some(v) = source_constant(mapping, f) {
-            return Some(Known::Const(v.clone()));
-        }
-        (mapping.pack.is_some() && source_field(mapping, f).is_none()).then_some(Known::Absent)
-    };
     let mut warnings = Vec::new();
-    let expr = match super::constants::fold_with(expr, &known) {
-        _ if mapping.pack.is_none() && mapping.constants.is_empty() => expr,
-        super::constants::Folded::Expr(e) => {
-            // Tests on fields the source does not carry there are gone: say which.
-            let mut gone: Vec<(String, Span)> = Vec::new();
-            expr.preds(&mut |p| {
-                if let Some(f) = &p.field
-                    && matches!(known(f), Some(super::constants::Known::Absent))
-                    && !gone.iter().any(|(g, _)| g == f)
-                {
-                    gone.push((f.clone(), p.span));
-                }
-            });
-            if let Some((_, span)) = gone.first() {
-                let pack = mapping.pack.as_deref().unwrap_or(&mapping.source);
-                let names: Vec<String> = gone.iter().map(|(f, _)| format!("`{f}`")).collect();
-                warnings.push(
-                    Diagnostic::new(
-                        Code::DecidedBySource,
-                        *span,
-                        format!(
-                            "rule `{}`: source `{pack}` does not carry {} on {}, so the query \
-                             leaves out the rule's tests on {}",
-                            doc.label(),
-                            names.join(", "),
-                            target.name(),
-                            if names.len() == 1 { "it" } else { "them" }
-                        ),
-                    )
-                    .with_help(
-                        "they are decided as on events without the field: a filter on it \
-                         removes nothing, a required value on it is never there; map the field \
-                         (`--mapping`) if the data holds it under another name",
-                    ),
-                );
-            }
-            folded = e;
-            &folded
-        }
-        super::constants::Folded::Const(b) => {
-            return Err(vec![constant_rule(doc, expr, mapping, target, b)]);
-        }
-    };
+    let folded =
+        decide_by_source(doc, expr, mapping, target, &mut warnings).map_err(|d| vec![d])?;
+    let expr = folded.as_ref().unwrap_or(expr);
     // The landing's filter: target fields compared exactly (named with a leading NUL, which
     // no schema field has, so that `map` passes them through).
     let filtered;
@@ -306,6 +256,66 @@ pub fn compile_parts_in(
         .into_iter()
         .map(|u| u.into_diagnostic(&rule, target.name()))
         .collect())
+}
+
+/// On a source pack, the fields it holds as constants and those it does not carry, decided
+/// as `scan --source` decides them on its events: `None` when nothing is to decide (no pack,
+/// no constant), the rest of the rule, or `AIS804` when the source decides the whole rule.
+/// Tests left out on fields the source lacks give an `AIS805` warning.
+fn decide_by_source(
+    doc: &Doc,
+    expr: &Expr,
+    mapping: &Mapping,
+    target: Target,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Option<Expr>, Diagnostic> {
+    use super::constants::{Folded, Known, fold_with};
+    if mapping.pack.is_none() && mapping.constants.is_empty() {
+        return Ok(None);
+    }
+    let known = |f: &str| {
+        if let Some(v) = source_constant(mapping, f) {
+            return Some(Known::Const(v.clone()));
+        }
+        (mapping.pack.is_some() && source_field(mapping, f).is_none()).then_some(Known::Absent)
+    };
+    let rest = match fold_with(expr, &known) {
+        Folded::Const(b) => return Err(constant_rule(doc, expr, mapping, target, b)),
+        Folded::Expr(e) => e,
+    };
+    let mut gone: Vec<(String, Span)> = Vec::new();
+    expr.preds(&mut |p| {
+        if let Some(f) = &p.field
+            && matches!(known(f), Some(Known::Absent))
+            && !gone.iter().any(|(g, _)| g == f)
+        {
+            gone.push((f.clone(), p.span));
+        }
+    });
+    if let Some((_, span)) = gone.first() {
+        let pack = mapping.pack.as_deref().unwrap_or(&mapping.source);
+        let names: Vec<String> = gone.iter().map(|(f, _)| format!("`{f}`")).collect();
+        warnings.push(
+            Diagnostic::new(
+                Code::DecidedBySource,
+                *span,
+                format!(
+                    "rule `{}`: source `{pack}` does not carry {} on {}, so the query leaves out \
+                     the rule's tests on {}",
+                    doc.label(),
+                    names.join(", "),
+                    target.name(),
+                    if names.len() == 1 { "it" } else { "them" }
+                ),
+            )
+            .with_help(
+                "they are decided as on events without the field: a filter on it removes \
+                 nothing, a required value on it is never there; map the field (`--mapping`) \
+                 if the data holds it under another name",
+            ),
+        );
+    }
+    Ok(Some(rest))
 }
 
 /// The target's name for a field: its own, else that of its deprecated or current name (the

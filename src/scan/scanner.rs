@@ -23,7 +23,7 @@ use crate::engine::matcher::Matcher;
 use crate::regex::casefold::CaseMode;
 use crate::scan::lazy_json::{self, Paths};
 use crate::scan::prefilter::{Noise, Prefilter, Scratch};
-use crate::semantics::ir::{Expr, Test};
+use crate::semantics::ir::Expr;
 use crate::semantics::schema::Schema;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -121,21 +121,6 @@ pub enum Verdict {
     Event(Vec<usize>, Option<String>, Option<CorrelationInput>),
 }
 
-/// The fields an expression reads; `None` if it reads every value (a keyword search).
-fn fields(e: &Expr, out: &mut Vec<String>) -> bool {
-    let mut all = false;
-    e.preds(&mut |p| match &p.field {
-        None => all = true,
-        Some(f) => {
-            out.push(f.clone());
-            if let Test::FieldRef { other, .. } = &p.test {
-                out.push(other.clone());
-            }
-        }
-    });
-    !all
-}
-
 impl Scanner {
     /// `exprs[i]` is the detection of `rules[i]`.
     /// The schema tells the prefilter which words most events hold (their keys), to avoid
@@ -178,7 +163,7 @@ impl Scanner {
             .collect();
         let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
         paths.extend(extra);
-        let selective = exprs.iter().all(|e| fields(e, &mut paths));
+        let selective = exprs.iter().all(|e| e.fields_read(&mut paths));
         // The deprecated (or current) names the engine reads in their place.
         let alternates: Vec<String> = paths
             .iter()

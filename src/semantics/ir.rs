@@ -147,6 +147,21 @@ impl Expr {
             Expr::Pred(p) => f(p),
         }
     }
+    /// Push every field the expression reads (both sides of a `fieldref`) onto `out`; false
+    /// when it also reads every value (a keyword search).
+    pub fn fields_read(&self, out: &mut Vec<String>) -> bool {
+        let mut all = false;
+        self.preds(&mut |p| match &p.field {
+            None => all = true,
+            Some(f) => {
+                out.push(f.clone());
+                if let Test::FieldRef { other, .. } = &p.test {
+                    out.push(other.clone());
+                }
+            }
+        });
+        !all
+    }
 }
 
 impl fmt::Display for Expr {

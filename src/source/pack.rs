@@ -126,10 +126,6 @@ fn paths(n: &Node) -> Result<Vec<Path>, Diagnostic> {
     }
 }
 
-fn json_value(n: &Node) -> Value {
-    n.to_json()
-}
-
 fn spec(n: &Node) -> Result<Spec, Diagnostic> {
     if let Some(items) = n.as_seq() {
         return Ok(Spec::All(items.iter().map(spec).collect::<Result<_, _>>()?));
@@ -157,7 +153,7 @@ fn spec(n: &Node) -> Result<Spec, Diagnostic> {
         if n.as_map().is_some_and(|m| m.len() > 1) {
             return Err(err(n.span, "`const` stands alone in a field entry"));
         }
-        return Ok(Spec::Const(json_value(c)));
+        return Ok(Spec::Const(c.to_json()));
     }
     let p = n
         .get("path")
@@ -183,7 +179,7 @@ fn spec(n: &Node) -> Result<Spec, Diagnostic> {
             Some(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.raw.clone(), json_value(v)))
+                    .map(|(k, v)| (k.raw.clone(), v.to_json()))
                     .collect(),
             )
         }
@@ -223,8 +219,8 @@ fn spec(n: &Node) -> Result<Spec, Diagnostic> {
         then: n.get("then").map(path).transpose()?,
         capture,
         map,
-        default: n.get("default").map(json_value),
-        missing: n.get("missing").map(json_value),
+        default: n.get("default").map(Node::to_json),
+        missing: n.get("missing").map(Node::to_json),
     })
 }
 
@@ -261,7 +257,7 @@ fn category_rule(n: &Node) -> Result<CategoryRule, Diagnostic> {
 const ELASTIC: [&str; 3] = ["eql", "lucene", "esql"];
 
 impl Pack {
-    /// Parse a pack. `origin` names it in messages (`source pack \`NAME\``).
+    /// Parse a pack (errors are positioned in its text).
     pub fn parse(text: &str) -> Result<Pack, Diagnostic> {
         let root = yaml::parse(text)?
             .into_iter()

@@ -24,17 +24,6 @@ pub struct Runs {
     pub missing: Vec<String>,
 }
 
-/// The fields an expression reads; `None` for a keyword search (it reads every value).
-fn fields(e: &crate::semantics::ir::Expr) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut all = false;
-    e.preds(&mut |p| match &p.field {
-        None => all = true,
-        Some(f) => out.push(f.clone()),
-    });
-    (!all).then_some(out)
-}
-
 /// Fields of a detection rule that the source's records lack, or `None` if its category is
 /// not the source's (nothing runs then).
 fn scan_missing(
@@ -69,11 +58,9 @@ fn scan_missing(
     };
     let expr = cd.expr.as_ref()?;
     // A keyword search reads every value: it runs on whatever the records hold.
-    let mut missing: Vec<String> = fields(expr)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|f| !carried(f))
-        .collect();
+    let mut read = Vec::new();
+    expr.fields_read(&mut read);
+    let mut missing: Vec<String> = read.into_iter().filter(|f| !carried(f)).collect();
     missing.sort();
     missing.dedup();
     // Decided as `scan` would: fields the records lack are absent, fields the pack fixes

@@ -51,9 +51,9 @@ fi
 # sources in integration_fields.README.md).
 packs=0
 : > "$work/packs.jsonl"
-for pack in $("$bin" sources | awk '/^[a-z]/ { print $1 }'); do
-    [ "$pack" = aisigma ] && continue
-    "$bin" sources show "$pack" --target esql > /dev/null 2>&1 || continue
+# shellcheck source=tests/conformance/source_packs.sh
+. tests/conformance/source_packs.sh
+for pack in $(landing_packs "$bin" esql); do
     packs=$((packs + 1))
     status=0
     "$bin" compile rules/ --source "$pack" --target esql --format json > "$work/pack.jsonl" 2> "$work/err" || status=$?

@@ -122,9 +122,9 @@ grep -E '"errors":\[\{|"unknown"' "$work/results.jsonl" || true
 # tables' column lists (tests/conformance/kql/sentinel_tables.json, written from Microsoft's
 # table reference independently of the packs; sources in sentinel_tables.README.md).
 packs=0
-for pack in $("$bin" sources | awk '/^[a-z]/ { print $1 }'); do
-    [ "$pack" = aisigma ] && continue
-    "$bin" sources show "$pack" --target kql > /dev/null 2>&1 || continue
+# shellcheck source=tests/conformance/source_packs.sh
+. tests/conformance/source_packs.sh
+for pack in $(landing_packs "$bin" kql); do
     packs=$((packs + 1))
     status=0
     "$bin" compile rules/ --source "$pack" --target kql --format json > "$work/pack.compiled" 2> "$work/compile.err" || status=$?

@@ -62,9 +62,9 @@ fi
 # The library compiled for every source pack that lands on Google SecOps (its log type and
 # UDM fields), checked the same way.
 packs=0
-for pack in $("$bin" sources | awk '/^[a-z]/ { print $1 }'); do
-    [ "$pack" = aisigma ] && continue
-    "$bin" sources show "$pack" --target yaral > /dev/null 2>&1 || continue
+# shellcheck source=tests/conformance/source_packs.sh
+. tests/conformance/source_packs.sh
+for pack in $(landing_packs "$bin" yaral); do
     packs=$((packs + 1))
     status=0
     "$bin" compile rules/ --source "$pack" --target yaral --format chronicle -o "$out/$pack" 2> "$out/stderr" || status=$?
