@@ -265,15 +265,14 @@ fn sentinel_arm_artifacts_follow_the_2025_12_01_alert_rule_schema() {
         "ImpairProcessControl",
         "InhibitResponseFunction",
     ];
-    // Minutes of an ISO 8601 duration of the forms the templates write (PT#M, PT#H, P#D).
+    // Minutes of an ISO 8601 duration of days, hours and minutes (`P1DT1H10M`).
     fn minutes(d: &str) -> u64 {
-        let num = |s: &str| s[..s.len() - 1].parse::<u64>().unwrap();
-        match d {
-            _ if d.starts_with("PT") && d.ends_with('M') => num(&d[2..]),
-            _ if d.starts_with("PT") && d.ends_with('H') => num(&d[2..]) * 60,
-            _ if d.starts_with('P') && d.ends_with('D') => num(&d[1..]) * 1440,
-            _ => panic!("not a duration the schema accepts: {d}"),
-        }
+        let re = regex::Regex::new(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$").unwrap();
+        let c = re
+            .captures(d)
+            .unwrap_or_else(|| panic!("not a duration the schema accepts: {d}"));
+        let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<u64>().unwrap());
+        n(1) * 1440 + n(2) * 60 + n(3)
     }
     let schema = Schema::builtin();
     let mut files = aisigma::syntax::load::collect_files(&["rules".into()]).unwrap();
@@ -289,6 +288,9 @@ fn sentinel_arm_artifacts_follow_the_2025_12_01_alert_rule_schema() {
                 continue;
             };
             let ctx = artifact::RuleContext::new(&cd.doc, &r.path);
+            let deploy =
+                aisigma::backend::schedule::for_doc(cd, &c, Target::Kql, &mapping, &schema)
+                    .unwrap();
             let body = artifact::render(
                 format.template,
                 format.builtin,
@@ -297,6 +299,7 @@ fn sentinel_arm_artifacts_follow_the_2025_12_01_alert_rule_schema() {
                 &c.logsource,
                 c.correlation.as_ref(),
                 "kql",
+                &deploy,
             )
             .unwrap();
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -24,7 +24,7 @@ fn rule_files() -> Vec<PathBuf> {
 fn show(
     out: &mut String,
     target: Target,
-    doc: &aisigma::syntax::ast::Doc,
+    cd: &aisigma::semantics::checked::CheckedDoc,
     path: &str,
     result: Result<
         aisigma::backend::compile::Compiled,
@@ -43,6 +43,20 @@ fn show(
             }
             out.push_str(&c.query);
             out.push('\n');
+            let doc = &cd.doc;
+            let deploy = match aisigma::backend::schedule::for_doc(
+                cd,
+                &c,
+                target,
+                &target.builtin_mapping(),
+                &Schema::builtin(),
+            ) {
+                Ok(d) => d,
+                Err(d) => {
+                    out.push_str(&format!("refused [{}]: {}\n\n", d.code, d.message));
+                    return;
+                }
+            };
             for f in target.formats() {
                 let ctx = artifact::RuleContext::new(doc, path);
                 let body = artifact::render(
@@ -53,6 +67,7 @@ fn show(
                     &c.logsource,
                     c.correlation.as_ref(),
                     target.name(),
+                    &deploy,
                 )
                 .unwrap();
                 out.push_str(&format!("## {}\n{}\n", f.name, body.trim_end()));
@@ -91,7 +106,7 @@ fn compile_all(target: Target) -> String {
                 &mapping,
                 &schema,
             );
-            show(&mut out, target, &cd.doc, &r.path, result);
+            show(&mut out, target, cd, &r.path, result);
         }
     }
     out
@@ -150,7 +165,7 @@ fn compile_correlations(target: Target) -> String {
                 &mapping,
                 &schema,
             );
-            show(&mut out, target, &cd.doc, &r.path, result);
+            show(&mut out, target, cd, &r.path, result);
         }
     }
     out

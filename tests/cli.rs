@@ -537,7 +537,10 @@ fn compile_to_eql() {
     let rule: Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
     assert_eq!(rule["type"], "threshold");
     assert_eq!(rule["threshold"]["value"], 10);
-    assert_eq!(rule["from"], "now-10m");
+    // One timespan (10m) that ends the default delay (1m) before the run.
+    assert_eq!(rule["from"], "now-660s");
+    assert_eq!(rule["to"], "now-60s");
+    assert_eq!(rule["interval"], "10m");
     let o = aisigma(&["compile", "rules/", "--target", "splunk"]);
     assert_eq!(code(&o), 2, "unknown target is a usage error");
 }
@@ -734,4 +737,91 @@ fn compile_allows_refusals_on_request() {
         "--allow-refusals",
     ]);
     assert_eq!(code(&o), 1, "a rule with errors is not a refusal");
+}
+
+/// `deploy:` sets each artifact's schedule and suppression, and `not-for` skips a target.
+#[test]
+fn deploy_settings_reach_every_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = std::fs::read_to_string("rules/ai_guardrail/guardrail_blocked_high_confidence_prompt_attack.yml")
+        .unwrap()
+        .replace(
+            "\ntags:",
+            "\ndeploy:\n    interval: 15m\n    delay: 2m\n    suppress: {for: 2h, by: [user.id]}\n    not-for: [yaral]\ntags:",
+        );
+    let file = dir.path().join("r.yml");
+    std::fs::write(&file, rule).unwrap();
+    let f = file.to_str().unwrap();
+    let o = aisigma(&["compile", f, "--target", "spl", "--format", "savedsearches"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let s = stdout(&o);
+    for line in [
+        "cron_schedule = */15 * * * *",
+        "dispatch.earliest_time = -17m@m",
+        "dispatch.index_earliest = -15m@m",
+        "alert.suppress = 1",
+        "alert.suppress.period = 7200s",
+        "alert.suppress.fields = user.id",
+        "alert.digest_mode = 0",
+    ] {
+        assert!(s.lines().any(|l| l == line), "{line} in\n{s}");
+    }
+    let o = aisigma(&["compile", f, "--target", "kql", "--format", "sentinel-arm"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let p = &v["resources"][0]["properties"];
+    assert_eq!(p["queryFrequency"], "PT15M");
+    assert_eq!(p["queryPeriod"], "PT17M");
+    assert!(
+        p["query"]
+            .as_str()
+            .unwrap()
+            .ends_with("| where ingestion_time() > ago(15m)")
+    );
+    let g = &p["incidentConfiguration"]["groupingConfiguration"];
+    assert_eq!(g["matchingMethod"], "Selected");
+    assert_eq!(g["lookbackDuration"], "PT2H");
+    assert_eq!(g["groupByCustomDetails"][0], "UserId");
+    assert_eq!(p["customDetails"]["UserId"], "user_id");
+    assert!(
+        p["entityMappings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["entityType"] == "Account")
+    );
+    let o = aisigma(&[
+        "compile",
+        f,
+        "--target",
+        "esql",
+        "--format",
+        "kibana-ndjson",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["interval"], "15m");
+    assert_eq!(v["from"], "now-1020s");
+    assert_eq!(v["alert_suppression"]["group_by"][0], "user.id");
+    assert_eq!(v["alert_suppression"]["duration"]["value"], 120);
+    assert!(v["query"].as_str().unwrap().contains(" METADATA _id"));
+    // Not meant for SecOps: skipped with a note, not a failure.
+    let o = aisigma(&["compile", f, "--target", "yaral"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("AIS806") && err.contains("1 not meant for it"),
+        "{err}"
+    );
+    // A malformed block is an AIS112 error at its position, with help.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("interval: 15m", "interval: 7m"),
+    )
+    .unwrap();
+    let o = aisigma(&["check", f]);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("AIS112"), "{out}");
 }

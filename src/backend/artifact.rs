@@ -2,7 +2,9 @@
 //! template of the target (`backends/<target>/<format>.j2`, or the user's `--templates DIR`).
 //!
 //! Templates receive one rule as `rule` (see [`RuleContext`]), the compiled `query`, the
-//! target's `logsource` settings from the mapping file, and these filters:
+//! target's `logsource` settings from the mapping file, `deploy` (the schedule, suppression
+//! and highlighted fields of `crate::backend::schedule`, with `deploy.query`: the query
+//! with the clauses its schedule needs), and these filters:
 //! `json` (a JSON value, also a valid YAML double-quoted scalar), `conf` (a
 //! `savedsearches.conf` value: line breaks continued with a trailing backslash), `conf_stanza`
 //! (a stanza name without brackets or line breaks),
@@ -96,6 +98,11 @@ pub struct RuleContext {
     pub splunk_severity: u32,
     pub chronicle_severity: &'static str,
     pub file: String,
+    /// Kibana's `rule_id`: the rule id, else `guid`.
+    pub elastic_rule_id: String,
+    /// A version that grows when the rule changes: its `modified` (else `date`) as
+    /// `YYYYMMDD`, else 1.
+    pub version: u32,
 }
 
 /// ATT&CK tactic ids (the ATLAS catalog's `attack_reference`) and Sentinel's names for them.
@@ -369,8 +376,24 @@ impl RuleContext {
         if let Some(st) = &m.status {
             details.push_str(&format!("\n\nStatus: {}", st.value));
         }
+        let version = [text(&m.modified), text(&m.date)]
+            .iter()
+            .find_map(|d| {
+                let digits: String = d.chars().filter(char::is_ascii_digit).collect();
+                (digits.len() == 8)
+                    .then(|| digits.parse::<u32>().ok())
+                    .flatten()
+            })
+            .unwrap_or(1);
+        let id = text(&m.id).to_lowercase();
         RuleContext {
-            id: text(&m.id).to_lowercase(),
+            elastic_rule_id: if id.is_empty() {
+                guid.clone()
+            } else {
+                id.clone()
+            },
+            version,
+            id,
             details,
             title,
             ident,
@@ -488,6 +511,7 @@ fn merge(a: minijinja::Value, b: minijinja::Value) -> Result<minijinja::Value, m
 }
 
 /// Render one rule's artifact with `template` (the template's source text).
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     template_name: &str,
     template: &str,
@@ -496,6 +520,7 @@ pub fn render(
     logsource: &BTreeMap<String, String>,
     correlation: Option<&serde_json::Value>,
     target: &str,
+    deploy: &serde_json::Value,
 ) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -516,6 +541,7 @@ pub fn render(
         logsource => minijinja::Value::from(minijinja::value::Serde(logsource)),
         target => target,
         correlation => minijinja::Value::from(minijinja::value::Serde(correlation)),
+        deploy => minijinja::Value::from(minijinja::value::Serde(deploy)),
     })
     .map_err(|e| format!("template {template_name}: {e}"))
 }

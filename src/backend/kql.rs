@@ -611,7 +611,7 @@ impl Kql {
                      scheduled rule may look back",
                     c.timespan_text
                 ),
-                "values last seen more than 14 days ago count as new (more alerts, none missed)"
+                "values last seen more than 14 days ago count as new, and a group first seen in the last 14 days is learning again: alerts can repeat or be missed; scan or Splunk keep the whole timespan"
                     .to_string(),
             ));
         }

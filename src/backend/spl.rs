@@ -59,6 +59,16 @@ pub fn string(s: &str) -> String {
     })
 }
 
+/// The `index=… sourcetype=… source=…` terms that select a log source (a Splunk app's
+/// macro stands for them: `crate::backend::schedule`).
+pub fn logsource_terms(logsource: &BTreeMap<String, String>) -> String {
+    ["index", "sourcetype", "source"]
+        .iter()
+        .filter_map(|key| Some(format!("{key}={}", search_value(logsource.get(*key)?))))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A `search` term value (index, sourcetype): bare when it is a plain word, else quoted with
 /// `"` and `\` escaped; control characters and `$` are not allowed (checked by the caller).
 fn search_value(s: &str) -> String {
@@ -479,10 +489,10 @@ impl Dialect for Spl {
         stages: &[String],
     ) -> String {
         let mut q = String::from("search");
-        for key in ["index", "sourcetype", "source"] {
-            if let Some(v) = logsource.get(key) {
-                q.push_str(&format!(" {key}={}", search_value(v)));
-            }
+        let terms = logsource_terms(logsource);
+        if !terms.is_empty() {
+            q.push(' ');
+            q.push_str(&terms);
         }
         for s in stages {
             q.push(' ');

@@ -180,7 +180,11 @@ pub fn run(a: Args) -> ExitCode {
     };
     let compiled = compile_all(&results, a.target, &mapping, &schema, &opts);
     let mut out = Output::default();
-    if let Err(e) = assemble(&mut out, &results, compiled, &a, artifact.as_ref()) {
+    let env = Env {
+        mapping: &mapping,
+        schema: &schema,
+    };
+    if let Err(e) = assemble(&mut out, &results, compiled, &a, artifact.as_ref(), &env) {
         return usage_error(&e);
     }
     let compiled_count = out.files.len();
@@ -200,10 +204,15 @@ pub fn run(a: Args) -> ExitCode {
     eprint!("{}", out.errors);
     if a.format == CompileFormat::Query || !out.errors.is_empty() {
         eprintln!(
-            "compiled {} to {}, {} refused or invalid{}",
+            "compiled {} to {}, {} refused or invalid{}{}",
             plural(compiled_count, "rule"),
             a.target.name(),
             out.failed,
+            if out.skipped > 0 {
+                format!(", {} not meant for it (deploy.not-for)", out.skipped)
+            } else {
+                String::new()
+            },
             if a.allow_refusals && out.refused > 0 {
                 format!(" ({} refused, allowed by --allow-refusals)", out.refused)
             } else {
@@ -260,6 +269,9 @@ fn compile_all(
                 .iter()
                 .enumerate()
                 .map(|(di, cd)| match (&cd.expr, errors.is_empty()) {
+                    (_, true) if not_meant_for(&cd.doc, target).is_some() => {
+                        Err(vec![not_meant_for(&cd.doc, target).expect("checked")])
+                    }
                     (_, true) if matches!(cd.doc.body, Some(Body::Correlation(_))) => {
                         compile_correlation_with(results, (fi, di), target, mapping, schema, opts)
                     }
@@ -273,6 +285,29 @@ fn compile_all(
                 .collect()
         })
         .collect()
+}
+
+/// The note for a rule whose `deploy.not-for` names the target.
+fn not_meant_for(doc: &Doc, target: Target) -> Option<Diagnostic> {
+    let t = doc
+        .meta
+        .deploy
+        .as_ref()?
+        .not_for
+        .iter()
+        .find(|t| t.value == target.name())?;
+    Some(
+        Diagnostic::new(
+            Code::NotMeantForTarget,
+            t.span,
+            format!(
+                "rule `{}` is not meant for {} (deploy.not-for); skipped",
+                doc.label(),
+                target.name()
+            ),
+        )
+        .with_severity(Severity::Note),
+    )
 }
 
 fn meta_filter(doc: &Doc) -> Diagnostic {
@@ -300,6 +335,23 @@ struct Output {
     /// Of `failed`: rules refused by the target or the source (`AIS801`, `AIS802`, `AIS804`),
     /// not rules with errors.
     refused: usize,
+    /// Rules whose `deploy.not-for` names the target (`AIS806`): not written, not failed.
+    skipped: usize,
+}
+
+/// What rendering an artifact needs besides the rule.
+struct Env<'a> {
+    mapping: &'a Mapping,
+    schema: &'a Schema,
+}
+
+fn deploy_context(
+    cd: &aisigma::semantics::checked::CheckedDoc,
+    c: &Compiled,
+    target: Target,
+    env: &Env,
+) -> Result<serde_json::Value, Diagnostic> {
+    aisigma::backend::schedule::for_doc(cd, c, target, env.mapping, env.schema)
 }
 
 /// Every compiled rule's output, and every refusal, in input order. Inputs of correlations
@@ -310,6 +362,7 @@ fn assemble(
     compiled: PerDoc,
     a: &Args,
     artifact: Option<&Artifact>,
+    env: &Env,
 ) -> Result<(), String> {
     let check_errors = check_errors(results);
     let inputs = aisigma::semantics::correlation::hidden_inputs(results);
@@ -327,7 +380,26 @@ fn assemble(
                 requires_format(&c, &cd.doc, artifact.map(|(f, _)| f.name), a.target).map(|()| c)
             });
             match compiled {
-                Ok(c) => emit_rule(out, a, artifact, r, &cd.doc, i, &c)?,
+                Ok(c) => {
+                    let deploy = match artifact {
+                        Some(_) => deploy_context(cd, &c, a.target, env),
+                        None => Ok(serde_json::Value::Null),
+                    };
+                    match deploy {
+                        Ok(deploy) => emit_rule(out, a, artifact, r, &cd.doc, i, &c, &deploy)?,
+                        Err(d) => {
+                            out.failed += 1;
+                            out.refused += 1;
+                            emit_errors(out, a, r, Some(&cd.doc), &[d]);
+                        }
+                    }
+                }
+                Err(diags) if diags.iter().all(|d| d.code == Code::NotMeantForTarget) => {
+                    out.skipped += 1;
+                    if a.format != CompileFormat::Json {
+                        emit_errors(out, a, r, Some(&cd.doc), &diags);
+                    }
+                }
                 Err(diags) => {
                     out.failed += 1;
                     let refusal = check_errors[fi].is_empty()
@@ -363,6 +435,7 @@ fn file_name(r: &FileResult, doc: &Doc, index: usize) -> String {
 }
 
 /// One compiled rule: its warnings on stderr, its text on stdout, its file for `-o`.
+#[allow(clippy::too_many_arguments)]
 fn emit_rule(
     out: &mut Output,
     a: &Args,
@@ -371,6 +444,7 @@ fn emit_rule(
     doc: &Doc,
     index: usize,
     c: &Compiled,
+    deploy: &serde_json::Value,
 ) -> Result<(), String> {
     for w in &c.warnings {
         report::human_one(&mut out.errors, &r.path, r.source.as_deref(), w);
@@ -385,6 +459,7 @@ fn emit_rule(
             &c.logsource,
             c.correlation.as_ref(),
             a.target.name(),
+            deploy,
         )?;
         // Every artifact ends with one line break, so that pack parts concatenate cleanly.
         b.trim_end_matches('\n').to_string() + "\n"

@@ -67,6 +67,7 @@ codes! {
     LegacyCollection = "AIS109", "legacy-collection", Error, "Legacy `action: global/reset/repeat` collections are not supported.";
     InvalidValue = "AIS110", "invalid-metadata-value", Error, "A metadata value is out of its allowed range.";
     DuplicateName = "AIS111", "duplicate-name", Error, "Two rules share the same `name`.";
+    InvalidDeploy = "AIS112", "invalid-deploy", Error, "The `deploy` settings (schedule, suppression, targets) are malformed.";
     // 2xx: detection and modifiers
     UnknownModifier = "AIS201", "unknown-modifier", Error, "A value modifier is not known.";
     ModifierConflict = "AIS202", "invalid-modifier-combination", Error, "Modifiers are combined in a way that has no meaning.";
@@ -113,6 +114,7 @@ codes! {
     UnmappedField = "AIS802", "unmapped-field", Error, "The field has no name in the target's mapping file.";
     CorrelationApproximation = "AIS803", "correlation-differs-on-target", Warning, "The target evaluates the correlation differently from the engine (fixed time buckets instead of sliding windows, or a coarser ordering); the warning says how its alerts differ.";
     NotInSource = "AIS804", "not-in-source", Error, "The rule reads a field, or has a category, that the chosen source pack does not carry; no query is written for that source.";
+    NotMeantForTarget = "AIS806", "not-meant-for-target", Note, "The rule's `deploy.not-for` names the target, so no query is written for it; this is not a failure.";
     DecidedBySource = "AIS805", "decided-by-source", Warning, "The chosen source pack does not carry a field the rule tests on that target: the query leaves those tests out, decided as on events without the field.";
 }
 

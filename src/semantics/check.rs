@@ -96,6 +96,7 @@ fn check_body(
     if scope.is_some() && doc.detection().is_some() && standalone {
         metadata::check_ai_mapping(doc, diags);
     }
+    check_suppress_fields(doc, scope.as_ref(), diags);
     match &doc.body {
         Some(Body::Detection(det)) => {
             if let Some(s) = &scope {
@@ -132,6 +133,46 @@ fn check_body(
             None
         }
         None => None,
+    }
+}
+
+/// `deploy.suppress.by` names fields the rule's alerts carry: a field of the rule's category,
+/// or for a correlation one of its `group-by` fields (its alerts carry no other).
+fn check_suppress_fields(doc: &Doc, scope: Option<&Scope>, diags: &mut Diagnostics) {
+    let Some(by) = doc.meta.deploy.as_ref().and_then(|d| d.suppress.as_ref()) else {
+        return;
+    };
+    for f in &by.by {
+        let (known, candidates): (bool, Vec<&str>) = match &doc.body {
+            Some(Body::Correlation(c)) => {
+                let names: Vec<&str> = c.group_by.iter().map(|g| g.value.as_str()).collect();
+                (names.contains(&f.value.as_str()), names)
+            }
+            _ => match scope {
+                Some(s) => (
+                    s.type_of(&f.value).is_some(),
+                    s.schema.field_names(&s.category),
+                ),
+                None => continue,
+            },
+        };
+        if !known {
+            let sugg = crate::report::diagnostic::suggest(&f.value, candidates.iter().copied(), 1);
+            let what = if matches!(doc.body, Some(Body::Correlation(_))) {
+                "is not one of the correlation's `group-by` fields, the only fields its alerts carry"
+            } else {
+                "is not a field of the rule's category"
+            };
+            let mut d = Diagnostic::new(
+                Code::InvalidDeploy,
+                f.span,
+                format!("`deploy.suppress.by`: `{}` {what}", f.value),
+            );
+            if let Some(h) = crate::report::diagnostic::did_you_mean(&sugg) {
+                d = d.with_help(h);
+            }
+            diags.push(d);
+        }
     }
 }
 

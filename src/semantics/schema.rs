@@ -80,6 +80,9 @@ pub struct FieldDef {
     /// An unknown value is an error (closed) or a warning (open).
     pub closed: bool,
     pub doc: String,
+    /// The entity the field identifies, as `Type.Identifier` of Microsoft Sentinel's entity
+    /// model (`Account.Name`, `IP.Address`): alert artifacts map it to an entity.
+    pub entity: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -243,6 +246,18 @@ fn parse_fields(n: &Node) -> Result<BTreeMap<String, FieldDef>, Diagnostic> {
             Some(_) => return Err(err(v.span, "`closed` must be true or false")),
         };
         let doc = v.get("doc").map(|d| d.raw.clone()).unwrap_or_default();
+        let entity = match v.get("entity") {
+            None => None,
+            Some(e) => match e.raw.split_once('.') {
+                Some((t, i)) if !t.is_empty() && !i.is_empty() => Some(e.raw.clone()),
+                _ => {
+                    return Err(err(
+                        e.span,
+                        "`entity` must be `Type.Identifier`, e.g. `Account.Name`",
+                    ));
+                }
+            },
+        };
         out.insert(
             k.raw.clone(),
             FieldDef {
@@ -251,6 +266,7 @@ fn parse_fields(n: &Node) -> Result<BTreeMap<String, FieldDef>, Diagnostic> {
                 enum_values,
                 closed,
                 doc,
+                entity,
             },
         );
     }

@@ -144,6 +144,28 @@ pub struct Meta {
     pub scope: Vec<Spanned<String>>,
     pub related: Vec<Related>,
     pub logsource: Option<Logsource>,
+    /// How the rule's artifacts run once deployed (`deploy:`).
+    pub deploy: Option<Deploy>,
+}
+
+/// The `deploy:` block: schedule, suppression and the targets a rule is not meant for
+/// (`crate::syntax::deploy`). Durations are in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Deploy {
+    pub interval: Option<Spanned<i64>>,
+    pub delay: Option<Spanned<i64>>,
+    pub suppress: Option<Suppress>,
+    pub not_for: Vec<Spanned<String>>,
+    pub span: Span,
+}
+
+/// `deploy.suppress`: after an alert, hold back the rule's alerts with the same `by` values
+/// (all of its alerts when `by` is empty) for `duration`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suppress {
+    pub duration: Option<Spanned<i64>>,
+    pub by: Vec<Spanned<String>>,
+    pub span: Span,
 }
 
 /// A Sigma correlation, or one of aisigma's baseline correlations (`baseline`,

@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod condition;
 pub mod correlation;
+pub mod deploy;
 pub mod load;
 pub mod modifier;
 pub mod rule_parser;

@@ -31,6 +31,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tests",
     "correlation",
     "filter",
+    "deploy",
     // Custom attributes used by the SigmaHQ repository.
     "regression_tests_path",
     "simulation",
@@ -159,6 +160,7 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
                     .map(|c| Body::Correlation(Box::new(c)))
             }
             "filter" => body = parse_filter(v, diags).map(Body::Filter),
+            "deploy" => meta.deploy = crate::syntax::deploy::parse(v, diags),
             "regression_tests_path" | "simulation" => {}
             _ => {
                 let sugg = suggest(key, KNOWN_KEYS.iter().copied(), 1);
