@@ -8,12 +8,15 @@
 //! - [`source`]: source packs, real telemetry (Bedrock, CloudTrail, OTLP, ...): its landing
 //!   per target for `compile --source`, its raw records as schema events for `scan --source`;
 //! - [`scan`]: runs rules over event streams (`aisigma scan`);
-//! - [`backend`]: renders the IR as each target's query language and artifact files;
+//! - [`backend`]: renders the IR as each target's query language and artifact files, with
+//!   their schedules, suppression and entities;
+//! - [`deploy`]: brings a SIEM's rules in line with the artifacts (`aisigma deploy`);
 //! - [`report`]: diagnostics and their human, JSON, SARIF and GitHub output.
 //!
 //! The command line (`src/main.rs`, one module per command in `src/cli/`) drives these stages.
 
 pub mod backend;
+pub mod deploy;
 pub mod engine;
 pub mod regex;
 pub mod report;

@@ -1,6 +1,6 @@
 //! The `aisigma` command line: parses the arguments and hands each command to its module in
 //! `cli/`, which returns the exit code (0: success; 1: findings, failed tests or refused rules;
-//! 2: usage or I/O problem).
+//! 2: usage or I/O problem; 3: `deploy` could not read the SIEM or was refused access).
 
 mod cli;
 
@@ -30,6 +30,8 @@ enum Command {
     Schema(cli::schema::Args),
     /// Source packs (real AI telemetry): list them, show one, or which rules run on which
     Sources(cli::sources::Args),
+    /// Push compiled rules to a SIEM: plan or apply creates, updates and deletes (REST APIs)
+    Deploy(cli::deploy::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,5 +43,6 @@ fn main() -> ExitCode {
         Command::GenEvents(a) => cli::gen_events::run(a),
         Command::Schema(a) => cli::schema::run(a),
         Command::Sources(a) => cli::sources::run(a),
+        Command::Deploy(a) => cli::deploy::run(a),
     }
 }

@@ -216,6 +216,14 @@ fn replay<K: Ord + Clone>(plan: &Plan, stream: &Stream, evaluate: Evaluate<K>) -
     let end = last + plan.read.0 + 2 * plan.interval;
     let mut out = Vec::new();
     while t <= end {
+        // Alerts happen at event times: a run whose alert window holds no event raises none.
+        if let Some((a, b)) = plan.alert {
+            let i = stream.partition_point(|e| e.0 < t - a);
+            if stream.get(i).is_none_or(|e| e.0 >= t - b) {
+                t += plan.interval;
+                continue;
+            }
+        }
         let lo = stream.partition_point(|e| e.0 < t - plan.read.0);
         let window: Vec<Value> = stream[lo..]
             .iter()

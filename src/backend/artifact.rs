@@ -98,8 +98,8 @@ pub struct RuleContext {
     pub splunk_severity: u32,
     pub chronicle_severity: &'static str,
     pub file: String,
-    /// Kibana's `rule_id`: the rule id, else `guid`.
-    pub elastic_rule_id: String,
+    /// A stable id for every rule: its `id`, else `guid` (Kibana's `rule_id`, deploy's marker).
+    pub uid: String,
     /// A version that grows when the rule changes: its `modified` (else `date`) as
     /// `YYYYMMDD`, else 1.
     pub version: u32,
@@ -387,7 +387,7 @@ impl RuleContext {
             .unwrap_or(1);
         let id = text(&m.id).to_lowercase();
         RuleContext {
-            elastic_rule_id: if id.is_empty() {
+            uid: if id.is_empty() {
                 guid.clone()
             } else {
                 id.clone()

@@ -337,6 +337,66 @@ struct Output {
     refused: usize,
     /// Rules whose `deploy.not-for` names the target (`AIS806`): not written, not failed.
     skipped: usize,
+    /// Each artifact rendered, with its `deploy` object (for `aisigma deploy`).
+    artifacts: Vec<(String, serde_json::Value)>,
+}
+
+/// What `aisigma deploy` needs of a compile run: each rule's artifact and `deploy` object,
+/// the diagnostics text, and how many rules failed (of them, refused).
+pub struct Built {
+    pub artifacts: Vec<(String, serde_json::Value)>,
+    pub errors: String,
+    pub failed: usize,
+    pub refused: usize,
+}
+
+/// Compile `paths` to `target`'s deployable artifact format (`savedsearches`,
+/// `sentinel-arm`, `kibana-ndjson`, `chronicle`), as `compile --format` would.
+pub fn build(
+    paths: Vec<PathBuf>,
+    common: Common,
+    target: Target,
+    source: String,
+    mapping: Option<PathBuf>,
+) -> Result<Built, String> {
+    let format = match target {
+        Target::Spl => CompileFormat::Savedsearches,
+        Target::Kql => CompileFormat::SentinelArm,
+        Target::Lucene | Target::Eql | Target::Esql => CompileFormat::KibanaNdjson,
+        Target::Yaral => CompileFormat::Chronicle,
+    };
+    let a = Args {
+        paths,
+        target,
+        format,
+        source,
+        mapping,
+        templates: None,
+        output: None,
+        unicode_exact: false,
+        allow_refusals: false,
+        common,
+    };
+    let artifact = artifact_template(&a)?;
+    let schema = load_schema(&a.common.schemas)?;
+    let mapping = load_mapping(a.target, &a.source, a.mapping.as_deref(), &schema)?;
+    let (results, io_failed) = prepare(&a.paths, &a.common)?;
+    if io_failed {
+        return Err("some rule files could not be read".into());
+    }
+    let compiled = compile_all(&results, a.target, &mapping, &schema, &Options::default());
+    let mut out = Output::default();
+    let env = Env {
+        mapping: &mapping,
+        schema: &schema,
+    };
+    assemble(&mut out, &results, compiled, &a, artifact.as_ref(), &env)?;
+    Ok(Built {
+        artifacts: out.artifacts,
+        errors: out.errors,
+        failed: out.failed,
+        refused: out.refused,
+    })
 }
 
 /// What rendering an artifact needs besides the rule.
@@ -469,6 +529,9 @@ fn emit_rule(
         c.query.clone() + "\n"
     };
     out.text.push_str(&body);
+    if artifact.is_some() {
+        out.artifacts.push((body.clone(), deploy.clone()));
+    }
     // With `-o`, `query` and `json` write each rule's query to its own file.
     let (ext, file_body) = match artifact {
         Some((f, _)) => (f.extension, body),

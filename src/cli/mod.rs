@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod deploy;
 pub mod gen_events;
 pub mod scan;
 pub mod schema;
