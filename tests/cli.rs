@@ -672,7 +672,7 @@ fn compile_splunk_sentinel_and_chronicle_artifacts() {
     let (c, _, err) = run(&["compile", "--target", "spl", "--format", "tables"]);
     assert_eq!(c, 2);
     assert!(err.contains("only available for target kql"), "{err}");
-    // Chronicle: one rule file per rule.
+    // Chronicle: one rule file per rule, and their deployment settings.
     let (c, _, err) = run(&[
         "compile",
         "rules/training_job",
@@ -686,8 +686,9 @@ fn compile_splunk_sentinel_and_chronicle_artifacts() {
     assert_eq!(c, 0, "{err}");
     assert_eq!(
         std::fs::read_dir(dir.path().join("yaral")).unwrap().count(),
-        2
+        3
     );
+    assert!(dir.path().join("yaral/rule_deployments.json").is_file());
     let text = std::fs::read_to_string(
         dir.path()
             .join("yaral/0a4738a6-d3bf-4b17-a66d-33393a7e0791.yaral"),
@@ -824,4 +825,210 @@ fn deploy_settings_reach_every_artifact() {
     assert_eq!(code(&o), 1);
     let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert!(out.contains("AIS112"), "{out}");
+}
+
+/// Every key of `conf` (a .conf file's text) is one its spec allows (tests/contracts/splunk/
+/// conf_keys.json, from Splunk's .conf.spec files); the stanza names.
+fn conf_keys_valid(file: &str, conf: &str) -> Vec<String> {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/contracts/splunk/conf_keys.json").unwrap(),
+    )
+    .unwrap();
+    let spec = &spec[file];
+    let stanzas = spec["stanzas"].as_object().unwrap();
+    let mut names = Vec::new();
+    let mut current: Option<&Value> = None;
+    let mut lines = conf.lines();
+    while let Some(line) = lines.next() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            names.push(name.to_string());
+            current = stanzas.get(name).or_else(|| {
+                spec["stanza_name_patterns"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .find_map(|(k, p)| {
+                        regex::Regex::new(p.as_str().unwrap())
+                            .unwrap()
+                            .is_match(name)
+                            .then(|| &stanzas[k])
+                    })
+            });
+            assert!(
+                current.is_some(),
+                "{file}: stanza [{name}] is not in the spec"
+            );
+            continue;
+        }
+        let Some((key, _)) = line.split_once(" = ") else {
+            continue;
+        };
+        let s = current.unwrap_or_else(|| panic!("{file}: `{key}` outside a stanza"));
+        let ok = s["keys"].as_array().unwrap().iter().any(|k| k == key)
+            || s["patterns"].as_array().unwrap().iter().any(|p| {
+                regex::Regex::new(p.as_str().unwrap())
+                    .unwrap()
+                    .is_match(key)
+            });
+        assert!(ok, "{file}: key `{key}` is not in the spec");
+        // A continued value: skip its lines.
+        let mut l = line;
+        while l.ends_with('\\') {
+            l = lines.next().unwrap_or_default();
+        }
+    }
+    names
+}
+
+/// `--format splunk-app` writes an app Splunk installs as it is: every .conf key from the
+/// specs, and every macro a search uses defined once in macros.conf.
+#[test]
+fn splunk_app_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = aisigma(&[
+        "compile",
+        "rules/",
+        "--target",
+        "spl",
+        "--format",
+        "splunk-app",
+        "--allow-refusals",
+        "-o",
+        out,
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let searches = read("default/savedsearches.conf");
+    let macros = read("default/macros.conf");
+    conf_keys_valid("savedsearches.conf", &searches);
+    conf_keys_valid("app.conf", &read("default/app.conf"));
+    conf_keys_valid("default.meta", &read("metadata/default.meta"));
+    let defined = conf_keys_valid("macros.conf", &macros);
+    let used: std::collections::BTreeSet<String> = regex::Regex::new(r"`(aisigma_[a-z0-9_]+)`")
+        .unwrap()
+        .captures_iter(&searches)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert!(used.len() >= 10, "{used:?}");
+    for m in &used {
+        assert_eq!(defined.iter().filter(|d| *d == m).count(), 1, "macro {m}");
+    }
+    assert!(
+        macros.contains(
+            "[aisigma_llm_inference]\ndefinition = index=ai sourcetype=ai:llm_inference\n"
+        )
+    );
+    assert!(
+        !searches.contains("search index="),
+        "every search starts with its macro"
+    );
+    let o = aisigma(&[
+        "compile",
+        "rules/",
+        "--target",
+        "spl",
+        "--format",
+        "splunk-app",
+    ]);
+    assert_eq!(code(&o), 2, "an app is a directory: -o is required");
+}
+
+/// `--format sentinel-tables`: custom tables and one DCR per table, in the types each API
+/// takes; `chronicle -o` writes each rule's SecOps deployment settings.
+#[test]
+fn sentinel_tables_and_secops_deployments() {
+    let o = aisigma(&["compile", "--target", "kql", "--format", "sentinel-tables"]);
+    assert_eq!(code(&o), 0);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let res = v["resources"].as_array().unwrap();
+    let tables: Vec<&Value> = res
+        .iter()
+        .filter(|r| r["type"] == "Microsoft.OperationalInsights/workspaces/tables")
+        .collect();
+    let dcrs: Vec<&Value> = res
+        .iter()
+        .filter(|r| r["type"] == "Microsoft.Insights/dataCollectionRules")
+        .collect();
+    assert_eq!(tables.len(), dcrs.len());
+    assert!(tables.len() >= 11);
+    for t in &tables {
+        assert_eq!(t["apiVersion"], "2025-07-01");
+        let cols = t["properties"]["schema"]["columns"].as_array().unwrap();
+        assert!(
+            cols.iter()
+                .any(|c| c["name"] == "TimeGenerated" && c["type"] == "dateTime")
+        );
+        for c in cols {
+            let ty = c["type"].as_str().unwrap();
+            assert!(
+                [
+                    "string", "int", "long", "real", "boolean", "dateTime", "guid", "dynamic"
+                ]
+                .contains(&ty),
+                "{ty}"
+            );
+        }
+    }
+    for d in &dcrs {
+        assert_eq!(d["apiVersion"], "2024-03-11");
+        let p = &d["properties"];
+        let (stream, decl) = p["streamDeclarations"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap();
+        assert!(stream.starts_with("Custom-") && stream.ends_with("_CL"));
+        for c in decl["columns"].as_array().unwrap() {
+            let ty = c["type"].as_str().unwrap();
+            assert!(
+                [
+                    "string", "int", "long", "real", "boolean", "datetime", "dynamic"
+                ]
+                .contains(&ty),
+                "{ty}"
+            );
+        }
+        assert_eq!(p["dataFlows"][0]["outputStream"], stream.as_str());
+        assert_eq!(
+            p["dataFlows"][0]["destinations"][0],
+            p["destinations"]["logAnalytics"][0]["name"]
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = aisigma(&[
+        "compile",
+        "rules/correlations",
+        "rules/agent_activity",
+        "--target",
+        "yaral",
+        "--format",
+        "chronicle",
+        "--allow-refusals",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let d: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("rule_deployments.json")).unwrap(),
+    )
+    .unwrap();
+    let rules = d["ruleDeployments"].as_array().unwrap();
+    let files = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaral")
+        })
+        .count();
+    assert_eq!(rules.len(), files);
+    assert!(rules.iter().any(|r| r["runFrequency"] == "LIVE"));
+    assert!(
+        rules.iter().any(|r| r["runFrequency"] == "HOURLY"),
+        "multi-event rules run hourly"
+    );
 }

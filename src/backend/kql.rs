@@ -869,6 +869,80 @@ pub fn tables(
     Ok(out)
 }
 
+/// An ARM template that creates the custom `tables` (Microsoft.OperationalInsights
+/// `workspaces/tables`, api-version 2025-07-01) and, per table, a data collection rule
+/// (Microsoft.Insights `dataCollectionRules`, 2024-03-11, kind `Direct`) whose stream
+/// `Custom-<table>` flows into it, for the Logs Ingestion API. Column types are the Tables
+/// API's (`dateTime`, `boolean`) and the DCR's (`datetime`, `boolean`).
+pub fn tables_arm(tables: &BTreeMap<String, BTreeMap<String, String>>) -> serde_json::Value {
+    use serde_json::json;
+    let table_type = |t: &str| {
+        match t {
+            "datetime" => "dateTime",
+            "bool" => "boolean",
+            other => other,
+        }
+        .to_string()
+    };
+    let dcr_type = |t: &str| {
+        match t {
+            "bool" => "boolean",
+            other => other,
+        }
+        .to_string()
+    };
+    let mut resources = Vec::new();
+    for (table, columns) in tables {
+        let cols = |f: &dyn Fn(&str) -> String| -> Vec<serde_json::Value> {
+            columns
+                .iter()
+                .map(|(c, t)| json!({"name": c, "type": f(t)}))
+                .collect()
+        };
+        resources.push(json!({
+            "type": "Microsoft.OperationalInsights/workspaces/tables",
+            "apiVersion": "2025-07-01",
+            "name": format!("[concat(parameters('workspace'), '/{table}')]"),
+            "properties": {
+                "schema": {"name": table, "columns": cols(&table_type)},
+                "plan": "Analytics",
+            },
+        }));
+        let stream = format!("Custom-{table}");
+        resources.push(json!({
+            "type": "Microsoft.Insights/dataCollectionRules",
+            "apiVersion": "2024-03-11",
+            "name": format!("aisigma-{}", table.trim_end_matches("_CL").to_lowercase()),
+            "location": "[parameters('location')]",
+            "kind": "Direct",
+            "dependsOn": [format!("[resourceId('Microsoft.OperationalInsights/workspaces/tables', parameters('workspace'), '{table}')]")],
+            "properties": {
+                "description": format!("aisigma: AI telemetry into {table}"),
+                "streamDeclarations": {stream.clone(): {"columns": cols(&dcr_type)}},
+                "destinations": {"logAnalytics": [{
+                    "workspaceResourceId": "[resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspace'))]",
+                    "name": "workspace",
+                }]},
+                "dataFlows": [{
+                    "streams": [stream.clone()],
+                    "destinations": ["workspace"],
+                    "transformKql": "source",
+                    "outputStream": stream,
+                }],
+            },
+        }));
+    }
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "workspace": {"type": "String"},
+            "location": {"type": "String", "defaultValue": "[resourceGroup().location]"},
+        },
+        "resources": resources,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

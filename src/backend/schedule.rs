@@ -346,7 +346,12 @@ fn splunk_macros(query: &str, mapping: &Mapping) -> (String, Vec<Value>) {
     let mut out = query.to_string();
     let mut used = Vec::new();
     for (category, terms) in sources {
-        let name = format!("aisigma_{}_{}", source, category).replace(['-', '.'], "_");
+        let name = if source == crate::source::DEFAULT {
+            format!("aisigma_{category}")
+        } else {
+            format!("aisigma_{source}_{category}")
+        }
+        .replace(['-', '.'], "_");
         let from = format!("search {terms}");
         let mut rebuilt = String::new();
         let mut rest = out.as_str();

@@ -75,13 +75,22 @@ impl Target {
                 extension: "json",
             },
         ];
-        const SPLUNK: &[Format] = &[Format {
-            name: "savedsearches",
-            template: "savedsearches.j2",
-            builtin: include_str!("../../backends/spl/savedsearches.j2"),
-            pack: Some("savedsearches.conf"),
-            extension: "conf",
-        }];
+        const SPLUNK: &[Format] = &[
+            Format {
+                name: "savedsearches",
+                template: "savedsearches.j2",
+                builtin: include_str!("../../backends/spl/savedsearches.j2"),
+                pack: Some("savedsearches.conf"),
+                extension: "conf",
+            },
+            Format {
+                name: "splunk-app",
+                template: "savedsearches.j2",
+                builtin: include_str!("../../backends/spl/savedsearches.j2"),
+                pack: Some("default/savedsearches.conf"),
+                extension: "conf",
+            },
+        ];
         const CHRONICLE: &[Format] = &[Format {
             name: "chronicle",
             template: "chronicle.j2",

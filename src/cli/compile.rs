@@ -26,21 +26,31 @@ pub enum CompileFormat {
     SentinelArm,
     /// Splunk savedsearches.conf stanzas, one pack (spl)
     Savedsearches,
+    /// A Splunk app directory (with -o DIR): default/app.conf, savedsearches.conf using one
+    /// macro per log source, macros.conf, metadata/default.meta (spl)
+    SplunkApp,
     /// A complete YARA-L 2.0 rule file per rule (yaral)
     Chronicle,
     /// The custom tables the queries read, as JSON: {"Table_CL": {"column": "type"}} (kql)
     Tables,
+    /// An ARM template that creates those custom tables and a data collection rule per table
+    /// for the Logs Ingestion API (kql)
+    SentinelTables,
 }
 
 impl CompileFormat {
     /// The artifact format this names (rendered from a template), if any.
     fn artifact(self) -> Option<&'static str> {
         match self {
-            CompileFormat::Query | CompileFormat::Json | CompileFormat::Tables => None,
+            CompileFormat::Query
+            | CompileFormat::Json
+            | CompileFormat::Tables
+            | CompileFormat::SentinelTables => None,
             CompileFormat::KibanaNdjson => Some("kibana-ndjson"),
             CompileFormat::SentinelRule => Some("sentinel-rule"),
             CompileFormat::SentinelArm => Some("sentinel-arm"),
             CompileFormat::Savedsearches => Some("savedsearches"),
+            CompileFormat::SplunkApp => Some("splunk-app"),
             CompileFormat::Chronicle => Some("chronicle"),
         }
     }
@@ -168,8 +178,11 @@ pub fn run(a: Args) -> ExitCode {
         Ok(m) => m,
         Err(e) => return usage_error(&e),
     };
-    if a.format == CompileFormat::Tables {
-        return run_tables(a.target, &mapping, &schema, a.output.as_deref());
+    if matches!(
+        a.format,
+        CompileFormat::Tables | CompileFormat::SentinelTables
+    ) {
+        return run_tables(a.target, &mapping, &schema, a.output.as_deref(), a.format);
     }
     let (results, io_failed) = match prepare(&a.paths, &a.common) {
         Ok(r) => r,
@@ -190,6 +203,21 @@ pub fn run(a: Args) -> ExitCode {
     let compiled_count = out.files.len();
     if let Some(p) = artifact.as_ref().and_then(|(f, _)| f.pack) {
         out.files = vec![(p.to_string(), out.text.clone())];
+    }
+    if a.format == CompileFormat::Chronicle && a.output.is_some() {
+        match chronicle_deployments(&out.artifacts) {
+            Ok(f) => out.files.push(f),
+            Err(e) => return usage_error(&e),
+        }
+    }
+    if a.format == CompileFormat::SplunkApp {
+        if a.output.is_none() {
+            return usage_error("`--format splunk-app` writes a directory: give it with -o DIR");
+        }
+        match splunk_app_files(&out.artifacts) {
+            Ok(files) => out.files.extend(files),
+            Err(e) => return usage_error(&e),
+        }
     }
     if let Some(dir) = &a.output {
         for (name, body) in &out.files {
@@ -341,6 +369,78 @@ struct Output {
     artifacts: Vec<(String, serde_json::Value)>,
 }
 
+/// `rule_deployments.json` beside the YARA-L files: each rule's SecOps deployment settings
+/// (`RuleDeployment`: enabled, alerting, run frequency), by rule name and aisigma id.
+fn chronicle_deployments(
+    artifacts: &[(String, serde_json::Value)],
+) -> Result<(String, String), String> {
+    let mut rules = Vec::new();
+    for (text, deploy) in artifacts {
+        let d = aisigma::deploy::secops::desired(text, deploy)?;
+        let mut v = d.body["deployment"].clone();
+        v["rule"] = d.name.into();
+        v["aisigma_id"] = d.id.into();
+        rules.push(v);
+    }
+    rules.sort_by(|a, b| a["rule"].as_str().cmp(&b["rule"].as_str()));
+    let body = serde_json::to_string_pretty(&serde_json::json!({"ruleDeployments": rules}))
+        .unwrap_or_default()
+        + "\n";
+    Ok(("rule_deployments.json".into(), body))
+}
+
+/// The files of a Splunk app besides its saved searches: `default/app.conf`,
+/// `default/macros.conf` (every log-source macro the searches use, once) and
+/// `metadata/default.meta`, from the templates in `backends/spl/`.
+fn splunk_app_files(
+    artifacts: &[(String, serde_json::Value)],
+) -> Result<Vec<(String, String)>, String> {
+    let mut macros: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    for (_, d) in artifacts {
+        for m in d["macros"].as_array().into_iter().flatten() {
+            if let Some(name) = m["name"].as_str() {
+                macros.insert(name.to_string(), m.clone());
+            }
+        }
+    }
+    let render = |name: &str, text: &str| -> Result<String, String> {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_template(name, text)
+            .map_err(|e| format!("template {name}: {e}"))?;
+        let t = env.get_template(name).map_err(|e| e.to_string())?;
+        t.render(minijinja::context! {
+            app => "aisigma",
+            macros => minijinja::Value::from(minijinja::value::Serde(macros.values().collect::<Vec<_>>())),
+        })
+        .map(|s| s.trim_start_matches('\n').to_string())
+        .map_err(|e| format!("template {name}: {e}"))
+    };
+    Ok(vec![
+        (
+            "default/app.conf".into(),
+            render(
+                "app.conf.j2",
+                include_str!("../../backends/spl/app.conf.j2"),
+            )?,
+        ),
+        (
+            "default/macros.conf".into(),
+            render(
+                "macros.conf.j2",
+                include_str!("../../backends/spl/macros.conf.j2"),
+            )?,
+        ),
+        (
+            "metadata/default.meta".into(),
+            render(
+                "default.meta.j2",
+                include_str!("../../backends/spl/default.meta.j2"),
+            )?,
+        ),
+    ])
+}
+
 /// What `aisigma deploy` needs of a compile run: each rule's artifact and `deploy` object,
 /// the diagnostics text, and how many rules failed (of them, refused).
 pub struct Built {
@@ -442,7 +542,12 @@ fn assemble(
             match compiled {
                 Ok(c) => {
                     let deploy = match artifact {
-                        Some(_) => deploy_context(cd, &c, a.target, env),
+                        Some((f, _)) => deploy_context(cd, &c, a.target, env).map(|mut d| {
+                            if f.name == "splunk-app" {
+                                d["app"] = true.into();
+                            }
+                            d
+                        }),
                         None => Ok(serde_json::Value::Null),
                     };
                     match deploy {
@@ -618,10 +723,11 @@ fn run_tables(
     mapping: &Mapping,
     schema: &Schema,
     output: Option<&Path>,
+    format: CompileFormat,
 ) -> ExitCode {
     if target != Target::Kql {
         return usage_error(&format!(
-            "format `tables` is only available for target kql, not {}",
+            "formats `tables` and `sentinel-tables` are only available for target kql, not {}",
             target.name()
         ));
     }
@@ -629,10 +735,21 @@ fn run_tables(
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };
-    let body = serde_json::to_string_pretty(&tables).unwrap_or_default() + "\n";
+    let (file, value) = if format == CompileFormat::SentinelTables {
+        (
+            "tables-arm.json",
+            aisigma::backend::kql::tables_arm(&tables),
+        )
+    } else {
+        (
+            "tables.json",
+            serde_json::to_value(&tables).unwrap_or_default(),
+        )
+    };
+    let body = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
     match output {
         Some(dir) => {
-            let path = dir.join("tables.json");
+            let path = dir.join(file);
             match aisigma::report::output::write_atomic(&path, body.as_bytes()) {
                 Ok(()) => ExitCode::from(EXIT_OK),
                 Err(e) => usage_error(&format!("cannot write {}: {e}", path.display())),
