@@ -1056,3 +1056,64 @@ fn missing_credentials_are_a_usage_error() {
         "plain http to another host is refused"
     );
 }
+
+/// Every library rule's Kibana and Sentinel artifact, correlations included, is a body the
+/// published API descriptions accept.
+#[test]
+fn every_library_artifact_matches_the_api_schemas() {
+    let run = |target: &str, format: &str| -> String {
+        let o = Command::new(env!("CARGO_BIN_EXE_aisigma"))
+            .args([
+                "compile",
+                "rules/",
+                "--target",
+                target,
+                "--format",
+                format,
+                "--allow-refusals",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let create = schema("kibana/rule_create.schema.json");
+    let import = schema("kibana/rule_import.schema.json");
+    let mut checked = 0;
+    for target in ["lucene", "eql", "esql"] {
+        for line in run(target, "kibana-ndjson").lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let errors: Vec<String> = create
+                .iter_errors(&v)
+                .chain(import.iter_errors(&v))
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{target} {}: {errors:?}", v["name"]);
+            checked += 1;
+        }
+    }
+    let put = schema("sentinel/alert_rule_put.schema.json");
+    let text = run("kql", "sentinel-arm");
+    let de = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+    for v in de {
+        let v = v.unwrap();
+        let r = &v["resources"][0];
+        let body = json!({"kind": r["kind"], "properties": r["properties"]});
+        let errors: Vec<String> = put
+            .iter_errors(&body)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{}: {errors:?}",
+            r["properties"]["displayName"]
+        );
+        checked += 1;
+    }
+    assert!(checked > 150, "{checked}");
+}

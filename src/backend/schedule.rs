@@ -492,7 +492,25 @@ fn kibana(
     } else {
         (i, i + s.history + d, compiled.query.clone())
     };
+    let groups: Vec<String> = compiled
+        .correlation
+        .as_ref()
+        .and_then(|c| c["group_by"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g.as_str().map(String::from))
+        .collect();
     let suppression = match &s.suppress {
+        // A correlation raises one alert per group and timespan, as the engine's alert uses
+        // up its window; Kibana counts the suppressed ones on the alert.
+        None if s.correlation && !threshold && (1..=3).contains(&groups.len()) && span > 0 => {
+            let duration = if span % 60 == 0 {
+                json!({"value": span / 60, "unit": "m"})
+            } else {
+                json!({"value": span, "unit": "s"})
+            };
+            json!({"group_by": groups, "duration": duration, "missing_fields_strategy": "suppress"})
+        }
         None => Value::Null,
         Some((secs, _)) if threshold => json!({"duration": {"value": secs / 60, "unit": "m"}}),
         Some((_, by)) if by.is_empty() => {

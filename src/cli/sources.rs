@@ -251,17 +251,38 @@ fn matrix(paths: &[PathBuf], format: MatrixFormat, names: &[String], common: &Co
         .map(|p| runs_on(&results, p, &schema))
         .collect();
     // One row per document: its label and file.
-    let mut rows: Vec<(String, String, Vec<&Runs>)> = Vec::new();
+    let mut rows: Vec<MatrixRow> = Vec::new();
     for (fi, r) in results.iter().enumerate() {
         for (di, cd) in r.docs.iter().enumerate() {
             let cells = per_pack.iter().map(|p| &p[fi][di]).collect();
             rows.push((cd.doc.label(), r.path.clone(), cells));
         }
     }
-    let text = match format {
+    let text = render_matrix(format, &packs, &rows);
+    let code = print(&text);
+    if code != ExitCode::from(EXIT_OK) {
+        return code;
+    }
+    if results.iter().any(|r| {
+        r.diags
+            .iter()
+            .any(|d| d.severity == aisigma::report::diagnostic::Severity::Error)
+    }) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+/// One row of the matrix: a rule's label, its file, and how it runs on each pack.
+type MatrixRow<'a> = (String, String, Vec<&'a Runs>);
+
+/// The matrix as text: JSON Lines, a Markdown table, or human lines.
+fn render_matrix(format: MatrixFormat, packs: &[Pack], rows: &[MatrixRow]) -> String {
+    match format {
         MatrixFormat::Json => {
             let mut out = String::new();
-            for (label, file, cells) in &rows {
+            for (label, file, cells) in rows {
                 let sources: serde_json::Map<String, serde_json::Value> = packs
                     .iter()
                     .zip(cells)
@@ -289,13 +310,13 @@ fn matrix(paths: &[PathBuf], format: MatrixFormat, names: &[String], common: &Co
         }
         MatrixFormat::Markdown => {
             let mut out = String::from("| rule |");
-            for p in &packs {
+            for p in packs {
                 let _ = write!(out, " {} |", p.name);
             }
             out.push_str("\n|---|");
             out.push_str(&"---|".repeat(packs.len()));
             out.push('\n');
-            for (label, _, cells) in &rows {
+            for (label, _, cells) in rows {
                 let _ = write!(out, "| {} |", label.replace('|', "\\|"));
                 for c in cells {
                     let _ = write!(out, " {} |", cell(c));
@@ -306,7 +327,7 @@ fn matrix(paths: &[PathBuf], format: MatrixFormat, names: &[String], common: &Co
         }
         MatrixFormat::Human => {
             let mut out = String::new();
-            for (label, file, cells) in &rows {
+            for (label, file, cells) in rows {
                 let _ = writeln!(out, "{label} ({file})");
                 for (p, c) in packs.iter().zip(cells) {
                     let _ = writeln!(out, "  {:26} {}", p.name, cell(c));
@@ -319,19 +340,6 @@ fn matrix(paths: &[PathBuf], format: MatrixFormat, names: &[String], common: &Co
             );
             out
         }
-    };
-    let code = print(&text);
-    if code != ExitCode::from(EXIT_OK) {
-        return code;
-    }
-    if results.iter().any(|r| {
-        r.diags
-            .iter()
-            .any(|d| d.severity == aisigma::report::diagnostic::Severity::Error)
-    }) {
-        ExitCode::from(EXIT_FINDINGS)
-    } else {
-        ExitCode::from(EXIT_OK)
     }
 }
 
