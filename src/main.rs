@@ -35,7 +35,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    aisigma::report::output::remove_on_signal();
+    match command {
         Command::Check(a) => cli::check::run(a),
         Command::Test(a) => cli::test::run(a),
         Command::Compile(a) => cli::compile::run(a),

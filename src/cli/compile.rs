@@ -201,23 +201,8 @@ pub fn run(a: Args) -> ExitCode {
         return usage_error(&e);
     }
     let compiled_count = out.files.len();
-    if let Some(p) = artifact.as_ref().and_then(|(f, _)| f.pack) {
-        out.files = vec![(p.to_string(), out.text.clone())];
-    }
-    if a.format == CompileFormat::Chronicle && a.output.is_some() {
-        match chronicle_deployments(&out.artifacts) {
-            Ok(f) => out.files.push(f),
-            Err(e) => return usage_error(&e),
-        }
-    }
-    if a.format == CompileFormat::SplunkApp {
-        if a.output.is_none() {
-            return usage_error("`--format splunk-app` writes a directory: give it with -o DIR");
-        }
-        match splunk_app_files(&out.artifacts) {
-            Ok(files) => out.files.extend(files),
-            Err(e) => return usage_error(&e),
-        }
+    if let Err(e) = package(&mut out, &a, artifact.as_ref()) {
+        return usage_error(&e);
     }
     if let Some(dir) = &a.output {
         for (name, body) in &out.files {
@@ -367,6 +352,24 @@ struct Output {
     skipped: usize,
     /// Each artifact rendered, with its `deploy` object (for `aisigma deploy`).
     artifacts: Vec<(String, serde_json::Value)>,
+}
+
+/// The files of `-o`: a pack format's one file, and the files a format adds beside the
+/// rules (SecOps deployment settings, a Splunk app's other files).
+fn package(out: &mut Output, a: &Args, artifact: Option<&Artifact>) -> Result<(), String> {
+    if let Some(p) = artifact.and_then(|(f, _)| f.pack) {
+        out.files = vec![(p.to_string(), out.text.clone())];
+    }
+    if a.format == CompileFormat::Chronicle && a.output.is_some() {
+        out.files.push(chronicle_deployments(&out.artifacts)?);
+    }
+    if a.format == CompileFormat::SplunkApp {
+        if a.output.is_none() {
+            return Err("`--format splunk-app` writes a directory: give it with -o DIR".into());
+        }
+        out.files.extend(splunk_app_files(&out.artifacts)?);
+    }
+    Ok(())
 }
 
 /// `rule_deployments.json` beside the YARA-L files: each rule's SecOps deployment settings

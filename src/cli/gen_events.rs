@@ -57,6 +57,13 @@ pub fn run(a: Args) -> ExitCode {
     match written {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_OK),
-        Err(e) => usage_error(&e.to_string()),
+        Err(e) => usage_error(&format!(
+            "cannot write {}: {e}",
+            a.output
+                .as_ref()
+                .map_or("to standard output".to_string(), |p| p
+                    .display()
+                    .to_string())
+        )),
     }
 }

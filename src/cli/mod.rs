@@ -75,17 +75,15 @@ pub fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
+/// Write `s` to standard output. A closed pipe (`| head`) ends the command quietly with exit
+/// 0; any other write error (a full disk) is reported, exit 2.
 pub fn print(s: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    // A closed pipe (e.g. `| head`) is not an error worth a panic.
-    if out
-        .write_all(s.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        return ExitCode::from(EXIT_USAGE);
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
     }
-    ExitCode::from(EXIT_OK)
 }
 
 /// Check the rules under `paths`; also says whether a file could not be read.

@@ -164,7 +164,7 @@ pub fn run(a: Args) -> ExitCode {
     let stats = match stream(&scanner, &correlations, sources, &opts, bar.as_ref()) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::from(EXIT_OK),
-        Err(e) => return usage_error(&e.to_string()),
+        Err(e) => return usage_error(&format!("cannot write to standard output: {e}")),
     };
     if !a.no_summary {
         eprint!(
@@ -272,10 +272,10 @@ fn open_sources(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
         .collect()
 }
 
-/// 2 for a scan stopped by a malformed line (`--strict`) or rules with errors, 1 for matches
-/// or alerts, else 0.
+/// 2 for a scan stopped by a malformed line (`--strict`), an input that could not be read to
+/// the end, or rules with errors; 1 for matches or alerts, else 0.
 fn exit_code(stats: &scan::Stats, rule_errors: bool) -> ExitCode {
-    if stats.stopped_at.is_some() || rule_errors {
+    if stats.stopped_at.is_some() || rule_errors || !stats.failed_inputs.is_empty() {
         ExitCode::from(EXIT_USAGE)
     } else if stats.matches > 0 || stats.alerts > 0 {
         ExitCode::from(EXIT_FINDINGS)

@@ -2,7 +2,50 @@
 //! so a reader never sees a partial file and a failure leaves the old file in place.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The temporary files being written now, removed if the process is interrupted.
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Remove every temporary file being written (on SIGINT, SIGTERM or SIGHUP: see
+/// [`remove_on_signal`]).
+pub fn remove_in_flight() {
+    let files = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+    for f in files.iter() {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+/// Install the handler that removes temporary files when the process is interrupted or
+/// terminated, then exits with 130.
+pub fn remove_on_signal() {
+    let _ = ctrlc::set_handler(|| {
+        remove_in_flight();
+        std::process::exit(130);
+    });
+}
+
+/// Remove `.NAME.tmp-PID` files beside `name` in `dir` whose process is gone (a run that was
+/// killed with SIGKILL, or a crash). Only where processes can be looked up (`/proc`).
+fn remove_stale(dir: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
 
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, |f| f.write_all(contents))
@@ -23,7 +66,12 @@ pub fn write_atomic_with(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
+    remove_stale(dir, &name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(tmp.clone());
     let result = (|| {
         let mut f = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
         write(&mut f)?;
@@ -34,11 +82,30 @@ pub fn write_atomic_with(
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|f| f != &tmp);
     result
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stale_temporary_files_of_dead_processes_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".out.json.tmp-999999999");
+        let live = dir.path().join(".out.json.tmp-1");
+        std::fs::write(&stale, b"partial").unwrap();
+        std::fs::write(&live, b"being written").unwrap();
+        super::write_atomic(&dir.path().join("out.json"), b"{}").unwrap();
+        assert!(
+            !stale.exists(),
+            "a dead process's temporary file is removed"
+        );
+        assert!(live.exists() || !std::path::Path::new("/proc/self").exists());
+    }
+
     #[test]
     fn writes_and_replaces() {
         let dir = tempfile::tempdir().unwrap();

@@ -57,7 +57,69 @@ impl Paths {
 }
 
 /// Parse one line, keeping what `paths` need. Errors are `serde_json`'s (with the column).
+///
+/// RFC 8259 allows numbers beyond the range of `f64` (`1e400`): such a number is kept as its
+/// text (a string), so the line is not malformed and the number is compared by its text.
 pub fn decode(line: &[u8], paths: &Paths) -> Result<Value, serde_json::Error> {
+    match decode_exact(line, paths) {
+        Err(e) if e.to_string().starts_with("number out of range") => {
+            match quote_huge_numbers(line) {
+                Some(quoted) => decode_exact(&quoted, paths),
+                None => Err(e),
+            }
+        }
+        r => r,
+    }
+}
+
+/// `line` with every number outside the range of `f64` written as a string of its text, or
+/// `None` when there is none.
+pub fn quote_huge_numbers(line: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(line.len() + 8);
+    let (mut i, mut changed, mut in_string) = (0, false, false);
+    while i < line.len() {
+        let c = line[i];
+        if in_string {
+            out.push(c);
+            if c == b'\\' && i + 1 < line.len() {
+                out.push(line[i + 1]);
+                i += 1;
+            } else if c == b'"' {
+                in_string = false;
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_string = true;
+        } else if c == b'-' || c.is_ascii_digit() {
+            let end = i + line[i..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+                .count();
+            let token = &line[i..end];
+            let huge = std::str::from_utf8(token)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(|f| f.is_infinite());
+            if huge {
+                out.push(b'"');
+                out.extend_from_slice(token);
+                out.push(b'"');
+                changed = true;
+            } else {
+                out.extend_from_slice(token);
+            }
+            i = end;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+fn decode_exact(line: &[u8], paths: &Paths) -> Result<Value, serde_json::Error> {
     match &paths.paths {
         None => serde_json::from_slice(line),
         Some(p) => {
@@ -186,6 +248,19 @@ mod tests {
             json!({"a":{"b":1},"a.b":2,"d":[{"e":3}],"g.h":{"i":5}})
         );
         assert_eq!(decode(line, &Paths::all()).unwrap()["big"], "...");
+    }
+
+    #[test]
+    fn numbers_beyond_f64_are_kept_as_text() {
+        let p = Paths::of(vec!["a".into(), "b".into()]);
+        let v = decode(br#"{"a":1e400,"b":"x\"1e400","c":-2E+999}"#, &p).unwrap();
+        assert_eq!(v, json!({"a": "1e400", "b": "x\"1e400"}));
+        assert_eq!(
+            decode(br#"{"a":1e400}"#, &Paths::all()).unwrap(),
+            json!({"a": "1e400"})
+        );
+        assert!(decode(br#"{"a":1e400,}"#, &p).is_err(), "still malformed");
+        assert_eq!(quote_huge_numbers(br#"{"a":1.5e3}"#), None);
     }
 
     #[test]

@@ -428,6 +428,8 @@ pub struct Stats {
     pub per_rule: Vec<u64>,
     /// The first malformed line, when `strict` stopped the scan.
     pub stopped_at: Option<String>,
+    /// Inputs that could not be read to the end, with the reason and where (exit 2).
+    pub failed_inputs: Vec<String>,
     /// Correlation alerts, per correlation.
     pub alerts: u64,
     pub per_correlation: Vec<u64>,
@@ -452,7 +454,9 @@ struct Queue {
     lines: VecDeque<Line>,
     bytes: usize,
     done: bool,
-    error: Option<String>,
+    /// Inputs that could not be read to the end (corrupt or truncated compression, I/O
+    /// errors): their names and why, in input order. The scan goes on with the next input.
+    failed: Vec<String>,
     /// Set by the consumer to stop the reader.
     stop: bool,
 }
@@ -552,15 +556,16 @@ fn read_all(
                 Ok(None) => break,
                 Ok(Some(ok)) => ok,
                 Err(e) => {
-                    // The lines read before the error are scanned first.
-                    if !flush(&mut pending) {
-                        return;
-                    }
+                    // The lines read before the error are scanned; the next input follows.
+                    let at = src.read.load(std::sync::atomic::Ordering::Relaxed);
                     let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
-                    q.error = Some(format!("{}: {e}", src.name));
-                    q.done = true;
-                    cv.notify_all();
-                    return;
+                    q.failed.push(format!(
+                        "{}: {e} (after {at} bytes of the file, line {})",
+                        src.name,
+                        number + 1
+                    ));
+                    drop(q);
+                    break;
                 }
             };
             number += 1;
@@ -655,8 +660,9 @@ fn consume(
                 q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
             }
             if q.lines.is_empty() {
-                if let Some(e) = q.error.take() {
-                    return Err(io::Error::other(e));
+                for f in std::mem::take(&mut q.failed) {
+                    writeln!(warn, "aisigma: input failed, continuing with the next: {f}")?;
+                    stats.failed_inputs.push(f);
                 }
                 return Ok(());
             }
@@ -1006,6 +1012,15 @@ pub fn summary(
         per.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
         for (n, c) in per.iter().take(SUMMARY_RULES) {
             s.push_str(&format!("  {n:>8}  {}  {}\n", c.id, c.title));
+        }
+    }
+    if !stats.failed_inputs.is_empty() {
+        s.push_str(&format!(
+            "{} inputs could not be read to the end (their lines before the failure were scanned):\n",
+            stats.failed_inputs.len()
+        ));
+        for f in &stats.failed_inputs {
+            s.push_str(&format!("  {f}\n"));
         }
     }
     s
