@@ -30,6 +30,8 @@ enum Command {
     Schema(cli::schema::Args),
     /// Source packs (real AI telemetry): list them, show one, or which rules run on which
     Sources(cli::sources::Args),
+    /// Write a new rule skeleton (UUID, date, logsource, tags, tests) that passes `check`
+    New(cli::new::Args),
     /// Push compiled rules to a SIEM: plan or apply creates, updates and deletes (REST APIs)
     Deploy(cli::deploy::Args),
 }
@@ -46,5 +48,6 @@ fn main() -> ExitCode {
         Command::Schema(a) => cli::schema::run(a),
         Command::Sources(a) => cli::sources::run(a),
         Command::Deploy(a) => cli::deploy::run(a),
+        Command::New(a) => cli::new::run(a),
     }
 }

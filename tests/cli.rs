@@ -1032,3 +1032,51 @@ fn sentinel_tables_and_secops_deployments() {
         "multi-event rules run hourly"
     );
 }
+
+/// `aisigma new` writes, for every category, a rule that passes `check` (no errors) and
+/// `test`, and never overwrites a file.
+#[test]
+fn new_rule_skeletons_pass_check_and_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = aisigma::semantics::schema::Schema::builtin();
+    let categories: Vec<&String> = schema.product("ai").unwrap().categories.keys().collect();
+    assert!(categories.len() >= 11);
+    for c in categories {
+        let c = c.as_str();
+        let f = dir.path().join(format!("{c}.yml"));
+        let o = aisigma(&[
+            "new",
+            "--category",
+            c,
+            "--title",
+            "My: new [rule]",
+            "-o",
+            f.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 0, "{c}: {}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(text.contains(&format!("category: {c}")));
+    }
+    let d = dir.path().to_str().unwrap();
+    let o = aisigma(&["check", d, "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let o = aisigma(&["test", d]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let f = dir.path().join("llm_inference.yml");
+    let o = aisigma(&[
+        "new",
+        "--category",
+        "llm_inference",
+        "--title",
+        "x",
+        "-o",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2, "an existing file is not overwritten");
+    let o = aisigma(&["new", "--category", "llm_inferense", "--title", "x"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("llm_inference"),
+        "did you mean"
+    );
+}

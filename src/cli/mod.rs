@@ -6,6 +6,7 @@ pub mod check;
 pub mod compile;
 pub mod deploy;
 pub mod gen_events;
+pub mod new;
 pub mod scan;
 pub mod schema;
 pub mod sources;

@@ -177,7 +177,7 @@ pub fn run(a: Args) -> ExitCode {
 
 /// `--category`: a category of the schema, in any case (its canonical spelling), or a
 /// usage error with a did-you-mean.
-fn known_category(
+pub(super) fn known_category(
     name: &str,
     schema: &aisigma::semantics::schema::Schema,
 ) -> Result<String, String> {
