@@ -177,7 +177,7 @@ pub fn context(
         "suppress_fields": suppress_fields,
     });
     let mut extra = match target {
-        Target::Spl => splunk(&s, &compiled.query, mapping),
+        Target::Spl => splunk(&s, &compiled.query),
         Target::Kql => sentinel(&s, compiled),
         Target::Lucene | Target::Eql | Target::Esql => {
             kibana(doc, &s, compiled, target, &suppress_fields)?
@@ -282,7 +282,7 @@ pub fn for_doc(
 /// takes each event once by index time (`index_earliest`/`index_latest` tile), reading
 /// `delay` back in event time. A correlation reads `history` more and reports only the rows
 /// of its newest interval: `addinfo` gives the search's latest time.
-fn splunk(s: &Schedule, query: &str, mapping: &Mapping) -> Value {
+fn splunk(s: &Schedule, query: &str) -> Value {
     let m = |secs: i64| minutes_up(secs);
     let (earliest, latest, index) = if s.correlation {
         let latest = if s.delay == 0 {
@@ -310,11 +310,8 @@ fn splunk(s: &Schedule, query: &str, mapping: &Mapping) -> Value {
     } else {
         query.to_string()
     };
-    let (app_query, macros) = splunk_macros(&query, mapping);
     json!({
         "query": query,
-        "app_query": app_query,
-        "macros": macros,
         "cron": cron(s.interval),
         "earliest": earliest,
         "latest": latest,
@@ -323,61 +320,6 @@ fn splunk(s: &Schedule, query: &str, mapping: &Mapping) -> Value {
         "digest_mode": if s.suppress.as_ref().is_some_and(|x| !x.1.is_empty()) { 0 } else { 1 },
         "suppress_period": format!("{}s", s.suppress.as_ref().map(|x| x.0).unwrap_or(0)),
     })
-}
-
-/// A Splunk app names each log source with a macro (`aisigma_<source>_<category>`), so an
-/// admin retargets indexes in `macros.conf` without recompiling. Returns the query with the
-/// macros in place of the log-source terms, and the macros it uses.
-fn splunk_macros(query: &str, mapping: &Mapping) -> (String, Vec<Value>) {
-    let source = mapping.pack.as_deref().unwrap_or(crate::source::DEFAULT);
-    let mut sources: Vec<(String, &std::collections::BTreeMap<String, String>)> = mapping
-        .logsources
-        .iter()
-        .map(|(c, l)| (c.clone(), l))
-        .collect();
-    sources.push(("default".into(), &mapping.default_logsource));
-    // Longest terms first, so that one source's terms are never a prefix of another's.
-    let mut sources: Vec<(String, String)> = sources
-        .into_iter()
-        .map(|(c, l)| (c, crate::backend::spl::logsource_terms(l)))
-        .filter(|(_, t)| !t.is_empty())
-        .collect();
-    sources.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
-    let mut out = query.to_string();
-    let mut used = Vec::new();
-    for (category, terms) in sources {
-        let name = if source == crate::source::DEFAULT {
-            format!("aisigma_{category}")
-        } else {
-            format!("aisigma_{source}_{category}")
-        }
-        .replace(['-', '.'], "_");
-        let from = format!("search {terms}");
-        let mut rebuilt = String::new();
-        let mut rest = out.as_str();
-        let mut hit = false;
-        while let Some(i) = rest.find(&from) {
-            let after = &rest[i + from.len()..];
-            let boundary = after.is_empty() || after.starts_with([' ', ')', '|']);
-            rebuilt.push_str(&rest[..i]);
-            if boundary {
-                rebuilt.push_str(&format!("search `{name}`"));
-                hit = true;
-            } else {
-                rebuilt.push_str(&from);
-            }
-            rest = after;
-        }
-        rebuilt.push_str(rest);
-        out = rebuilt;
-        if hit {
-            used.push(
-                json!({"name": name, "definition": terms, "source": source, "category": category}),
-            );
-        }
-    }
-    used.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    (out, used)
 }
 
 /// Sentinel: runs every `queryFrequency` over `queryPeriod`, and does not deduplicate

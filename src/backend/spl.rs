@@ -59,14 +59,55 @@ pub fn string(s: &str) -> String {
     })
 }
 
-/// The `index=… sourcetype=… source=…` terms that select a log source (a Splunk app's
-/// macro stands for them: `crate::backend::schedule`).
+/// The `index=… sourcetype=… source=…` terms that select a log source, or the search macro
+/// that stands for them (`macro`, set by the splunk-app format: see [`with_macros`]).
 pub fn logsource_terms(logsource: &BTreeMap<String, String>) -> String {
+    if let Some(m) = logsource.get("macro")
+        && !m.is_empty()
+        && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return format!("`{m}`");
+    }
     ["index", "sourcetype", "source"]
         .iter()
         .filter_map(|key| Some(format!("{key}={}", search_value(logsource.get(*key)?))))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A Splunk app's log-source macros: one per category of `mapping` (and its default),
+/// `aisigma_<category>` or `aisigma_<source>_<category>`, as (name, category, the terms it
+/// stands for), and the mapping whose queries use them.
+pub fn with_macros(
+    mapping: &crate::backend::mapping::Mapping,
+) -> (
+    crate::backend::mapping::Mapping,
+    Vec<(String, String, String)>,
+) {
+    let source = mapping.pack.as_deref().unwrap_or(crate::source::DEFAULT);
+    let name = |category: &str| {
+        if source == crate::source::DEFAULT {
+            format!("aisigma_{category}")
+        } else {
+            format!("aisigma_{source}_{category}")
+        }
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    };
+    let mut out = mapping.clone();
+    let mut macros = Vec::new();
+    let mut add = |category: &str, l: &mut BTreeMap<String, String>| {
+        let terms = logsource_terms(l);
+        if !terms.is_empty() {
+            l.insert("macro".into(), name(category));
+            macros.push((name(category), category.to_string(), terms));
+        }
+    };
+    for (category, l) in out.logsources.iter_mut() {
+        add(category, l);
+    }
+    add("default", &mut out.default_logsource);
+    macros.sort();
+    (out, macros)
 }
 
 /// A `search` term value (index, sourcetype): bare when it is a plain word, else quoted with

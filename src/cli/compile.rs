@@ -178,6 +178,11 @@ pub fn run(a: Args) -> ExitCode {
         Ok(m) => m,
         Err(e) => return usage_error(&e),
     };
+    // A Splunk app's searches name their log sources with its macros.
+    let (mapping, macros) = match a.format {
+        CompileFormat::SplunkApp => aisigma::backend::spl::with_macros(&mapping),
+        _ => (mapping, Vec::new()),
+    };
     if matches!(
         a.format,
         CompileFormat::Tables | CompileFormat::SentinelTables
@@ -201,7 +206,7 @@ pub fn run(a: Args) -> ExitCode {
         return usage_error(&e);
     }
     let compiled_count = out.files.len();
-    if let Err(e) = package(&mut out, &a, artifact.as_ref()) {
+    if let Err(e) = package(&mut out, &a, artifact.as_ref(), &macros) {
         return usage_error(&e);
     }
     if let Some(dir) = &a.output {
@@ -356,7 +361,12 @@ struct Output {
 
 /// The files of `-o`: a pack format's one file, and the files a format adds beside the
 /// rules (SecOps deployment settings, a Splunk app's other files).
-fn package(out: &mut Output, a: &Args, artifact: Option<&Artifact>) -> Result<(), String> {
+fn package(
+    out: &mut Output,
+    a: &Args,
+    artifact: Option<&Artifact>,
+    macros: &[(String, String, String)],
+) -> Result<(), String> {
     if let Some(p) = artifact.and_then(|(f, _)| f.pack) {
         out.files = vec![(p.to_string(), out.text.clone())];
     }
@@ -367,7 +377,8 @@ fn package(out: &mut Output, a: &Args, artifact: Option<&Artifact>) -> Result<()
         if a.output.is_none() {
             return Err("`--format splunk-app` writes a directory: give it with -o DIR".into());
         }
-        out.files.extend(splunk_app_files(&out.artifacts)?);
+        out.files
+            .extend(splunk_app_files(macros, a.source.as_str())?);
     }
     Ok(())
 }
@@ -393,19 +404,18 @@ fn chronicle_deployments(
 }
 
 /// The files of a Splunk app besides its saved searches: `default/app.conf`,
-/// `default/macros.conf` (every log-source macro the searches use, once) and
+/// `default/macros.conf` (one macro per log source of the mapping) and
 /// `metadata/default.meta`, from the templates in `backends/spl/`.
 fn splunk_app_files(
-    artifacts: &[(String, serde_json::Value)],
+    macros: &[(String, String, String)],
+    source: &str,
 ) -> Result<Vec<(String, String)>, String> {
-    let mut macros: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
-    for (_, d) in artifacts {
-        for m in d["macros"].as_array().into_iter().flatten() {
-            if let Some(name) = m["name"].as_str() {
-                macros.insert(name.to_string(), m.clone());
-            }
-        }
-    }
+    let macros: Vec<serde_json::Value> = macros
+        .iter()
+        .map(|(name, category, definition)| {
+            serde_json::json!({"name": name, "definition": definition, "source": source, "category": category})
+        })
+        .collect();
     let render = |name: &str, text: &str| -> Result<String, String> {
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -414,7 +424,7 @@ fn splunk_app_files(
         let t = env.get_template(name).map_err(|e| e.to_string())?;
         t.render(minijinja::context! {
             app => "aisigma",
-            macros => minijinja::Value::from(minijinja::value::Serde(macros.values().collect::<Vec<_>>())),
+            macros => minijinja::Value::from(minijinja::value::Serde(&macros)),
         })
         .map(|s| s.trim_start_matches('\n').to_string())
         .map_err(|e| format!("template {name}: {e}"))
@@ -545,12 +555,7 @@ fn assemble(
             match compiled {
                 Ok(c) => {
                     let deploy = match artifact {
-                        Some((f, _)) => deploy_context(cd, &c, a.target, env).map(|mut d| {
-                            if f.name == "splunk-app" {
-                                d["app"] = true.into();
-                            }
-                            d
-                        }),
+                        Some(_) => deploy_context(cd, &c, a.target, env),
                         None => Ok(serde_json::Value::Null),
                     };
                     match deploy {
