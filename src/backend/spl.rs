@@ -75,23 +75,18 @@ pub fn logsource_terms(logsource: &BTreeMap<String, String>) -> String {
         .join(" ")
 }
 
-/// A Splunk app's log-source macros: one per category of `mapping` (and its default),
-/// `aisigma_<category>` or `aisigma_<source>_<category>`, as (name, category, the terms it
+/// A Splunk app's log-source macros: one per category of `mapping` (and its default), named
+/// `<prefix>_<category>`, as (name, category, the terms it
 /// stands for), and the mapping whose queries use them.
 pub fn with_macros(
     mapping: &crate::backend::mapping::Mapping,
+    prefix: &str,
 ) -> (
     crate::backend::mapping::Mapping,
     Vec<(String, String, String)>,
 ) {
-    let source = mapping.pack.as_deref().unwrap_or(crate::source::DEFAULT);
     let name = |category: &str| {
-        if source == crate::source::DEFAULT {
-            format!("aisigma_{category}")
-        } else {
-            format!("aisigma_{source}_{category}")
-        }
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        format!("{prefix}_{category}").replace(|c: char| !c.is_ascii_alphanumeric(), "_")
     };
     let mut out = mapping.clone();
     let mut macros = Vec::new();

@@ -180,7 +180,12 @@ pub fn run(a: Args) -> ExitCode {
     };
     // A Splunk app's searches name their log sources with its macros.
     let (mapping, macros) = match a.format {
-        CompileFormat::SplunkApp => aisigma::backend::spl::with_macros(&mapping),
+        CompileFormat::SplunkApp if a.source == aisigma::source::DEFAULT => {
+            aisigma::backend::spl::with_macros(&mapping, "aisigma")
+        }
+        CompileFormat::SplunkApp => {
+            aisigma::backend::spl::with_macros(&mapping, &format!("aisigma_{}", a.source))
+        }
         _ => (mapping, Vec::new()),
     };
     if matches!(
