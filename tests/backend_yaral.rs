@@ -207,7 +207,10 @@ proptest! {
             // The map key, then the value.
             prop_assert_eq!(lits.len(), 2, "{}", q);
             prop_assert_eq!(&lits[0], "f");
-            let unescaped = !s.contains(['*', '?', '\\']) && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+            // Control characters and the line separators U+2028/U+2029 are written as regex
+            // escapes (`yaral.rs`), so only other values read back as plain strings.
+            let unescaped = !s.contains(['*', '?', '\\', '\u{2028}', '\u{2029}'])
+                && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
             if plain && unescaped {
                 prop_assert_eq!(&lits[1], &s);
             }
