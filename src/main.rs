@@ -7,6 +7,10 @@ mod cli;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc: `scan` allocates and frees small values for every event, from several threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "aisigma", version, about = "Detection-rule compiler for AI systems: check, test and compile Sigma-superset rules", long_about = None)]
 struct Cli {

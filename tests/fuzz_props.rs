@@ -257,3 +257,72 @@ proptest! {
         prop_assert_eq!(got, want, "pattern {:?} value {:?}", pat, value);
     }
 }
+
+/// [`reference_glob`], comparing letters exactly when `cased`.
+fn reference_glob_cased(
+    pattern: &[aisigma::syntax::sigma_string::Part],
+    s: &[char],
+    cased: bool,
+) -> bool {
+    use aisigma::syntax::sigma_string::Part;
+    if !cased {
+        return reference_glob(pattern, s);
+    }
+    match pattern.split_first() {
+        None => s.is_empty(),
+        Some((Part::AnyRun, rest)) => {
+            (0..=s.len()).any(|i| reference_glob_cased(rest, &s[i..], true))
+        }
+        Some((Part::AnyOne, rest)) => !s.is_empty() && reference_glob_cased(rest, &s[1..], true),
+        Some((Part::Lit(l), rest)) => {
+            let l: Vec<char> = l.chars().collect();
+            s.len() >= l.len()
+                && s[..l.len()] == l[..]
+                && reference_glob_cased(rest, &s[l.len()..], true)
+        }
+        Some((Part::Placeholder(_), _)) => unreachable!(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)))]
+
+    /// A value list, which the engine gathers into one hash set, automaton and glob list per
+    /// field, agrees with the reference: the field matches when one value's pattern does.
+    #[test]
+    fn value_lists_agree_with_reference(
+        values in proptest::collection::vec(
+            proptest::collection::vec(prop_oneof![Just("a"), Just("B"), Just("ab"), Just("*"), Just("?"), Just("\\*"), Just("é")], 0..5),
+            1..6,
+        ),
+        modifier in prop_oneof![Just(""), Just("|contains"), Just("|startswith"), Just("|endswith")],
+        cased in any::<bool>(),
+        value in "[aAbB*?é]{0,8}",
+    ) {
+        let pats: Vec<String> = values.iter().map(|v| v.concat()).collect();
+        let list: String = pats
+            .iter()
+            .map(|p| format!("      - '{}'\n", p.replace('\'', "''")))
+            .collect();
+        let cased_mod = if cased { "|cased" } else { "" };
+        let rule = format!("title: t\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{product: x}}\ndetection:\n  sel:\n    f{modifier}{cased_mod}:\n{list}  condition: sel\n");
+        let r = check_str("w.yml", &rule, schema());
+        let Some(expr) = r.docs[0].expr.as_ref() else {
+            return Err(TestCaseError::fail(format!("{rule}\n{:?}", r.diags)));
+        };
+        let m = aisigma::engine::matcher::Matcher::new(expr).unwrap();
+        let got = m.matches(&serde_json::json!({"f": value}));
+        let chars: Vec<char> = value.chars().collect();
+        let want = pats.iter().any(|p| {
+            let mut s = aisigma::syntax::sigma_string::SigmaString::parse(p, false);
+            if modifier == "|contains" || modifier == "|endswith" {
+                s.prepend_any();
+            }
+            if modifier == "|contains" || modifier == "|startswith" {
+                s.append_any();
+            }
+            reference_glob_cased(&s.parts, &chars, cased)
+        });
+        prop_assert_eq!(got, want, "patterns {:?}{} value {:?}", pats, modifier, value);
+    }
+}

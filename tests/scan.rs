@@ -57,10 +57,12 @@ fn checked_library() -> (Schema, Vec<aisigma::semantics::checked::FileResult>) {
 }
 
 fn library() -> (Scanner, Vec<Matcher>, Vec<Option<String>>) {
-    let (schema, results) = checked_library();
+    let (_, results) = checked_library();
     let Loaded {
         rules,
         exprs,
+        table,
+        index,
         correlations,
         skipped,
     } = load_rules(&results);
@@ -71,7 +73,7 @@ fn library() -> (Scanner, Vec<Matcher>, Vec<Option<String>>) {
     let matchers = exprs.iter().map(|e| Matcher::new(e).unwrap()).collect();
     let categories = rules.iter().map(|r| r.category.clone()).collect();
     (
-        Scanner::new(rules, &exprs, Scope::default(), &schema),
+        Scanner::new(rules, &exprs, (table, index), Scope::default()),
         matchers,
         categories,
     )
@@ -95,8 +97,8 @@ fn full_evaluation(
 }
 
 fn scanned(scanner: &Scanner, line: &[u8]) -> Vec<usize> {
-    let mut scratch = aisigma::scan::prefilter::Scratch::default();
-    match scanner.scan_line(line, false, &mut scratch) {
+    let mut scratch = aisigma::scan::scanner::Scratch::default();
+    match scanner.scan_line(line, &mut scratch) {
         Verdict::Event(hits, _, _) => hits,
         other => panic!("{other:?} for {}", String::from_utf8_lossy(line)),
     }
@@ -366,12 +368,14 @@ fn random_rules_scan_as_the_engine_evaluates() {
         let Loaded {
             rules,
             exprs,
+            table,
+            index,
             skipped,
             ..
         } = load_rules(&results);
         assert!(skipped.is_empty(), "{skipped:?}\n{texts:?}");
         let matchers: Vec<Matcher> = exprs.iter().map(|e| Matcher::new(e).unwrap()).collect();
-        let scanner = Scanner::new(rules, &exprs, Scope::default(), &schema);
+        let scanner = Scanner::new(rules, &exprs, (table, index), Scope::default());
         rules_total += matchers.len();
         filtered += scanner.prefiltered_rules();
         for _ in 0..20 {

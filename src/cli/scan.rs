@@ -108,6 +108,8 @@ pub fn run(a: Args) -> ExitCode {
     let scan::Loaded {
         rules,
         exprs,
+        table,
+        index,
         correlations,
         skipped,
     } = scan::load_rules_with(
@@ -144,7 +146,8 @@ pub fn run(a: Args) -> ExitCode {
         category_field: a.category_field.clone(),
         category,
     };
-    let scanner = scan::Scanner::with_correlations(rules, &exprs, &correlations, scope, &schema);
+    let scanner =
+        scan::Scanner::with_correlations(rules, &exprs, (table, index), &correlations, scope);
     let sources = match open_sources(&a.inputs) {
         Ok(s) => s,
         Err(e) => return usage_error(&e),

@@ -8,10 +8,15 @@ use crate::regex::casefold::{self, CaseMode};
 use crate::regex::pcre::pcre_only_constructs;
 use crate::semantics::ir::{CmpOp, Expr, Position, Pred, Test, TimePart};
 use crate::semantics::ir::{regex_source, regex_source_ascii};
+use crate::syntax::sigma_string::Part;
 use crate::syntax::sigma_string::SigmaString;
 use crate::syntax::span::Span;
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem;
 use regex::Regex;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
@@ -87,17 +92,22 @@ impl FieldPath {
     /// Every value the path reaches (flat dotted keys, nested objects, or a mix); where it
     /// reaches none, the values of the first other name that reaches some.
     fn lookup<'a>(&self, event: &'a Value, out: &mut Vec<&'a Value>) {
+        self.lookup_with(event, KeyLengths::ALL, out);
+    }
+
+    /// [`FieldPath::lookup`], skipping the top-level keys whose length `top` rules out.
+    fn lookup_with<'a>(&self, event: &'a Value, top: KeyLengths, out: &mut Vec<&'a Value>) {
         let before = out.len();
-        self.walk(event, 0, out);
+        self.walk(event, 0, top, out);
         for alt in &self.alts {
             if out.len() > before {
                 break;
             }
-            alt.walk(event, 0, out);
+            alt.walk(event, 0, top, out);
         }
     }
 
-    fn walk<'a>(&self, v: &'a Value, i: usize, out: &mut Vec<&'a Value>) {
+    fn walk<'a>(&self, v: &'a Value, i: usize, top: KeyLengths, out: &mut Vec<&'a Value>) {
         if i == self.starts.len() {
             out.push(v);
             return;
@@ -105,23 +115,419 @@ impl FieldPath {
         match v {
             Value::Object(m) => {
                 for j in i..self.ends.len() {
-                    if let Some(child) = m.get(&self.name[self.starts[i]..self.ends[j]]) {
-                        self.walk(child, j + 1, out);
+                    let key = &self.name[self.starts[i]..self.ends[j]];
+                    if i == 0 && !top.may_hold(key.len()) {
+                        continue;
+                    }
+                    if let Some(child) = m.get(key) {
+                        self.walk(child, j + 1, KeyLengths::ALL, out);
                     }
                 }
             }
-            Value::Array(items) if i > 0 => items.iter().for_each(|it| self.walk(it, i, out)),
+            Value::Array(items) if i > 0 => items
+                .iter()
+                .for_each(|it| self.walk(it, i, KeyLengths::ALL, out)),
             _ => {}
         }
     }
 }
 
+/// The lengths of an object's keys, as a bit set (lengths of 63 bytes and more share the last
+/// bit): a key of another length is not looked up, which saves hashing it.
+#[derive(Clone, Copy, Debug)]
+struct KeyLengths(u64);
+
+impl KeyLengths {
+    const ALL: KeyLengths = KeyLengths(u64::MAX);
+
+    fn of(v: &Value) -> KeyLengths {
+        match v {
+            Value::Object(m) => KeyLengths(m.keys().fold(0, |acc, k| acc | bit(k.len()))),
+            _ => KeyLengths::ALL,
+        }
+    }
+
+    fn may_hold(self, len: usize) -> bool {
+        self.0 & bit(len) != 0
+    }
+}
+
+fn bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
+/// Every field path a set of matchers reads, numbered, so that an event resolves each one at
+/// most once however many rules read it ([`EventView`]).
+#[derive(Debug, Default)]
+pub struct FieldTable {
+    paths: Vec<FieldPath>,
+    index: FxHashMap<String, u32>,
+    /// For each top-level key that can lead to a field (a field's name, or one of its other
+    /// names, up to any dot), the fields it leads to.
+    under: FxHashMap<Box<str>, Vec<u32>>,
+}
+
+impl FieldTable {
+    pub fn new() -> FieldTable {
+        FieldTable::default()
+    }
+
+    /// The number of field `name`, added if new.
+    pub fn id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.paths.len() as u32;
+        let path = FieldPath::new(name);
+        for p in std::iter::once(&path).chain(&path.alts) {
+            for &end in &p.ends {
+                let ids = self.under.entry(p.name[..end].into()).or_default();
+                if ids.last() != Some(&i) {
+                    ids.push(i);
+                }
+            }
+        }
+        self.paths.push(path);
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    /// Put in `out` (ascending, without repeats) the fields whose values `event` may hold:
+    /// those its top-level keys lead to. A field not listed reaches no value in `event`.
+    pub fn fields_in(&self, event: &Value, out: &mut Vec<u32>) {
+        out.clear();
+        if let Value::Object(m) = event {
+            for k in m.keys() {
+                if let Some(ids) = self.under.get(k.as_str()) {
+                    out.extend_from_slice(ids);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+}
+
+/// Reusable buffers of [`EventView`] (one per thread): which fields the current event has
+/// resolved, stamped so that a new event needs no clearing.
+#[derive(Debug, Default)]
+pub struct Slots {
+    stamp: u32,
+    seen: Vec<u32>,
+    at: Vec<u32>,
+}
+
+/// One scalar a field reaches (an array's elements one by one), with its text and, computed
+/// on first use, its text with ASCII letters lowered.
+struct Elem<'a> {
+    value: &'a Value,
+    text: Option<Cow<'a, str>>,
+    lower: Option<Cow<'a, str>>,
+}
+
+impl<'a> Elem<'a> {
+    fn new(value: &'a Value) -> Elem<'a> {
+        Elem {
+            value,
+            text: text_of(value),
+            lower: None,
+        }
+    }
+
+    fn lower(&mut self) -> Option<&str> {
+        if self.lower.is_none() {
+            let text = self.text.as_ref()?;
+            self.lower = Some(if text.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(text.to_ascii_lowercase())
+            } else {
+                text.clone()
+            });
+        }
+        self.lower.as_deref()
+    }
+}
+
+/// The ranges of one resolved field: its values (for `null` and `exists`) and their scalars.
+#[derive(Clone, Copy)]
+struct Resolved {
+    vals: (u32, u32),
+    elems: (u32, u32),
+}
+
+/// One event as the matchers of a [`FieldTable`] read it: each field is looked up once, on
+/// first use, and each scalar is lowered once, on first use by a case-insensitive test.
+pub struct EventView<'a, 's> {
+    event: &'a Value,
+    table: &'a FieldTable,
+    slots: &'s mut Slots,
+    resolved: Vec<Resolved>,
+    vals: Vec<&'a Value>,
+    elems: Vec<Elem<'a>>,
+    /// Every scalar of the event (for keywords), once asked for.
+    keywords: Option<(u32, u32)>,
+    /// The lengths of the event's keys.
+    top: KeyLengths,
+}
+
+impl<'a, 's> EventView<'a, 's> {
+    pub fn new(event: &'a Value, table: &'a FieldTable, slots: &'s mut Slots) -> Self {
+        slots.stamp = slots.stamp.wrapping_add(1);
+        if slots.stamp == 0 {
+            slots.seen.iter_mut().for_each(|s| *s = 0);
+            slots.stamp = 1;
+        }
+        if slots.seen.len() < table.len() {
+            slots.seen.resize(table.len(), 0);
+            slots.at.resize(table.len(), 0);
+        }
+        EventView {
+            event,
+            table,
+            slots,
+            resolved: Vec::new(),
+            vals: Vec::new(),
+            elems: Vec::new(),
+            keywords: None,
+            top: KeyLengths::of(event),
+        }
+    }
+
+    /// The fields whose values the event may hold ([`FieldTable::fields_in`]).
+    pub fn fields_in(&self, out: &mut Vec<u32>) {
+        self.table.fields_in(self.event, out);
+    }
+
+    /// The scalars of every value of the event (keyword searches read them all).
+    fn keywords(&mut self) -> (u32, u32) {
+        if let Some(r) = self.keywords {
+            return r;
+        }
+        let e0 = self.elems.len() as u32;
+        let elems = &mut self.elems;
+        each_scalar(self.event, &mut |x| elems.push(Elem::new(x)));
+        let r = (e0, self.elems.len() as u32);
+        self.keywords = Some(r);
+        r
+    }
+
+    /// Call `f` with the text of each scalar `field` reaches (every scalar of the event for
+    /// `None`), folded for literal search: ASCII letters lowered, and `ſ` (U+017F) and `K`
+    /// (U+212A), whose simple case folding is an ASCII letter, written as `s` and `k`.
+    pub fn each_folded(&mut self, field: Option<u32>, f: &mut impl FnMut(&[u8])) {
+        let (a, b) = match field {
+            Some(field) => self.resolve(field).elems,
+            None => self.keywords(),
+        };
+        for i in a..b {
+            let Some(lower) = self.elems[i as usize].lower() else {
+                continue;
+            };
+            if memchr::memchr2(0xC5, 0xE2, lower.as_bytes()).is_some() {
+                f(lower
+                    .replace('\u{17F}', "s")
+                    .replace('\u{212A}', "k")
+                    .as_bytes());
+            } else {
+                f(lower.as_bytes());
+            }
+        }
+    }
+
+    /// Call `f` with each scalar `field` reaches: its text with ASCII letters lowered, and its
+    /// number, as the tests read them.
+    pub fn each_key(&mut self, field: u32, f: &mut impl FnMut(Option<&str>, Option<f64>)) {
+        let r = self.resolve(field);
+        for i in r.elems.0..r.elems.1 {
+            let e = &mut self.elems[i as usize];
+            let n = number_of(e.value);
+            f(e.lower(), n);
+        }
+    }
+
+    fn resolve(&mut self, field: u32) -> Resolved {
+        let f = field as usize;
+        if self.slots.seen[f] == self.slots.stamp {
+            return self.resolved[self.slots.at[f] as usize];
+        }
+        let v0 = self.vals.len();
+        self.table.paths[f].lookup_with(self.event, self.top, &mut self.vals);
+        let e0 = self.elems.len();
+        let elems = &mut self.elems;
+        for &v in &self.vals[v0..] {
+            each_element(v, &mut |x| elems.push(Elem::new(x)));
+        }
+        let r = Resolved {
+            vals: (v0 as u32, self.vals.len() as u32),
+            elems: (e0 as u32, self.elems.len() as u32),
+        };
+        self.slots.seen[f] = self.slots.stamp;
+        self.slots.at[f] = self.resolved.len() as u32;
+        self.resolved.push(r);
+        r
+    }
+}
+
+/// A wildcard pattern made of literals and `*` only, matched without a regex: an anchored
+/// head, an anchored tail, and the middle literals found left to right (leftmost is enough
+/// when every gap is `*`).
+#[derive(Debug)]
+struct Glob {
+    /// No `*` at all: the text equals `head`.
+    exact: bool,
+    head: Option<Box<[u8]>>,
+    tail: Option<Box<[u8]>>,
+    mids: Vec<memmem::Finder<'static>>,
+}
+
+impl Glob {
+    /// The glob of `pattern`, with literals lowered when `fold`; `None` when it holds `?` or
+    /// a placeholder.
+    fn new(pattern: &SigmaString, fold: bool) -> Option<Glob> {
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut stars = Vec::new();
+        for (i, p) in pattern.parts.iter().enumerate() {
+            match p {
+                Part::Lit(l) => {
+                    let l = if fold {
+                        l.to_ascii_lowercase()
+                    } else {
+                        l.clone()
+                    };
+                    lits.push(l.into_bytes());
+                }
+                Part::AnyRun => stars.push(i),
+                Part::AnyOne | Part::Placeholder(_) => return None,
+            }
+        }
+        let n = pattern.parts.len();
+        if stars.is_empty() {
+            return Some(Glob {
+                exact: true,
+                head: Some(lits.concat().into()),
+                tail: None,
+                mids: Vec::new(),
+            });
+        }
+        let mut lits = lits.into_iter();
+        let head = (stars[0] != 0).then(|| lits.next().unwrap_or_default().into());
+        let tail_anchored = stars.last() != Some(&(n - 1));
+        let mut rest: Vec<Vec<u8>> = lits.collect();
+        let tail = if tail_anchored {
+            rest.pop().map(Into::into)
+        } else {
+            None
+        };
+        Some(Glob {
+            exact: false,
+            head,
+            tail,
+            mids: rest
+                .into_iter()
+                .filter(|m| !m.is_empty())
+                .map(|m| memmem::Finder::new(&m).into_owned())
+                .collect(),
+        })
+    }
+
+    /// A pattern `*x*` with a non-empty `x`: its `x`.
+    fn contains_only(&self) -> Option<&[u8]> {
+        match (&self.head, &self.tail, self.mids.as_slice(), self.exact) {
+            (None, None, [m], false) => Some(m.needle()),
+            _ => None,
+        }
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        let s = s.as_bytes();
+        if self.exact {
+            return self.head.as_deref() == Some(s);
+        }
+        let (mut lo, mut hi) = (0, s.len());
+        if let Some(h) = &self.head {
+            if !s.starts_with(h) {
+                return false;
+            }
+            lo = h.len();
+        }
+        if let Some(t) = &self.tail {
+            if hi - lo < t.len() || !s.ends_with(t) {
+                return false;
+            }
+            hi -= t.len();
+        }
+        for f in &self.mids {
+            match f.find(&s[lo..hi]) {
+                Some(p) => lo += p + f.needle().len(),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
 #[derive(Debug)]
 enum StrMatch {
-    Exact(String),
-    /// Equal under ASCII case folding.
-    AsciiExact(String),
+    /// Case-sensitive (`cased`): compared byte for byte.
+    Cased(Glob),
+    /// ASCII case-insensitive: the glob's literals are lowered and compared with the lowered
+    /// text.
+    Folded(Glob),
+    /// Patterns with `?`, and case-insensitive patterns under Unicode folding.
     Pattern(Regex),
+}
+
+/// The string tests of a value list on one field, any of which may hold: exact values in a
+/// hash set, `contains` values in one automaton, the other patterns one by one.
+#[derive(Debug)]
+struct StrSet {
+    /// Compared with the lowered text (ASCII case-insensitive), else byte for byte.
+    folded: bool,
+    exact: FxHashSet<Box<[u8]>>,
+    contains: Option<AhoCorasick>,
+    globs: Vec<Glob>,
+}
+
+impl StrSet {
+    fn new(globs: Vec<Glob>, folded: bool) -> StrSet {
+        let mut exact = FxHashSet::default();
+        let mut needles: Vec<Vec<u8>> = Vec::new();
+        let mut rest = Vec::new();
+        for g in globs {
+            if g.exact {
+                exact.insert(g.head.unwrap_or_default());
+            } else if let Some(n) = g.contains_only() {
+                needles.push(n.to_vec());
+            } else {
+                rest.push(g);
+            }
+        }
+        let contains = (!needles.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(&needles)
+                .expect("literal patterns build")
+        });
+        StrSet {
+            folded,
+            exact,
+            contains,
+            globs: rest,
+        }
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        self.exact.contains(s.as_bytes())
+            || self.contains.as_ref().is_some_and(|ac| ac.is_match(s))
+            || self.globs.iter().any(|g| g.is_match(s))
+    }
 }
 
 #[derive(Debug)]
@@ -134,7 +540,7 @@ enum CTest {
     Exists(bool),
     Cidr(ipnet::IpNet),
     FieldRef {
-        other: FieldPath,
+        other: u32,
         position: Position,
         /// `None`: case-sensitive.
         case: Option<CaseMode>,
@@ -148,9 +554,16 @@ enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     AtLeast(usize, Vec<Node>),
+    /// A test of one field, or of every value of the event (keywords) without a field.
     Pred {
-        field: Option<FieldPath>,
+        field: Option<u32>,
         test: CTest,
+    },
+    /// Several string tests of one field, one of which must hold (a value list).
+    /// A keyword list without a field.
+    AnyStr {
+        field: Option<u32>,
+        set: StrSet,
     },
 }
 
@@ -158,6 +571,9 @@ enum Node {
 #[derive(Debug)]
 pub struct Matcher {
     root: Node,
+    /// The fields of a matcher compiled on its own ([`Matcher::with_mode`]); `None` when they
+    /// are in a table shared with other matchers ([`Matcher::in_table`]).
+    table: Option<FieldTable>,
 }
 
 use crate::regex::translate::REGEX_SIZE_LIMIT;
@@ -167,21 +583,30 @@ fn compile_str(
     case: Option<CaseMode>,
     span: Span,
 ) -> Result<StrMatch, EngineError> {
-    match (pattern.as_plain(), case) {
-        (Some(p), None) => Ok(StrMatch::Exact(p)),
-        (Some(p), Some(CaseMode::Ascii)) => Ok(StrMatch::AsciiExact(p)),
-        _ => regex::RegexBuilder::new(&pattern.to_regex(case))
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map(StrMatch::Pattern)
-            .map_err(|e| EngineError::TooComplex {
-                message: e.to_string(),
-                span,
-            }),
+    match case {
+        None => {
+            if let Some(g) = Glob::new(pattern, false) {
+                return Ok(StrMatch::Cased(g));
+            }
+        }
+        Some(CaseMode::Ascii) => {
+            if let Some(g) = Glob::new(pattern, true) {
+                return Ok(StrMatch::Folded(g));
+            }
+        }
+        Some(CaseMode::Unicode) => {}
     }
+    regex::RegexBuilder::new(&pattern.to_regex(case))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map(StrMatch::Pattern)
+        .map_err(|e| EngineError::TooComplex {
+            message: e.to_string(),
+            span,
+        })
 }
 
-fn compile_pred(p: &Pred, mode: CaseMode) -> Result<Node, EngineError> {
+fn compile_pred(p: &Pred, mode: CaseMode, table: &mut FieldTable) -> Result<Node, EngineError> {
     let case = |cased: bool| (!cased).then_some(mode);
     let test = match &p.test {
         Test::Str { pattern, cased } => CTest::Str(compile_str(pattern, case(*cased), p.span)?),
@@ -217,7 +642,7 @@ fn compile_pred(p: &Pred, mode: CaseMode) -> Result<Node, EngineError> {
             position,
             cased,
         } => CTest::FieldRef {
-            other: FieldPath::new(other),
+            other: table.id(other),
             position: *position,
             case: case(*cased),
         },
@@ -230,23 +655,77 @@ fn compile_pred(p: &Pred, mode: CaseMode) -> Result<Node, EngineError> {
         }
     };
     Ok(Node::Pred {
-        field: p.field.as_deref().map(FieldPath::new),
+        field: p.field.as_deref().map(|f| table.id(f)),
         test,
     })
 }
 
-fn compile_expr(e: &Expr, mode: CaseMode) -> Result<Node, EngineError> {
-    let all = |v: &[Expr]| {
+/// The items of an `or` as nodes, with the string tests of one field and case-sensitivity
+/// that need no regex gathered into one [`Node::AnyStr`] (a value list).
+fn compile_or(items: &[Expr], mode: CaseMode, table: &mut FieldTable) -> Result<Node, EngineError> {
+    let mut nodes = Vec::new();
+    // (field, cased) and the globs of that field.
+    type Group<'e> = ((Option<&'e str>, bool), Vec<Glob>);
+    let mut groups: Vec<Group> = Vec::new();
+    for item in items {
+        if let Expr::Pred(Pred {
+            field,
+            test: Test::Str { pattern, cased },
+            ..
+        }) = item
+        {
+            let fold = !*cased;
+            if !(fold && mode == CaseMode::Unicode)
+                && let Some(g) = Glob::new(pattern, fold)
+            {
+                let key = (field.as_deref(), *cased);
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, v)) => v.push(g),
+                    None => groups.push((key, vec![g])),
+                }
+                continue;
+            }
+        }
+        nodes.push(compile_expr(item, mode, table)?);
+    }
+    for ((field, cased), mut globs) in groups {
+        let field = field.map(|f| table.id(f));
+        nodes.push(if globs.len() == 1 {
+            let g = globs.pop().expect("one");
+            Node::Pred {
+                field,
+                test: CTest::Str(if cased {
+                    StrMatch::Cased(g)
+                } else {
+                    StrMatch::Folded(g)
+                }),
+            }
+        } else {
+            Node::AnyStr {
+                field,
+                set: StrSet::new(globs, !cased),
+            }
+        });
+    }
+    Ok(if nodes.len() == 1 {
+        nodes.pop().expect("one")
+    } else {
+        Node::Or(nodes)
+    })
+}
+
+fn compile_expr(e: &Expr, mode: CaseMode, table: &mut FieldTable) -> Result<Node, EngineError> {
+    let mut all = |v: &[Expr]| {
         v.iter()
-            .map(|x| compile_expr(x, mode))
+            .map(|x| compile_expr(x, mode, table))
             .collect::<Result<Vec<_>, _>>()
     };
     Ok(match e {
         Expr::And(v) => Node::And(all(v)?),
-        Expr::Or(v) => Node::Or(all(v)?),
+        Expr::Or(v) => compile_or(v, mode, table)?,
         Expr::AtLeast(n, v) => Node::AtLeast(*n, all(v)?),
-        Expr::Not(inner) => Node::Not(Box::new(compile_expr(inner, mode)?)),
-        Expr::Pred(p) => compile_pred(p, mode)?,
+        Expr::Not(inner) => Node::Not(Box::new(compile_expr(inner, mode, table)?)),
+        Expr::Pred(p) => compile_pred(p, mode, table)?,
     })
 }
 
@@ -258,44 +737,99 @@ impl Matcher {
 
     /// The matcher of `expr` with case-insensitive tests compared by `mode`.
     pub fn with_mode(expr: &Expr, mode: CaseMode) -> Result<Matcher, EngineError> {
+        let mut table = FieldTable::new();
+        let root = compile_expr(expr, mode, &mut table)?;
         Ok(Matcher {
-            root: compile_expr(expr, mode)?,
+            root,
+            table: Some(table),
         })
     }
 
+    /// The matcher of `expr`, its fields numbered in `table`, shared with other matchers;
+    /// evaluate it with [`Matcher::matches_view`] on a view of that table.
+    pub fn in_table(
+        expr: &Expr,
+        mode: CaseMode,
+        table: &mut FieldTable,
+    ) -> Result<Matcher, EngineError> {
+        Ok(Matcher {
+            root: compile_expr(expr, mode, table)?,
+            table: None,
+        })
+    }
+
+    /// Does `event` match? For a matcher compiled on its own ([`Matcher::with_mode`]); a
+    /// matcher of a shared table is evaluated with [`Matcher::matches_view`].
     pub fn matches(&self, event: &Value) -> bool {
-        eval(&self.root, event)
+        let table = self
+            .table
+            .as_ref()
+            .expect("a matcher of a shared table is evaluated with `matches_view`");
+        let mut slots = Slots::default();
+        eval(&self.root, &mut EventView::new(event, table, &mut slots))
+    }
+
+    /// Does the event of `view` match? `view` must be of this matcher's table.
+    pub fn matches_view(&self, view: &mut EventView) -> bool {
+        eval(&self.root, view)
     }
 }
 
-fn eval(n: &Node, event: &Value) -> bool {
+fn eval(n: &Node, view: &mut EventView) -> bool {
     match n {
-        Node::And(v) => v.iter().all(|x| eval(x, event)),
-        Node::Or(v) => v.iter().any(|x| eval(x, event)),
-        Node::Not(x) => !eval(x, event),
-        Node::AtLeast(k, v) => v.iter().filter(|x| eval(x, event)).take(*k).count() >= *k,
+        Node::And(v) => v.iter().all(|x| eval(x, view)),
+        Node::Or(v) => v.iter().any(|x| eval(x, view)),
+        Node::Not(x) => !eval(x, view),
+        Node::AtLeast(k, v) => v.iter().filter(|x| eval(x, view)).take(*k).count() >= *k,
         Node::Pred { field: None, test } => {
-            let mut found = false;
-            each_scalar(event, &mut |v| found = found || test_scalar(test, v, event));
-            found
+            let (a, b) = view.keywords();
+            (a..b).any(|i| test_elem(test, &mut view.elems[i as usize]))
         }
         Node::Pred {
-            field: Some(path),
+            field: Some(f),
             test,
         } => {
-            let mut vals = Vec::new();
-            path.lookup(event, &mut vals);
+            let r = view.resolve(*f);
+            let vals = &view.vals[r.vals.0 as usize..r.vals.1 as usize];
             match test {
                 CTest::Null => !vals.iter().any(|v| present(v)),
                 CTest::Exists(want) => vals.iter().any(|v| present(v)) == *want,
-                _ => {
-                    let mut hit = false;
-                    for v in vals {
-                        each_element(v, &mut |x| hit = hit || test_scalar(test, x, event));
-                    }
-                    hit
+                CTest::FieldRef {
+                    other,
+                    position,
+                    case,
+                } => {
+                    let o = view.resolve(*other);
+                    let (a, b) = (&view.elems, r.elems);
+                    (b.0..b.1).any(|i| {
+                        let Some(x) = a[i as usize].text.as_deref() else {
+                            return false;
+                        };
+                        (o.elems.0..o.elems.1).any(|j| {
+                            a[j as usize]
+                                .text
+                                .as_deref()
+                                .is_some_and(|y| compare_text(x, y, *position, *case))
+                        })
+                    })
                 }
+                _ => (r.elems.0..r.elems.1).any(|i| test_elem(test, &mut view.elems[i as usize])),
             }
+        }
+        Node::AnyStr { field, set } => {
+            let (a, b) = match field {
+                Some(f) => view.resolve(*f).elems,
+                None => view.keywords(),
+            };
+            (a..b).any(|i| {
+                let e = &mut view.elems[i as usize];
+                let s = if set.folded {
+                    e.lower()
+                } else {
+                    e.text.as_deref()
+                };
+                s.is_some_and(|s| set.is_match(s))
+            })
         }
     }
 }
@@ -356,7 +890,7 @@ fn each_scalar<'a>(v: &'a Value, f: &mut impl FnMut(&'a Value)) {
 }
 
 /// The textual form of a scalar for string matching (`None` for null, objects, arrays).
-fn text_of(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
+fn text_of(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) => Some(s.as_str().into()),
         Value::Number(n) => Some(n.to_string().into()),
@@ -373,14 +907,14 @@ fn number_of(v: &Value) -> Option<f64> {
     }
 }
 
-fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
+fn test_elem(t: &CTest, e: &mut Elem) -> bool {
+    let v = e.value;
     match t {
-        CTest::Str(m) => text_of(v).is_some_and(|s| match m {
-            StrMatch::Exact(e) => s == e.as_str(),
-            StrMatch::AsciiExact(e) => s.eq_ignore_ascii_case(e),
-            StrMatch::Pattern(re) => re.is_match(&s),
-        }),
-        CTest::Regex(re) => text_of(v).is_some_and(|s| re.is_match(&s)),
+        CTest::Str(StrMatch::Cased(g)) => e.text.as_deref().is_some_and(|s| g.is_match(s)),
+        CTest::Str(StrMatch::Folded(g)) => e.lower().is_some_and(|s| g.is_match(s)),
+        CTest::Str(StrMatch::Pattern(re)) | CTest::Regex(re) => {
+            e.text.as_deref().is_some_and(|s| re.is_match(s))
+        }
         CTest::Num(op, n) => number_of(v).is_some_and(|x| op.apply(x, *n)),
         CTest::Bool(b) => match v {
             Value::Bool(x) => x == b,
@@ -392,7 +926,10 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
             .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
             .is_some_and(|ip| crate::semantics::ir::cidr_holds(net, ip)),
         CTest::TimePart(part, want) => {
-            let Some(epoch) = text_of(v).and_then(|s| crate::syntax::time::parse_timestamp(&s))
+            let Some(epoch) = e
+                .text
+                .as_deref()
+                .and_then(crate::syntax::time::parse_timestamp)
             else {
                 return false;
             };
@@ -407,24 +944,8 @@ fn test_scalar(t: &CTest, v: &Value, event: &Value) -> bool {
                     TimePart::Week => w,
                 }
         }
-        CTest::FieldRef {
-            other,
-            position,
-            case,
-        } => {
-            let Some(a) = text_of(v) else { return false };
-            let mut others = Vec::new();
-            other.lookup(event, &mut others);
-            let mut hit = false;
-            for o in others {
-                each_element(o, &mut |x| {
-                    if let Some(b) = text_of(x) {
-                        hit = hit || compare_text(&a, &b, *position, *case);
-                    }
-                });
-            }
-            hit
-        }
+        // A keyword has no field to compare with; a field's reference is evaluated per field.
+        CTest::FieldRef { .. } => false,
         CTest::Null | CTest::Exists(_) => unreachable!("handled per field"),
     }
 }

@@ -17,8 +17,8 @@ use std::fmt;
 pub struct Paths {
     paths: Option<Vec<String>>,
     /// The keys worth decoding at the top level: every path, and every part of one that
-    /// ends before a dot, sorted.
-    keys: Vec<String>,
+    /// ends before a dot.
+    keys: rustc_hash::FxHashSet<String>,
     /// `lengths[n]`: some key is `n` bytes long (a quick rejection before the search).
     lengths: Vec<bool>,
 }
@@ -36,23 +36,20 @@ impl Paths {
             keys.extend(p.match_indices('.').map(|(i, _)| p[..i].to_string()));
             keys.push(p.clone());
         }
-        keys.sort();
-        keys.dedup();
         let mut lengths = vec![false; keys.iter().map(String::len).max().unwrap_or(0) + 1];
         for k in &keys {
             lengths[k.len()] = true;
         }
         Paths {
             paths: Some(paths),
-            keys,
+            keys: keys.into_iter().collect(),
             lengths,
         }
     }
 
     /// Can a top-level key lead to a path?
     fn wanted(&self, key: &str) -> bool {
-        self.lengths.get(key.len()).copied().unwrap_or(false)
-            && self.keys.binary_search_by(|k| k.as_str().cmp(key)).is_ok()
+        self.lengths.get(key.len()).copied().unwrap_or(false) && self.keys.contains(key)
     }
 }
 

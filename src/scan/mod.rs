@@ -10,3 +10,4 @@ pub mod gen_events;
 pub mod lazy_json;
 pub mod prefilter;
 pub mod scanner;
+pub mod value_index;

@@ -1,123 +1,44 @@
-//! Literal prefilter for `aisigma scan`: which rules can possibly match an event, decided on
-//! the raw JSON line before it is parsed.
+//! Literal prefilter for `aisigma scan`: which rules can possibly match an event, decided from
+//! the values of the fields their literals are needed in, before any rule is evaluated.
 //!
-//! For each rule, [`necessary`] computes a set of literals such that the rule can only match
-//! an event whose line contains one of them (ASCII case-insensitively), or `None` when no
-//! such set is known. One Aho-Corasick automaton over every literal of every rule finds the
-//! literals of a line in one pass; a rule is a candidate when one of its literals occurs, or
-//! when it has no literal set. Only candidates are evaluated.
+//! For each rule, [`necessary`] gives clauses of literals, each needed in the value of one
+//! field (a keyword's in any value of the event), or `None` when nothing is known. A rule is a
+//! candidate when every one of its clauses has a literal found, or when it has no clause. Only
+//! candidates are evaluated.
 //!
-//! Soundness: the automaton runs on the line's *normalized* text ([`normalize`]), in which
-//! every JSON escape is decoded (`\"`, `\\`, `\/`, `\n`, `\u00e9`, surrogate pairs) and the two
-//! non-ASCII characters whose simple case folding is an ASCII letter, `ſ` (U+017F) and `K`
-//! (U+212A), are written as `s` and `k`. Every string value of the event, decoded and case
-//! folded as the engine folds it, is then a substring of the normalized text up to ASCII case,
-//! so a literal that a value must contain is found. Literals are ASCII: a run of the value
-//! broken at every other character, kept when it has at least [`MIN_LITERAL`] characters.
-//! A line with no backslash and none of the lead bytes of `ſ` and `K` is its own normalized
-//! text and is not copied.
+//! Each field with literals gets one Aho-Corasick automaton over them, run once per event on
+//! each value the field reaches ([`EventView::each_folded`]). Those are the values exactly as
+//! the engine reads them (decoded, every element of an array, a field's other names where it
+//! has none), with ASCII letters lowered and the two non-ASCII characters whose simple case
+//! folding is an ASCII letter, `ſ` (U+017F) and `K` (U+212A), written as `s` and `k`. So a
+//! literal that a value must contain (ASCII case-insensitively, or with either folding) is
+//! found: that is the soundness argument. Literals are ASCII and lower-cased ([`Lit`]); one with
+//! empty text only needs the field to reach a value. Keys are never searched, so a literal that
+//! is also a field name costs nothing.
 
-pub use crate::semantics::literals::{Cnf, MAX_CLAUSES, MIN_LITERAL, Noise, necessary};
+use crate::engine::matcher::{EventView, FieldTable};
+pub use crate::semantics::literals::{Cnf, Lit, MAX_CLAUSES, MIN_LITERAL, Noise, necessary};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use std::collections::BTreeMap;
 
-/// The normalized text of a JSON line (see the module documentation): `line` itself when
-/// nothing needs decoding, else `buf` filled with it.
-pub fn normalize<'a>(line: &'a [u8], buf: &'a mut Vec<u8>) -> &'a [u8] {
-    let Some(first) = memchr::memchr3(b'\\', 0xC5, 0xE2, line) else {
-        return line;
-    };
-    buf.clear();
-    buf.extend_from_slice(&line[..first]);
-    let mut i = first;
-    while i < line.len() {
-        let b = line[i];
-        match b {
-            b'\\' if i + 1 < line.len() => {
-                let e = line[i + 1];
-                let simple = match e {
-                    b'"' => Some(b'"'),
-                    b'\\' => Some(b'\\'),
-                    b'/' => Some(b'/'),
-                    b'b' => Some(8),
-                    b'f' => Some(12),
-                    b'n' => Some(b'\n'),
-                    b'r' => Some(b'\r'),
-                    b't' => Some(b'\t'),
-                    _ => None,
-                };
-                if let Some(c) = simple {
-                    buf.push(c);
-                    i += 2;
-                } else if e == b'u' {
-                    match unicode_escape(&line[i..]) {
-                        Some((c, len)) => {
-                            push_char(buf, c);
-                            i += len;
-                        }
-                        None => {
-                            buf.push(b);
-                            i += 1;
-                        }
-                    }
-                } else {
-                    buf.push(b);
-                    i += 1;
-                }
-            }
-            0xC5 if line.get(i + 1) == Some(&0xBF) => {
-                buf.push(b's');
-                i += 2;
-            }
-            0xE2 if line.get(i + 1..i + 3) == Some(&[0x84, 0xAA][..]) => {
-                buf.push(b'k');
-                i += 3;
-            }
-            _ => {
-                // Copy up to the next byte of interest at once.
-                let next = memchr::memchr3(b'\\', 0xC5, 0xE2, &line[i + 1..])
-                    .map_or(line.len(), |n| i + 1 + n);
-                buf.extend_from_slice(&line[i..next]);
-                i = next;
-            }
-        }
-    }
-    buf
-}
-
-fn push_char(buf: &mut Vec<u8>, c: char) {
-    match c {
-        '\u{17F}' => buf.push(b's'),
-        '\u{212A}' => buf.push(b'k'),
-        c => buf.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-    }
-}
-
-fn hex4(b: &[u8]) -> Option<u32> {
-    let s = std::str::from_utf8(b.get(..4)?).ok()?;
-    u32::from_str_radix(s, 16).ok()
-}
-
-/// `\uXXXX`, or a surrogate pair `\uD83D\uDE00`, at the start of `s`: the character and the
-/// number of bytes it takes.
-fn unicode_escape(s: &[u8]) -> Option<(char, usize)> {
-    let hi = hex4(s.get(2..)?)?;
-    if (0xD800..0xDC00).contains(&hi) {
-        if s.get(6..8) == Some(&b"\\u"[..]) {
-            let lo = hex4(&s[8..])?;
-            if (0xDC00..0xE000).contains(&lo) {
-                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                return Some((char::from_u32(c)?, 12));
-            }
-        }
-        return None;
-    }
-    Some((char::from_u32(hi)?, 6))
+/// The literals of one field, and the presence literal, by literal number.
+#[derive(Debug)]
+struct FieldSearch {
+    /// `None`: keywords (every value of the event).
+    field: Option<u32>,
+    automaton: Option<AhoCorasick>,
+    /// The literal number of each automaton pattern.
+    lits: Vec<u32>,
+    /// The literal met when the field reaches a value.
+    presence: Option<u32>,
 }
 
 /// The compiled prefilter over a list of rules.
 #[derive(Debug)]
 pub struct Prefilter {
-    automaton: Option<AhoCorasick>,
+    searches: Vec<FieldSearch>,
+    /// The search of each field (by its number), if it has one.
+    search_of: Vec<Option<u32>>,
     /// For each literal, the clauses that list it.
     clauses_of: Vec<Vec<u32>>,
     /// For each clause, its rule.
@@ -133,14 +54,13 @@ pub struct Prefilter {
 const DFA_LIMIT: usize = 64 * 1024;
 
 impl Prefilter {
-    /// `cnfs[i]`: rule `i`'s requirements, from [`necessary`].
-    pub fn new(cnfs: &[Cnf]) -> Prefilter {
-        let mut literals: Vec<String> = Vec::new();
+    /// `cnfs[i]`: rule `i`'s requirements, from [`necessary`]; fields are numbered in `table`.
+    pub fn new(cnfs: &[Cnf], table: &mut FieldTable) -> Prefilter {
         let mut clauses_of: Vec<Vec<u32>> = Vec::new();
         let mut rule_of = Vec::new();
         let mut needs = Vec::new();
         let mut always = Vec::new();
-        let mut index = std::collections::HashMap::new();
+        let mut index: BTreeMap<&Lit, usize> = BTreeMap::new();
         for (rule, cnf) in cnfs.iter().enumerate() {
             needs.push(cnf.len() as u32);
             if cnf.is_empty() {
@@ -150,26 +70,55 @@ impl Prefilter {
                 let id = rule_of.len() as u32;
                 rule_of.push(rule as u32);
                 for l in clause {
-                    let lit = *index.entry(l.clone()).or_insert_with(|| {
-                        literals.push(l.clone());
+                    let next = index.len();
+                    let lit = *index.entry(l).or_insert(next);
+                    if lit == clauses_of.len() {
                         clauses_of.push(Vec::new());
-                        literals.len() - 1
-                    });
+                    }
                     clauses_of[lit].push(id);
                 }
             }
         }
-        let bytes: usize = literals.iter().map(String::len).sum();
-        let automaton = (!literals.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind((bytes <= DFA_LIMIT).then_some(AhoCorasickKind::DFA))
-                .build(&literals)
-                .expect("literals of bounded size build")
-        });
+        // One search per field, in field-name order (the map's order).
+        // Per field: the literal texts, their numbers, and the presence literal's number.
+        type Texts<'l> = (Vec<&'l str>, Vec<u32>, Option<u32>);
+        let mut by_field: BTreeMap<Option<&str>, Texts> = BTreeMap::new();
+        for (lit, &id) in &index {
+            let entry = by_field.entry(lit.field.as_deref()).or_default();
+            if lit.text.is_empty() {
+                entry.2 = Some(id as u32);
+            } else {
+                entry.0.push(&lit.text);
+                entry.1.push(id as u32);
+            }
+        }
+        let searches = by_field
+            .into_iter()
+            .map(|(field, (texts, lits, presence))| {
+                let bytes: usize = texts.iter().map(|t| t.len()).sum();
+                FieldSearch {
+                    field: field.map(|f| table.id(f)),
+                    automaton: (!texts.is_empty()).then(|| {
+                        AhoCorasickBuilder::new()
+                            .match_kind(MatchKind::Standard)
+                            .kind((bytes <= DFA_LIMIT).then_some(AhoCorasickKind::DFA))
+                            .build(&texts)
+                            .expect("literals of bounded size build")
+                    }),
+                    lits,
+                    presence,
+                }
+            })
+            .collect::<Vec<FieldSearch>>();
+        let mut search_of = vec![None; table.len()];
+        for (i, s) in searches.iter().enumerate() {
+            if let Some(f) = s.field {
+                search_of[f as usize] = Some(i as u32);
+            }
+        }
         Prefilter {
-            automaton,
+            searches,
+            search_of,
             clauses_of,
             rule_of,
             needs,
@@ -182,18 +131,16 @@ impl Prefilter {
         self.needs.len() - self.always.len()
     }
 
-    /// Put in `scratch.rules` the rules that may match `line`, ascending.
-    pub fn candidates(&self, line: &[u8], scratch: &mut Scratch) {
+    /// Put in `scratch.rules` the rules that may match the event of `view`, ascending.
+    pub fn candidates(&self, view: &mut EventView, scratch: &mut Scratch) {
         scratch.rules.clear();
         scratch.rules.extend_from_slice(&self.always);
-        let Some(ac) = &self.automaton else { return };
         if scratch.clause_hit.len() != self.rule_of.len() {
             scratch.clause_hit = vec![false; self.rule_of.len()];
             scratch.satisfied = vec![0; self.needs.len()];
         }
-        let text = normalize(line, &mut scratch.norm);
-        for m in ac.find_overlapping_iter(text) {
-            for &c in &self.clauses_of[m.pattern().as_usize()] {
+        let found = |lit: u32, scratch: &mut Scratch| {
+            for &c in &self.clauses_of[lit as usize] {
                 if !scratch.clause_hit[c as usize] {
                     scratch.clause_hit[c as usize] = true;
                     scratch.hit.push(c);
@@ -204,7 +151,30 @@ impl Prefilter {
                     }
                 }
             }
+        };
+        // Only the fields the event's keys lead to, and the keywords.
+        view.fields_in(&mut scratch.fields);
+        let fields = std::mem::take(&mut scratch.fields);
+        let searches = fields
+            .iter()
+            .filter_map(|&f| self.search_of.get(f as usize).copied().flatten())
+            .map(|i| &self.searches[i as usize])
+            .chain(self.searches.iter().filter(|s| s.field.is_none()));
+        for s in searches {
+            let mut any = false;
+            view.each_folded(s.field, &mut |text| {
+                any = true;
+                if let Some(ac) = &s.automaton {
+                    for m in ac.find_overlapping_iter(text) {
+                        found(s.lits[m.pattern().as_usize()], scratch);
+                    }
+                }
+            });
+            if let (true, Some(p)) = (any, s.presence) {
+                found(p, scratch);
+            }
         }
+        scratch.fields = fields;
         for c in scratch.hit.drain(..) {
             scratch.clause_hit[c as usize] = false;
             scratch.satisfied[self.rule_of[c as usize] as usize] = 0;
@@ -216,69 +186,67 @@ impl Prefilter {
 /// Per-thread buffers of [`Prefilter::candidates`].
 #[derive(Debug, Default)]
 pub struct Scratch {
-    /// The candidate rules of the last line, ascending.
+    /// The candidate rules of the last event, ascending.
     pub rules: Vec<usize>,
-    norm: Vec<u8>,
     clause_hit: Vec<bool>,
     satisfied: Vec<u32>,
     hit: Vec<u32>,
+    fields: Vec<u32>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::matcher::Slots;
 
-    fn cnf(clauses: &[&[&str]]) -> Cnf {
+    fn cnf(clauses: &[&[(&str, &str)]]) -> Cnf {
         clauses
             .iter()
-            .map(|c| c.iter().map(|l| l.to_string()).collect())
+            .map(|c| {
+                c.iter()
+                    .map(|(f, t)| Lit {
+                        field: (!f.is_empty()).then(|| f.to_string()),
+                        text: t.to_string(),
+                    })
+                    .collect()
+            })
             .collect()
     }
 
-    #[test]
-    fn normalization_decodes_escapes_and_folds_to_ascii() {
-        let mut buf = Vec::new();
-        assert_eq!(
-            normalize(br#"{"a":"plain"}"#, &mut buf),
-            br#"{"a":"plain"}"#
-        );
-        let n = normalize(
-            br#"{"a":"\u0069gnore \"x\" a\/b \\ \ud83d\ude00 \u017f\u212a"}"#,
-            &mut buf,
-        );
-        assert_eq!(
-            std::str::from_utf8(n).unwrap(),
-            "{\"a\":\"ignore \"x\" a/b \\ \u{1F600} sk\"}"
-        );
-        let n = normalize("{\"a\":\"ſhutdown \u{212A}ill é\"}".as_bytes(), &mut buf);
-        assert_eq!(
-            std::str::from_utf8(n).unwrap(),
-            "{\"a\":\"shutdown kill é\"}"
-        );
-        // Broken escapes are copied as they are.
-        let n = normalize(br#"{"a":"\ud83d \uZZ \"#, &mut buf);
-        assert_eq!(n, br#"{"a":"\ud83d \uZZ \"#);
+    fn rules(p: &Prefilter, table: &FieldTable, event: &str) -> Vec<usize> {
+        let v: serde_json::Value = serde_json::from_str(event).unwrap();
+        let mut slots = Slots::default();
+        let mut view = EventView::new(&v, table, &mut slots);
+        let mut scratch = Scratch::default();
+        p.candidates(&mut view, &mut scratch);
+        scratch.rules
     }
 
     #[test]
-    fn candidates_are_found_case_insensitively() {
-        let p = Prefilter::new(&[
-            cnf(&[&["alpha"]]),
-            cnf(&[]),
-            cnf(&[&["beta"]]),
-            cnf(&[&["gamma", "delta"], &["epsilon"]]),
-        ]);
-        let mut scratch = Scratch::default();
-        p.candidates(br#"{"f":"xALPHAx"}"#, &mut scratch);
-        assert_eq!(scratch.rules, vec![0, 1]);
-        p.candidates(br#"{"f":"x\u0042ETA"}"#, &mut scratch);
-        assert_eq!(scratch.rules, vec![1, 2]);
-        // Every clause must be satisfied, and the counts start afresh on each line.
-        p.candidates(br#"{"f":"delta gamma"}"#, &mut scratch);
-        assert_eq!(scratch.rules, vec![1]);
-        p.candidates(br#"{"f":"epsilon, gamma"}"#, &mut scratch);
-        assert_eq!(scratch.rules, vec![1, 3]);
-        p.candidates(br#"{"f":"epsilon"}"#, &mut scratch);
-        assert_eq!(scratch.rules, vec![1]);
+    fn candidates_are_found_in_their_fields_case_insensitively() {
+        let mut table = FieldTable::new();
+        let p = Prefilter::new(
+            &[
+                cnf(&[&[("f", "alpha")]]),
+                cnf(&[]),
+                cnf(&[&[("f", "beta")]]),
+                cnf(&[&[("f", "gamma"), ("g", "delta")], &[("f", "epsilon")]]),
+                cnf(&[&[("", "kill")]]),
+                cnf(&[&[("n", "")]]),
+            ],
+            &mut table,
+        );
+        let r = |e: &str| rules(&p, &table, e);
+        assert_eq!(r(r#"{"f":"xALPHAx"}"#), vec![0, 1]);
+        // Escapes are decoded, and letters that fold to ASCII ones found.
+        assert_eq!(r(r#"{"f":"x\u0042ETA"}"#), vec![1, 2]);
+        assert_eq!(r(r#"{"f":"ſ \u212Aill"}"#), vec![1, 4]);
+        // A literal in another field, or in a key, is not found.
+        assert_eq!(r(r#"{"g":"alpha", "alpha": 1}"#), vec![1]);
+        // Every clause must be satisfied, and the counts start afresh on each event.
+        assert_eq!(r(r#"{"f":"epsilon", "g": "DELTA"}"#), vec![1, 3]);
+        assert_eq!(r(r#"{"f":"epsilon"}"#), vec![1]);
+        // Array elements one by one; presence.
+        assert_eq!(r(r#"{"f":["x", "alpha"], "n": 0}"#), vec![0, 1, 5]);
     }
 }

@@ -19,12 +19,12 @@
 //! in timestamp order within `--lateness` and runs them through the correlation engine
 //! ([`crate::engine::correlate::Runner`]), as `aisigma test` runs a sorted case.
 
-use crate::engine::matcher::Matcher;
+use crate::engine::matcher::{EventView, FieldTable, Matcher, Slots};
 use crate::regex::casefold::CaseMode;
 use crate::scan::lazy_json::{self, Paths};
-use crate::scan::prefilter::{Noise, Prefilter, Scratch};
+use crate::scan::prefilter::{self, Noise, Prefilter};
+use crate::scan::value_index::{self, ValueIndex};
 use crate::semantics::ir::Expr;
-use crate::semantics::schema::Schema;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -66,8 +66,20 @@ pub struct ScanCorrelation {
 pub struct Loaded {
     pub rules: Vec<ScanRule>,
     pub exprs: Vec<Expr>,
+    /// The fields the rules' matchers read, numbered (one table for all of them).
+    pub table: FieldTable,
+    /// The rules' field-value sets, over `table`.
+    pub index: ValueIndex,
     pub correlations: Vec<ScanCorrelation>,
     pub skipped: Vec<String>,
+}
+
+/// Per-thread buffers of [`Scanner::scan_line`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    prefilter: prefilter::Scratch,
+    slots: Slots,
+    marks: value_index::Marks,
 }
 
 /// How events are scoped to rules.
@@ -104,6 +116,8 @@ pub struct Scanner {
     /// Per correlation: the fields it reads of an input.
     correlation_fields: Vec<Vec<String>>,
     prefilter: Prefilter,
+    table: FieldTable,
+    index: ValueIndex,
     paths: Paths,
     scope: Scope,
 }
@@ -122,11 +136,17 @@ pub enum Verdict {
 }
 
 impl Scanner {
-    /// `exprs[i]` is the detection of `rules[i]`.
+    /// `exprs[i]` is the detection of `rules[i]`, whose matcher reads the fields of `table`;
+    /// `index` holds their field-value sets (as [`load_rules`] returns them).
     /// The schema tells the prefilter which words most events hold (their keys), to avoid
     /// them as literals.
-    pub fn new(rules: Vec<ScanRule>, exprs: &[Expr], scope: Scope, schema: &Schema) -> Scanner {
-        Scanner::with_correlations(rules, exprs, &[], scope, schema)
+    pub fn new(
+        rules: Vec<ScanRule>,
+        exprs: &[Expr],
+        (table, index): (FieldTable, ValueIndex),
+        scope: Scope,
+    ) -> Scanner {
+        Scanner::with_correlations(rules, exprs, (table, index), &[], scope)
     }
 
     /// [`Scanner::new`], also decoding the fields `correlations` read, and handing on the
@@ -134,9 +154,9 @@ impl Scanner {
     pub fn with_correlations(
         rules: Vec<ScanRule>,
         exprs: &[Expr],
+        (table, index): (FieldTable, ValueIndex),
         correlations: &[ScanCorrelation],
         scope: Scope,
-        schema: &Schema,
     ) -> Scanner {
         let mut readers = vec![Vec::new(); rules.len()];
         let mut correlation_fields = Vec::new();
@@ -149,18 +169,14 @@ impl Scanner {
             correlation_fields.push(c.net.fields());
         }
         let extra: Vec<String> = correlation_fields.iter().flatten().cloned().collect();
-        let mut noises: BTreeMap<Option<&str>, Noise> = BTreeMap::new();
-        let sets: Vec<_> = rules
+        // Only values are searched, never keys: no literal is noise.
+        let noise = Noise::default();
+        let sets: Vec<_> = exprs
             .iter()
-            .zip(exprs)
-            .map(|(r, e)| {
-                let category = r.category.as_deref();
-                let noise = noises
-                    .entry(category)
-                    .or_insert_with(|| Noise::new(schema.event_words(category)));
-                crate::scan::prefilter::necessary(e, noise)
-            })
+            .map(|e| crate::scan::prefilter::necessary(e, &noise))
             .collect();
+        let mut table = table;
+        let prefilter = Prefilter::new(&sets, &mut table);
         let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
         paths.extend(extra);
         let selective = exprs.iter().all(|e| e.fields_read(&mut paths));
@@ -174,7 +190,9 @@ impl Scanner {
             rules,
             readers,
             correlation_fields,
-            prefilter: Prefilter::new(&sets),
+            prefilter,
+            table,
+            index,
             paths: if selective {
                 Paths::of(paths)
             } else {
@@ -193,10 +211,8 @@ impl Scanner {
         self.prefilter.filtered_rules()
     }
 
-    /// Judge one line. With `strict`, a line that no rule could match is still parsed, so that
-    /// every malformed line is found; otherwise such a line is only checked to look like an
-    /// object (`{...}`).
-    pub fn scan_line(&self, line: &[u8], strict: bool, scratch: &mut Scratch) -> Verdict {
+    /// Judge one line.
+    pub fn scan_line(&self, line: &[u8], scratch: &mut Scratch) -> Verdict {
         let line = line.trim_ascii();
         if line.is_empty() {
             return Verdict::Blank;
@@ -204,20 +220,27 @@ impl Scanner {
         if !(line.starts_with(b"{") && line.ends_with(b"}")) {
             return Verdict::Malformed("not a JSON object".to_string());
         }
-        self.prefilter.candidates(line, scratch);
-        if !strict && scratch.rules.is_empty() {
-            return Verdict::Event(Vec::new(), None, None);
-        }
         let event = match lazy_json::decode(line, &self.paths) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) => return Verdict::Malformed("not a JSON object".to_string()),
             Err(e) => return Verdict::Malformed(e.to_string()),
         };
+        let Scratch {
+            prefilter,
+            slots,
+            marks,
+        } = scratch;
+        let mut view = EventView::new(&event, &self.table, slots);
+        self.prefilter.candidates(&mut view, prefilter);
+        if prefilter.rules.is_empty() {
+            return Verdict::Event(Vec::new(), None, None);
+        }
+        self.index.retain(&mut prefilter.rules, &mut view, marks);
         let category = match &self.scope.category {
             Some(c) => Some(c.clone()),
             None => crate::engine::matcher::text_at(&event, &self.scope.category_field),
         };
-        let hits: Vec<usize> = scratch
+        let hits: Vec<usize> = prefilter
             .rules
             .iter()
             .copied()
@@ -225,7 +248,7 @@ impl Scanner {
                 (Some(rc), Some(ec)) => rc == ec,
                 _ => true,
             })
-            .filter(|&i| self.rules[i].matcher.matches(&event))
+            .filter(|&i| self.rules[i].matcher.matches_view(&mut view))
             .collect();
         let ts = if hits.is_empty() {
             None
@@ -315,7 +338,7 @@ pub fn load_rules_with(
                 ));
                 continue;
             };
-            let matcher = match Matcher::with_mode(expr, mode) {
+            let matcher = match Matcher::in_table(expr, mode, &mut loaded.table) {
                 Ok(m) => m,
                 Err(e) => {
                     loaded
@@ -339,6 +362,7 @@ pub fn load_rules_with(
             loaded.exprs.push(expr.clone());
         }
     }
+    loaded.index = ValueIndex::new(&loaded.exprs, &mut loaded.table, mode);
     for (fi, di) in correlations {
         let cd = &results[fi].docs[di];
         let path = &results[fi].path;
@@ -674,7 +698,7 @@ fn consume(
         let verdicts: Vec<Verdict> = batch
             .par_iter()
             .map_init(Scratch::default, |scratch, l| match &l.text {
-                Some(t) => scanner.scan_line(t, opts.strict, scratch),
+                Some(t) => scanner.scan_line(t, scratch),
                 None => Verdict::Malformed(l.problem.clone().unwrap_or_else(|| {
                     format!(
                         "line longer than {} bytes",

@@ -1,8 +1,8 @@
 //! Literals a detection needs: for an expression, a conjunction of clauses, each a set of
 //! lower-cased ASCII literals one of which the matched text must contain (ASCII
-//! case-insensitively). `scan` uses them to skip lines no rule can match; backends use a
-//! field's clause as a cheap index-friendly prefilter in front of a regex (Splunk's base
-//! search).
+//! case-insensitively). `scan` uses them, with the field each is needed in, to skip the rules
+//! an event cannot match; backends use a field's clause as a cheap index-friendly prefilter in
+//! front of a regex (Splunk's base search).
 
 use crate::semantics::ir::{Expr, Pred, Test};
 use crate::syntax::sigma_string::Part;
@@ -40,15 +40,12 @@ impl Noise {
 
     /// How good a clause is: its shortest literal's length (longer literals are rarer),
     /// where a literal found in the noise counts as empty.
-    fn score(&self, clause: &[String]) -> usize {
+    fn score<L: AsRef<str>>(&self, clause: &[L]) -> usize {
         clause
             .iter()
             .map(|l| {
-                if self.text.contains(l.as_str()) {
-                    0
-                } else {
-                    l.len()
-                }
+                let l = l.as_ref();
+                if self.text.contains(l) { 0 } else { l.len() }
             })
             .min()
             .unwrap_or(0)
@@ -56,7 +53,7 @@ impl Noise {
 
     /// The clauses of `cnf`, best first (a better score; then fewer literals), at most
     /// [`MAX_CLAUSES`] of them.
-    fn rank(&self, mut cnf: Cnf) -> Cnf {
+    fn rank<L: Ord + AsRef<str>>(&self, mut cnf: Vec<Vec<L>>) -> Vec<Vec<L>> {
         for c in &mut cnf {
             c.sort();
             c.dedup();
@@ -69,9 +66,27 @@ impl Noise {
     }
 }
 
-/// A conjunction of clauses, each a disjunction of literals: the line must contain, for
-/// every clause, one of its literals (ASCII case-insensitively). Empty: nothing is known.
-pub type Cnf = Vec<Vec<String>>;
+/// A conjunction of clauses, each a disjunction of literals: the matched text must contain,
+/// for every clause, one of its literals (ASCII case-insensitively). Empty: nothing is known.
+pub type TextCnf = Vec<Vec<String>>;
+
+/// A literal needed in a field's value (a keyword's, in any value, without a field). An empty
+/// `text` only needs the field to be there.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lit {
+    pub field: Option<String>,
+    pub text: String,
+}
+
+impl AsRef<str> for Lit {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// [`TextCnf`] with the field of each literal: the event must hold, for every clause, one of
+/// its literals in the value of the literal's field.
+pub type Cnf = Vec<Vec<Lit>>;
 
 /// Most clauses kept per rule.
 pub const MAX_CLAUSES: usize = 4;
@@ -90,7 +105,7 @@ pub fn necessary(e: &Expr, noise: &Noise) -> Cnf {
 }
 
 /// The union of the best clause of each (ranked) CNF; nothing if one of them is empty.
-fn union(cnfs: impl Iterator<Item = Cnf>) -> Cnf {
+fn union<L: Ord>(cnfs: impl Iterator<Item = Vec<Vec<L>>>) -> Vec<Vec<L>> {
     let mut all = Vec::new();
     for c in cnfs {
         match c.into_iter().next() {
@@ -108,27 +123,29 @@ fn union(cnfs: impl Iterator<Item = Cnf>) -> Cnf {
 }
 
 fn pred(p: &Pred, noise: &Noise) -> Cnf {
+    let lit = |text: String| Lit {
+        field: p.field.clone(),
+        text,
+    };
     let value = value_literals(p, noise);
     if !value.is_empty() {
-        return value;
+        return value
+            .into_iter()
+            .map(|c| c.into_iter().map(lit).collect())
+            .collect();
     }
-    // Otherwise the field's name: a test that needs a present field needs its key in the
-    // line, and the last segment of the path ends a key whether the event is flat or nested.
-    let Some(field) = p.field.as_deref() else {
-        return Vec::new();
-    };
+    // Otherwise the field's presence: a test that needs a present field.
     let needs_field = !matches!(p.test, Test::Null | Test::Exists(false));
-    let last = field.rsplit('.').next().unwrap_or(field);
-    match best_run(last) {
-        Some(r) if needs_field && r.len() == last.len() => vec![vec![r]],
+    match &p.field {
+        Some(_) if needs_field => vec![vec![lit(String::new())]],
         _ => Vec::new(),
     }
 }
 
 /// What a string or regex test's matched *value* must contain (empty: nothing known).
-pub fn value_literals(p: &Pred, noise: &Noise) -> Cnf {
+pub fn value_literals(p: &Pred, noise: &Noise) -> TextCnf {
     // Every literal part of a pattern; a regex's literal pieces.
-    let value: Cnf = match &p.test {
+    let value: TextCnf = match &p.test {
         Test::Str { pattern, .. } => pattern
             .parts
             .iter()
@@ -156,11 +173,11 @@ enum Piece {
     /// Exactly one of these strings (lower-cased ASCII), as a contiguous part of the match:
     /// the regex's finite language. `""` stands for zero-width items.
     Lang(Vec<String>),
-    /// Literals the match contains (see [`Cnf`]).
-    Cnf(Cnf),
+    /// Literals the match contains (see [`TextCnf`]).
+    Cnf(TextCnf),
 }
 
-fn as_cnf(p: Piece) -> Cnf {
+fn as_cnf(p: Piece) -> TextCnf {
     match p {
         Piece::Lang(mut v) if v.iter().all(|s| s.len() >= MIN_LITERAL) => {
             v.sort();
@@ -256,7 +273,7 @@ fn pieces(h: &Hir, noise: &Noise) -> Piece {
             // `cur`: the language of the current run of finite pieces; a piece that would make
             // it too large, or an unknown piece, ends the run.
             let mut cur = vec![String::new()];
-            let mut cnf: Cnf = Vec::new();
+            let mut cnf: TextCnf = Vec::new();
             let mut broken = false;
             for it in items {
                 match pieces(it, noise) {
@@ -294,7 +311,8 @@ mod tests {
     use crate::semantics::check::check_str;
     use crate::semantics::schema::Schema;
 
-    fn set(detection: &str) -> Cnf {
+    /// The literals, a presence written `field?`.
+    fn set(detection: &str) -> TextCnf {
         let text = format!(
             "title: t\nid: 7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b\nstatus: test\nlevel: low\ndate: 2026-01-01\nlogsource: {{product: x}}\ndetection:\n{}",
             detection
@@ -304,9 +322,19 @@ mod tests {
         );
         let r = check_str("r.yml", &text, &Schema::builtin());
         necessary(r.docs[0].expr.as_ref().unwrap(), &Noise::default())
+            .into_iter()
+            .map(|c| {
+                c.into_iter()
+                    .map(|l| match l.text.as_str() {
+                        "" => format!("{}?", l.field.unwrap_or_default()),
+                        t => t.to_string(),
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
-    fn cnf(clauses: &[&[&str]]) -> Cnf {
+    fn cnf(clauses: &[&[&str]]) -> TextCnf {
         clauses
             .iter()
             .map(|c| c.iter().map(|l| l.to_string()).collect())
@@ -324,10 +352,10 @@ mod tests {
             set("sel:\n  f|contains|cased: 'Ignore/Previous é*shutdown now'\ncondition: sel"),
             cnf(&[&["ignore/previous "], &["shutdown now"]])
         );
-        // Numbers: the field's key.
+        // Numbers: the field's presence.
         assert_eq!(
             set("sel:\n  tokens.count|gt: 5\ncondition: sel"),
-            cnf(&[&["count"]])
+            cnf(&[&["tokens.count?"]])
         );
         // Or: the union; not: nothing known.
         assert_eq!(
@@ -343,7 +371,7 @@ mod tests {
         );
     }
 
-    fn regex(source: &str) -> Cnf {
+    fn regex(source: &str) -> TextCnf {
         let noise = Noise::new(["ai.prompt.text", "gen_ai.system"]);
         as_cnf(pieces(
             &crate::regex::translate::parse(source).unwrap(),
