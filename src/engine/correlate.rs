@@ -97,6 +97,20 @@ impl Fields {
         f
     }
 
+    /// The fields of `paths[i]`, whose text and number are `found[i]`.
+    pub fn from_found(paths: &[String], found: Vec<(Option<String>, Option<f64>)>) -> Fields {
+        let mut f = Fields::default();
+        for (p, (t, n)) in paths.iter().zip(found) {
+            if let Some(t) = t {
+                f.texts.insert(p.clone(), t);
+            }
+            if let Some(n) = n {
+                f.nums.insert(p.clone(), n);
+            }
+        }
+        f
+    }
+
     fn text(&self, path: &str) -> Option<String> {
         self.texts.get(path).cloned()
     }

@@ -11,7 +11,7 @@ use crate::semantics::ir::{regex_source, regex_source_ascii};
 use crate::syntax::sigma_string::Part;
 use crate::syntax::sigma_string::SigmaString;
 use crate::syntax::span::Span;
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use memchr::memmem;
 use regex::Regex;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -300,6 +300,28 @@ impl<'a, 's> EventView<'a, 's> {
         }
     }
 
+    /// The text of the first scalar value `field` reaches, as [`text_at`] finds it.
+    pub fn text_at(&mut self, field: u32) -> Option<String> {
+        let r = self.resolve(field);
+        self.vals[r.vals.0 as usize..r.vals.1 as usize]
+            .iter()
+            .find_map(|v| text_of(v).map(Cow::into_owned))
+    }
+
+    /// The first number `field` reaches, as [`number_at`] finds it.
+    pub fn number_at(&mut self, field: u32) -> Option<f64> {
+        let r = self.resolve(field);
+        let mut found = None;
+        for v in &self.vals[r.vals.0 as usize..r.vals.1 as usize] {
+            each_scalar(v, &mut |s| {
+                if found.is_none() {
+                    found = number_of(s);
+                }
+            });
+        }
+        found
+    }
+
     /// The fields whose values the event may hold ([`FieldTable::fields_in`]).
     pub fn fields_in(&self, out: &mut Vec<u32>) {
         self.table.fields_in(self.event, out);
@@ -484,6 +506,13 @@ enum StrMatch {
     Pattern(Regex),
 }
 
+/// Value lists with fewer `contains` values than this test them one by one.
+const MIN_AUTOMATON: usize = 8;
+
+/// Value lists up to this many bytes of `contains` values get a DFA; longer ones a contiguous
+/// NFA, whose memory and build time stay proportional to the values.
+const DFA_LIMIT: usize = 2 * 1024;
+
 /// The string tests of a value list on one field, any of which may hold: exact values in a
 /// hash set, `contains` values in one automaton, the other patterns one by one.
 #[derive(Debug)]
@@ -498,20 +527,31 @@ struct StrSet {
 impl StrSet {
     fn new(globs: Vec<Glob>, folded: bool) -> StrSet {
         let mut exact = FxHashSet::default();
-        let mut needles: Vec<Vec<u8>> = Vec::new();
+        let mut contains: Vec<Glob> = Vec::new();
         let mut rest = Vec::new();
         for g in globs {
             if g.exact {
                 exact.insert(g.head.unwrap_or_default());
-            } else if let Some(n) = g.contains_only() {
-                needles.push(n.to_vec());
+            } else if g.contains_only().is_some() {
+                contains.push(g);
             } else {
                 rest.push(g);
             }
         }
+        // A few values are searched one by one (building an automaton costs more).
+        if contains.len() < MIN_AUTOMATON {
+            rest.append(&mut contains);
+        }
+        let needles: Vec<&[u8]> = contains.iter().filter_map(Glob::contains_only).collect();
+        let bytes: usize = needles.iter().map(|n| n.len()).sum();
         let contains = (!needles.is_empty()).then(|| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostFirst)
+                .kind(Some(if bytes <= DFA_LIMIT {
+                    AhoCorasickKind::DFA
+                } else {
+                    AhoCorasickKind::ContiguousNFA
+                }))
                 .build(&needles)
                 .expect("literal patterns build")
         });

@@ -49,9 +49,9 @@ pub struct Prefilter {
     always: Vec<usize>,
 }
 
-/// Literal tables up to this many bytes get a DFA (fastest, but its memory grows with the
-/// patterns); larger ones let the crate choose.
-const DFA_LIMIT: usize = 64 * 1024;
+/// Literal tables up to this many bytes get a DFA (fastest, but its memory and build time
+/// grow with the patterns times the alphabet); larger ones a contiguous NFA.
+const DFA_LIMIT: usize = 4 * 1024;
 
 impl Prefilter {
     /// `cnfs[i]`: rule `i`'s requirements, from [`necessary`]; fields are numbered in `table`.
@@ -101,7 +101,11 @@ impl Prefilter {
                     automaton: (!texts.is_empty()).then(|| {
                         AhoCorasickBuilder::new()
                             .match_kind(MatchKind::Standard)
-                            .kind((bytes <= DFA_LIMIT).then_some(AhoCorasickKind::DFA))
+                            .kind(Some(if bytes <= DFA_LIMIT {
+                                AhoCorasickKind::DFA
+                            } else {
+                                AhoCorasickKind::ContiguousNFA
+                            }))
                             .build(&texts)
                             .expect("literals of bounded size build")
                     }),

@@ -115,6 +115,11 @@ pub struct Scanner {
     readers: Vec<Vec<usize>>,
     /// Per correlation: the fields it reads of an input.
     correlation_fields: Vec<Vec<String>>,
+    /// Their numbers in `table`.
+    correlation_ids: Vec<Vec<u32>>,
+    /// The numbers of the category field and `@timestamp` in `table`.
+    category_id: u32,
+    timestamp_id: u32,
     prefilter: Prefilter,
     table: FieldTable,
     index: ValueIndex,
@@ -177,6 +182,12 @@ impl Scanner {
             .collect();
         let mut table = table;
         let prefilter = Prefilter::new(&sets, &mut table);
+        let correlation_ids = correlation_fields
+            .iter()
+            .map(|fs| fs.iter().map(|f| table.id(f)).collect())
+            .collect();
+        let category_id = table.id(&scope.category_field);
+        let timestamp_id = table.id("@timestamp");
         let mut paths = vec![scope.category_field.clone(), "@timestamp".to_string()];
         paths.extend(extra);
         let selective = exprs.iter().all(|e| e.fields_read(&mut paths));
@@ -190,6 +201,9 @@ impl Scanner {
             rules,
             readers,
             correlation_fields,
+            correlation_ids,
+            category_id,
+            timestamp_id,
             prefilter,
             table,
             index,
@@ -238,7 +252,7 @@ impl Scanner {
         self.index.retain(&mut prefilter.rules, &mut view, marks);
         let category = match &self.scope.category {
             Some(c) => Some(c.clone()),
-            None => crate::engine::matcher::text_at(&event, &self.scope.category_field),
+            None => view.text_at(self.category_id),
         };
         let hits: Vec<usize> = prefilter
             .rules
@@ -253,7 +267,7 @@ impl Scanner {
         let ts = if hits.is_empty() {
             None
         } else {
-            crate::engine::matcher::text_at(&event, "@timestamp")
+            view.text_at(self.timestamp_id)
         };
         let mut readers: Vec<usize> = hits
             .iter()
@@ -269,9 +283,13 @@ impl Scanner {
                 fields: readers
                     .into_iter()
                     .map(|c| {
-                        let f = crate::engine::correlate::Fields::of(
-                            &event,
+                        let found = self.correlation_ids[c]
+                            .iter()
+                            .map(|&f| (view.text_at(f), view.number_at(f)))
+                            .collect();
+                        let f = crate::engine::correlate::Fields::from_found(
                             &self.correlation_fields[c],
+                            found,
                         );
                         (c, f)
                     })
