@@ -402,6 +402,11 @@ fn simplify_repetitions(h: &Hir) -> Hir {
                 HirKind::Capture(c) => (*c.sub).clone(),
                 _ => sub.clone(),
             };
+            // A repeated assertion (`^?`, `\b+`) is the assertion once, or nothing when it
+            // may be absent: PCRE rejects a quantifier after an assertion.
+            if matches!(inner.kind(), HirKind::Look(_) | HirKind::Empty) {
+                return if r.min == 0 { Hir::empty() } else { inner };
+            }
             if let HirKind::Repetition(i) = inner.kind() {
                 let merged = match ((r.min, r.max), (i.min, i.max)) {
                     // (x{b,})^{a,} with a >= 1: at least a*b x's, any count above.
@@ -1888,6 +1893,24 @@ mod tests {
 
     fn lucene_of(p: &str) -> String {
         translate(&engine_source(p, ""), Flavor::Lucene).unwrap()
+    }
+
+    /// Found by `fuzz/` (target `regex`): PCRE rejects a quantifier after an assertion.
+    #[test]
+    fn repeated_assertions_are_written_once_or_not_at_all() {
+        let pcre = |p: &str| translate(p, Flavor::Pcre).unwrap();
+        assert_eq!(pcre("^?a"), "a");
+        assert_eq!(pcre("a$+"), "a\\z");
+        assert_eq!(pcre("x(?:^)*"), "x");
+        for p in ["^?a", "a$+", "(^)*b", "(?-u:\\b){2,3}c"] {
+            assert_eq!(
+                regex::Regex::new(p).unwrap().is_match("a b c"),
+                regex::Regex::new(&translate(p, Flavor::Rust).unwrap())
+                    .unwrap()
+                    .is_match("a b c"),
+                "{p}"
+            );
+        }
     }
 
     #[test]

@@ -234,6 +234,15 @@ impl Scanner {
         if !(line.starts_with(b"{") && line.ends_with(b"}")) {
             return Verdict::Malformed("not a JSON object".to_string());
         }
+        // JSON text is UTF-8 (RFC 8259, 8.1); the parser does not check the values it skips.
+        if !line.is_ascii()
+            && let Err(e) = std::str::from_utf8(line)
+        {
+            return Verdict::Malformed(format!(
+                "invalid UTF-8 at byte {} of the line",
+                e.valid_up_to() + 1
+            ));
+        }
         let event = match lazy_json::decode(line, &self.paths) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) => return Verdict::Malformed("not a JSON object".to_string()),
