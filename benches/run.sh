@@ -14,7 +14,12 @@
 #     counts must equal aisigma's rule by rule;
 #   - peak memory of `aisigma scan` reading an unbounded stream from a pipe;
 #   - `aisigma compile` of the SigmaHQ corpus per target against pySigma converting the same
-#     rules (both timed end to end as processes), and `aisigma check` of the corpus.
+#     rules (both timed end to end as processes), and `aisigma check` of the corpus;
+#   - scan side by side with rsigma 0.23.0 (built with its `daachorse-index` feature by
+#     `cargo install` into target/bench/rsigma, once) on one core: the rule library, the 100
+#     and 1,000 generated rules over the same events, and the SigmaHQ corpus over Windows
+#     events built from its regression data (benches/sigma_events.py); events/s, load time,
+#     peak memory, and match counts compared rule by rule (benches/peers.py).
 # The SigmaHQ corpus is looked for in $SIGMA_CORPUS, default ../shared/sigma-corpus; without it
 # the compile rows are skipped. Results go to stdout and target/bench/results.md.
 set -euo pipefail
@@ -105,4 +110,28 @@ if [ -d "$CORPUS/rules" ]; then
     printf 'check\t%s\n' "$wall" >>"$RESULTS"
 fi
 
+echo "== rsigma, side by side" >&2
+RSIGMA="$OUT/rsigma/bin/rsigma"
+if [ ! -x "$RSIGMA" ]; then
+    cargo install rsigma --version 0.23.0 --locked --features daachorse-index --root "$OUT/rsigma" --quiet
+fi
+WORKLOADS=("library:rules:$EV" "generated-100:$OUT/rules100:$EV" "generated-1000:$OUT/rules1000:$EV")
+if [ -d "$CORPUS/regression_data" ]; then
+    # The corpus without rules-placeholder: aisigma refuses a rule whose placeholder has no
+    # value, rsigma evaluates it, so their counts would differ.
+    rm -rf "$OUT/sigmahq" && mkdir -p "$OUT/sigmahq"
+    for d in rules rules-emerging-threats rules-threat-hunting rules-compliance; do
+        ln -s "$(cd "$CORPUS/$d" && pwd)" "$OUT/sigmahq/$d"
+    done
+    python3 benches/sigma_events.py "$CORPUS" 50000 "$OUT/sigma-events.jsonl"
+    WORKLOADS+=("sigmahq:$OUT/sigmahq:$OUT/sigma-events.jsonl")
+fi
+python3 benches/peers.py "$BIN" "$RSIGMA" "$OUT" "${WORKLOADS[@]}" >/dev/null
+
 python3 benches/report.py "$RESULTS" "$EVENTS" "$BYTES" "$CORES" "$OUT" | tee "$OUT/results.md"
+{
+    echo
+    echo "Side by side with rsigma 0.23.0, one core, best of three (benches/peers.py):"
+    echo
+    cat "$OUT/peers.md"
+} | tee -a "$OUT/results.md"
