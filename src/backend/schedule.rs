@@ -32,10 +32,8 @@ pub fn default_delay(target: Target) -> i64 {
     }
 }
 
-/// The intervals a schedule may have: a cron field divides an hour or a day evenly.
-pub const INTERVALS: &[i64] = &[
-    300, 600, 900, 1200, 1800, 3600, 7200, 10800, 14400, 21600, 28800, 43200, 86400,
-];
+/// The intervals a schedule may have (seconds), as the `deploy:` key checks them.
+pub use crate::syntax::deploy::INTERVALS;
 
 /// The longest look-back of a Sentinel scheduled rule (`queryPeriod`): 14 days.
 pub const SENTINEL_MAX_PERIOD: i64 = 14 * 86_400;

@@ -6,6 +6,16 @@
 use serde_json::Value;
 use std::time::Duration;
 
+/// A multipart boundary that does not occur in `content` (RFC 2046, 5.1.1: the boundary
+/// must not appear in the body): a fixed prefix and the first counter that is absent.
+/// Deterministic, so that the same content gives the same request.
+fn boundary_for(content: &[u8]) -> String {
+    (0u64..)
+        .map(|n| format!("aisigma-boundary-{n:016x}"))
+        .find(|b| memchr::memmem::find(content, b.as_bytes()).is_none())
+        .expect("a body cannot hold every counter")
+}
+
 /// A request that failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HttpError {
@@ -176,7 +186,7 @@ impl Client {
                 form(pairs).into_bytes(),
             ),
             Body::File(field, name, content) => {
-                let boundary = "aisigma-boundary-7d3f9c2a51e84b60";
+                let boundary = boundary_for(content);
                 let mut b = format!(
                     "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/x-ndjson\r\n\r\n"
                 )
@@ -256,6 +266,13 @@ mod tests {
         assert!(check_url("http://localhost/x").is_ok());
         assert!(check_url("http://siem.example.com").is_err());
         assert!(check_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn multipart_boundary_is_absent_from_the_body() {
+        assert_eq!(boundary_for(b"{}"), "aisigma-boundary-0000000000000000");
+        let body = b"x aisigma-boundary-0000000000000000 aisigma-boundary-0000000000000001";
+        assert_eq!(boundary_for(body), "aisigma-boundary-0000000000000002");
     }
 
     #[test]

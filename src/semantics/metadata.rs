@@ -137,10 +137,12 @@ pub fn check(doc: &Doc, standalone: bool, diags: &mut Diagnostics) {
 
 fn check_date(d: &Spanned<String>, diags: &mut Diagnostics) {
     if !valid_date(&d.value) {
-        let help = if d.value.contains('/') {
-            "Sigma 2 dates use dashes: `YYYY-MM-DD`"
+        let help = if let Some(what) = calendar_problem(&d.value) {
+            what
+        } else if d.value.contains('/') {
+            "Sigma 2 dates use dashes: `YYYY-MM-DD`".to_string()
         } else {
-            "write the date as `YYYY-MM-DD`"
+            "write the date as `YYYY-MM-DD`".to_string()
         };
         diags.push(
             Diagnostic::new(
@@ -151,6 +153,58 @@ fn check_date(d: &Spanned<String>, diags: &mut Diagnostics) {
             .with_help(help),
         );
     }
+}
+
+/// For a date written `YYYY-MM-DD` that is not in the calendar, what is wrong with it.
+fn calendar_problem(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    let (year, month, day): (i64, u32, u32) = (
+        s[..4].parse().ok()?,
+        s[5..7].parse().ok()?,
+        s[8..].parse().ok()?,
+    );
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    if !(1..=12).contains(&month) {
+        return Some(format!(
+            "there is no month {month:02}: months are 01 to 12 (`YYYY-MM-DD`)"
+        ));
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=days).contains(&day) {
+        return Some(format!(
+            "{} {year} has days 01 to {days}, not {day:02}",
+            MONTHS[month as usize - 1]
+        ));
+    }
+    None
 }
 
 fn check_tags(doc: &Doc, diags: &mut Diagnostics) {
@@ -237,5 +291,36 @@ pub fn check_ai_mapping(doc: &Doc, diags: &mut Diagnostics) {
                 "add e.g. `owasp.llm01` (LLM Top 10) or `owasp.asi02` (Agentic Top 10) to `tags`",
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_dates_say_what_is_wrong() {
+        assert!(!valid_date("2026-13-01"));
+        assert_eq!(
+            calendar_problem("2026-13-01").unwrap(),
+            "there is no month 13: months are 01 to 12 (`YYYY-MM-DD`)"
+        );
+        assert_eq!(
+            calendar_problem("2026-02-29").unwrap(),
+            "February 2026 has days 01 to 28, not 29"
+        );
+        assert_eq!(calendar_problem("2028-02-29"), None);
+        assert!(valid_date("2028-02-29"));
+        assert_eq!(
+            calendar_problem("2026-04-31").unwrap(),
+            "April 2026 has days 01 to 30, not 31"
+        );
+        assert_eq!(
+            calendar_problem("2026-00-10").unwrap(),
+            "there is no month 00: months are 01 to 12 (`YYYY-MM-DD`)"
+        );
+        // Not shaped like a date: the general help.
+        assert_eq!(calendar_problem("2026/01/01"), None);
+        assert_eq!(calendar_problem("yesterday"), None);
     }
 }

@@ -16,6 +16,13 @@ use crate::syntax::yaml::{Kind, Node};
 pub const TARGETS: &[&str] = &["spl", "kql", "lucene", "eql", "esql", "yaral"];
 
 const KEYS: &[&str] = &["interval", "delay", "suppress", "not-for"];
+
+/// The intervals a schedule may have, in seconds: each is a cron step that divides an hour
+/// (`*/N` minutes) or a day (`*/N` hours), so runs fall on the same clock boundaries every
+/// day. 45 minutes divides a day but is no cron step, so it is not one of them.
+pub const INTERVALS: &[i64] = &[
+    300, 600, 900, 1200, 1800, 3600, 7200, 10800, 14400, 21600, 28800, 43200, 86400,
+];
 const SUPPRESS_KEYS: &[&str] = &["for", "by"];
 
 /// The longest `interval`, `delay` or suppression: 14 days, as far as Sentinel looks back.
@@ -182,14 +189,13 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Deploy> {
             "interval" => {
                 out.interval = duration(v, "interval", 5 * 60_000, diags);
                 if let Some(i) = &out.interval
-                    && 3_600_000 % i.value != 0
-                    && 86_400_000 % i.value != 0
+                    && !(i.value % 1000 == 0 && INTERVALS.contains(&(i.value / 1000)))
                 {
                     diags.push(
                         Diagnostic::new(
                             Code::InvalidDeploy,
                             i.span,
-                            "`deploy.interval` must divide an hour or a day evenly",
+                            "`deploy.interval` must be a clock step: a number of minutes that divides an hour, or of hours that divides a day",
                         )
                         .with_help(
                             "schedules run on clock boundaries: 5m, 10m, 15m, 20m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1d",
@@ -261,6 +267,14 @@ mod tests {
         assert!(errs[1].contains("must be a duration"));
         assert!(errs[2].contains("`splunk` is not a target"));
         assert!(errs[3].contains("unknown key `every`"));
+        // 45 minutes and 90 minutes divide a day, but are no cron step.
+        for bad in ["45m", "90m", "7m"] {
+            let (_, errs) = run(&format!("deploy: {{interval: {bad}}}"));
+            assert!(
+                errs.iter().any(|e| e.contains("clock step")),
+                "{bad}: {errs:?}"
+            );
+        }
         let (_, errs) = run("deploy: {interval: 1m}");
         assert!(errs[0].contains("out of range"), "{errs:?}");
     }
