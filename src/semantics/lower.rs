@@ -14,7 +14,7 @@ use crate::syntax::ast::{ConditionSrc, Detection, FieldItem, SearchExpr, Value, 
 use crate::syntax::condition::{Cond, OfTarget, Quant, pattern_matches};
 use crate::syntax::modifier::Modifier;
 use crate::syntax::sigma_string::SigmaString;
-use crate::syntax::span::Span;
+use crate::syntax::span::{Pos, Span};
 use base64::Engine as _;
 use std::collections::HashSet;
 
@@ -608,13 +608,20 @@ fn lower_value(
                 },
                 v.span,
             )),
-            None => err(
-                diags,
-                Code::InvalidModifierValue,
-                v.span,
-                format!("`{cmp}` needs a number, found `{}`", v.raw),
-            )
-            .map(|e| vec![e]),
+            None => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidModifierValue,
+                        v.span,
+                        format!("`{cmp}` needs a number, found `{}`", v.raw),
+                    )
+                    .with_help(format!(
+                        "`{cmp}` compares numbers: write one, as in `{cmp}: 1000`; to match the text `{}`, drop `|{cmp}`",
+                        v.raw
+                    )),
+                );
+                None
+            }
         };
     }
     if let Some(tp) = mods.iter().find(|m| m.is_time_part()) {
@@ -950,6 +957,49 @@ fn windash(s: &SigmaString, span: Span, diags: &mut Diagnostics) -> Option<Vec<S
     Some(out)
 }
 
+/// The part of a regex value's `span` where the pattern's syntax error is: the value is on one
+/// line and written plain (its width is the pattern's) or quoted without escapes (two more);
+/// otherwise, or when the parser gives no position, the whole value.
+fn regex_error_span(pattern: &str, span: Span) -> Span {
+    let Err(e) = regex_syntax::Parser::new().parse(pattern) else {
+        return span;
+    };
+    let at = match &e {
+        regex_syntax::Error::Parse(e) => *e.span(),
+        regex_syntax::Error::Translate(e) => *e.span(),
+        _ => return span,
+    };
+    if span.start.line != span.end.line {
+        return span;
+    }
+    let chars = pattern.chars().count() as u32;
+    let width = span.end.col.saturating_sub(span.start.col);
+    let lead = match width.checked_sub(chars) {
+        Some(0) => 0,
+        Some(2) => 1,
+        _ => return span,
+    };
+    let col = |offset: usize| {
+        let offset = offset.min(pattern.len());
+        span.start.col + lead + pattern[..offset].chars().count() as u32
+    };
+    let start = col(at.start.offset);
+    let end = col(at.end.offset).max(start + 1).min(span.end.col - lead);
+    if start >= end {
+        return span;
+    }
+    Span::new(
+        Pos {
+            line: span.start.line,
+            col: start,
+        },
+        Pos {
+            line: span.start.line,
+            col: end,
+        },
+    )
+}
+
 fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostics) -> Option<()> {
     let pcre = pcre_only_constructs(pattern);
     if !pcre.is_empty() {
@@ -975,7 +1025,7 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
                 .to_string();
             diags.push(Diagnostic::new(
                 Code::InvalidRegex,
-                span,
+                regex_error_span(pattern, span),
                 format!("regex does not compile: {short}"),
             ));
             None
@@ -986,6 +1036,51 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn diags_of(detection: &str) -> Vec<Diagnostic> {
+        let text = format!(
+            "title: t\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\nstatus: test\nlevel: low\n\
+             date: 2026-01-01\nlogsource: {{product: ai, category: llm_inference}}\n\
+             detection:\n{detection}"
+        );
+        let r = crate::semantics::check::check_str(
+            "t.yml",
+            &text,
+            &crate::semantics::schema::Schema::builtin(),
+        );
+        r.diags
+            .into_iter()
+            .filter(|d| d.severity == crate::report::diagnostic::Severity::Error)
+            .collect()
+    }
+
+    #[test]
+    fn a_comparison_with_a_word_is_one_error_with_help() {
+        let d = diags_of("  sel:\n    gen_ai.usage.input_tokens|gte: high\n  condition: sel\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, Code::InvalidModifierValue);
+        assert!(
+            d[0].help.as_deref().unwrap().contains("`gte: 1000`"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_regex_error_points_at_its_position() {
+        // Line 9 of the rule; plain, single-quoted, and (not narrowed) double-quoted with an escape.
+        let at = |value: &str| {
+            let d = diags_of(&format!(
+                "  sel:\n    ai.prompt.text|re: {value}\n  condition: sel\n"
+            ));
+            assert_eq!(d.len(), 1, "{d:?}");
+            (d[0].span.start.col, d[0].span.end.col)
+        };
+        assert_eq!(at("ab(cd"), (26, 27));
+        assert_eq!(at("'ab(cd'"), (27, 28));
+        // `"a\\d(b"` in YAML is the pattern `a\d(b`: the escape breaks the column mapping.
+        let (start, end) = at(r#""a\\d(b""#);
+        assert_eq!((start, end), (24, 32));
+    }
 
     #[test]
     fn base64_offsets_match_known_values() {

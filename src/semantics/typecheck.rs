@@ -259,7 +259,17 @@ fn check_modifiers_fit(item: &FieldItem, def: &FieldDef, diags: &mut Diagnostics
     {
         return; // values are checked by lowering for these
     }
+    let compare = item.modifiers.iter().any(|m| m.value.is_compare());
     for v in &item.values {
+        let number = match &v.value {
+            Value::Int(_) | Value::Float(_) => true,
+            Value::Str(s) => s.trim().parse::<f64>().is_ok(),
+            _ => false,
+        };
+        // A comparison with something that is not a number is one error, from lowering.
+        if compare && !number {
+            continue;
+        }
         check_value(item, v, def, diags);
     }
 }
