@@ -109,6 +109,7 @@ codes! {
     TestFailed = "AIS702", "test-failed", Error, "A rule test did not give the expected verdict.";
     NoTests = "AIS703", "no-tests", Note, "The rule has no tests.";
     UnresolvedPlaceholder = "AIS704", "unresolved-placeholder", Error, "The rule uses a placeholder that has no value, so it cannot be evaluated.";
+    UnknownTestField = "AIS705", "unknown-test-field", Warning, "A test event has a field that the schema does not define for the rule's category, so the test may not test what it means to.";
     // 8xx: compilation to query languages
     UnsupportedConstruct = "AIS801", "unsupported-construct", Error, "The rule uses a construct the target cannot express exactly; no query is emitted.";
     UnmappedField = "AIS802", "unmapped-field", Error, "The field has no name in the target's mapping file.";

@@ -1,7 +1,7 @@
 //! The check pipeline over many files: load, parse, type-check, lower, then repo-wide checks.
 //! Files are processed in parallel; results come back in path order.
 
-use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+use crate::report::diagnostic::{Code, Diagnostic, Diagnostics, Severity, did_you_mean, suggest};
 use crate::semantics::checked::{CheckedDoc, FileResult};
 use crate::semantics::ir::Expr;
 use crate::semantics::lower;
@@ -97,6 +97,7 @@ fn check_body(
         metadata::check_ai_mapping(doc, diags);
     }
     check_suppress_fields(doc, scope.as_ref(), diags);
+    check_test_fields(doc, scope.as_ref(), diags);
     match &doc.body {
         Some(Body::Detection(det)) => {
             if let Some(s) = &scope {
@@ -138,6 +139,59 @@ fn check_body(
 
 /// `deploy.suppress.by` names fields the rule's alerts carry: a field of the rule's category,
 /// or for a correlation one of its `group-by` fields (its alerts carry no other).
+/// Warn about the fields of test events that the rule's category does not define (a typo in a
+/// `no_match` event makes a test that tests nothing). Raw records of a source
+/// (`{source, record}`) are in the source's own names and are not checked.
+fn check_test_fields(doc: &Doc, scope: Option<&Scope>, diags: &mut Diagnostics) {
+    let (Some(scope), Some(tests)) = (scope, &doc.tests) else {
+        return;
+    };
+    fn leaves(prefix: &str, v: &serde_json::Value, scope: &Scope, out: &mut Vec<String>) {
+        let Some(obj) = v.as_object() else { return };
+        for (k, child) in obj {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if child.is_object() && scope.resolve(&path).is_none() {
+                leaves(&path, child, scope, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    for t in tests {
+        let raw = t.event.as_object().is_some_and(|o| {
+            o.len() == 2
+                && o.get("source").is_some_and(|s| s.is_string())
+                && o.contains_key("record")
+        });
+        if raw {
+            continue;
+        }
+        let mut paths = Vec::new();
+        leaves("", &t.event, scope, &mut paths);
+        for p in paths.iter().filter(|p| scope.resolve(p).is_none()) {
+            let names = scope.schema.field_names(&scope.category);
+            let kind = if t.expect_match { "match" } else { "no_match" };
+            let mut d = Diagnostic::new(
+                Code::UnknownTestField,
+                t.span,
+                format!(
+                    "`{p}` in a `{kind}` test event is not a field of category `{}`",
+                    scope.category
+                ),
+            );
+            let help = did_you_mean(&suggest(p, names.iter().copied(), 3)).unwrap_or_else(|| {
+                "the rule reads schema fields only, so this value is never looked at".to_string()
+            });
+            d = d.with_help(help);
+            diags.push(d);
+        }
+    }
+}
+
 fn check_suppress_fields(doc: &Doc, scope: Option<&Scope>, diags: &mut Diagnostics) {
     let Some(by) = doc.meta.deploy.as_ref().and_then(|d| d.suppress.as_ref()) else {
         return;
@@ -287,4 +341,75 @@ pub fn totals(results: &[FileResult]) -> (usize, usize, usize) {
             n + r.count(Severity::Note),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diags_of(detection: &str) -> Vec<Diagnostic> {
+        let text = format!(
+            "title: t\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\nstatus: test\nlevel: low\n\
+             date: 2026-01-01\nlogsource: {{product: ai, category: llm_inference}}\n\
+             detection:\n{detection}"
+        );
+        let r = check_str("t.yml", &text, &Schema::builtin());
+        r.diags
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect()
+    }
+
+    #[test]
+    fn a_comparison_with_a_word_is_one_error_with_help() {
+        let d = diags_of("  sel:\n    gen_ai.usage.input_tokens|gte: high\n  condition: sel\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, Code::InvalidModifierValue);
+        assert!(
+            d[0].help.as_deref().unwrap().contains("`gte: 1000`"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_regex_error_points_at_its_position() {
+        // Line 9 of the rule; plain, single-quoted, and (not narrowed) double-quoted with an escape.
+        let at = |value: &str| {
+            let d = diags_of(&format!(
+                "  sel:\n    ai.prompt.text|re: {value}\n  condition: sel\n"
+            ));
+            assert_eq!(d.len(), 1, "{d:?}");
+            (d[0].span.start.col, d[0].span.end.col)
+        };
+        assert_eq!(at("ab(cd"), (26, 27));
+        assert_eq!(at("'ab(cd'"), (27, 28));
+        // `"a\\d(b"` in YAML is the pattern `a\d(b`: the escape breaks the column mapping.
+        let (start, end) = at(r#""a\\d(b""#);
+        assert_eq!((start, end), (24, 32));
+    }
+
+    #[test]
+    fn unknown_fields_of_test_events_are_warned_about() {
+        let rule = "title: t\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\nstatus: test\nlevel: low\n\
+                    date: 2026-01-01\ntags: [atlas.aml.t0051, owasp.llm01]\n\
+                    logsource: {product: ai, category: llm_inference}\n\
+                    detection:\n  sel:\n    ai.prompt.text|contains: x\n  condition: sel\n\
+                    tests:\n  match:\n    - {ai: {prompt: {text: x}}, gen_ai.request.model: m}\n\
+                    \x20\x20no_match:\n    - {ai.promt.text: x}\n\
+                    \x20\x20\x20\x20- {source: otel-genai, record: {resourceSpans: []}}\n";
+        let r = check_str("t.yml", rule, &Schema::builtin());
+        let w: Vec<&Diagnostic> = r
+            .diags
+            .iter()
+            .filter(|d| d.code == Code::UnknownTestField)
+            .collect();
+        // Nested keys are dotted names; the raw record is not checked.
+        assert_eq!(w.len(), 1, "{:?}", r.diags);
+        assert!(
+            w[0].message
+                .contains("`ai.promt.text` in a `no_match` test event")
+        );
+        assert_eq!(w[0].help.as_deref(), Some("did you mean `ai.prompt.text`?"));
+        assert_eq!(w[0].severity, Severity::Warning);
+    }
 }

@@ -1037,51 +1037,6 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
 mod tests {
     use super::*;
 
-    fn diags_of(detection: &str) -> Vec<Diagnostic> {
-        let text = format!(
-            "title: t\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\nstatus: test\nlevel: low\n\
-             date: 2026-01-01\nlogsource: {{product: ai, category: llm_inference}}\n\
-             detection:\n{detection}"
-        );
-        let r = crate::semantics::check::check_str(
-            "t.yml",
-            &text,
-            &crate::semantics::schema::Schema::builtin(),
-        );
-        r.diags
-            .into_iter()
-            .filter(|d| d.severity == crate::report::diagnostic::Severity::Error)
-            .collect()
-    }
-
-    #[test]
-    fn a_comparison_with_a_word_is_one_error_with_help() {
-        let d = diags_of("  sel:\n    gen_ai.usage.input_tokens|gte: high\n  condition: sel\n");
-        assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].code, Code::InvalidModifierValue);
-        assert!(
-            d[0].help.as_deref().unwrap().contains("`gte: 1000`"),
-            "{d:?}"
-        );
-    }
-
-    #[test]
-    fn a_regex_error_points_at_its_position() {
-        // Line 9 of the rule; plain, single-quoted, and (not narrowed) double-quoted with an escape.
-        let at = |value: &str| {
-            let d = diags_of(&format!(
-                "  sel:\n    ai.prompt.text|re: {value}\n  condition: sel\n"
-            ));
-            assert_eq!(d.len(), 1, "{d:?}");
-            (d[0].span.start.col, d[0].span.end.col)
-        };
-        assert_eq!(at("ab(cd"), (26, 27));
-        assert_eq!(at("'ab(cd'"), (27, 28));
-        // `"a\\d(b"` in YAML is the pattern `a\d(b`: the escape breaks the column mapping.
-        let (start, end) = at(r#""a\\d(b""#);
-        assert_eq!((start, end), (24, 32));
-    }
-
     #[test]
     fn base64_offsets_match_known_values() {
         // Classic example: "/bin/sh" appears base64-encoded at three alignments.
