@@ -115,6 +115,12 @@ impl Catalog {
 
     /// Validate an `atlas.*` or `owasp.*` tag. `Ok(None)` for other namespaces.
     pub fn check_tag(&self, tag: &str) -> Result<Option<&Entry>, TagError> {
+        self.check_tag_for(tag, "")
+    }
+
+    /// [`Catalog::check_tag`] for a rule titled `title`: among equally close ids, the
+    /// suggestions for an unknown ATLAS id prefer those whose names share words with it.
+    pub fn check_tag_for(&self, tag: &str, title: &str) -> Result<Option<&Entry>, TagError> {
         if let Some(rest) = tag.strip_prefix("atlas.") {
             let upper = rest.to_uppercase();
             if upper.starts_with("AML.TA") {
@@ -122,7 +128,7 @@ impl Catalog {
                     .tactics
                     .get(&upper)
                     .map(Some)
-                    .ok_or_else(|| TagError::unknown_atlas(self, &upper));
+                    .ok_or_else(|| TagError::unknown_atlas(self, &upper, title));
             }
             if upper.starts_with("AML.T") {
                 return match self.techniques.get(&upper) {
@@ -133,7 +139,7 @@ impl Catalog {
                         help: None,
                     }),
                     Some(e) => Ok(Some(e)),
-                    None => Err(TagError::unknown_atlas(self, &upper)),
+                    None => Err(TagError::unknown_atlas(self, &upper, title)),
                 };
             }
             return self.tactic_by_slug(rest).map(Some).ok_or_else(|| TagError {
@@ -158,7 +164,7 @@ pub struct TagError {
 }
 
 impl TagError {
-    fn unknown_atlas(c: &Catalog, id: &str) -> TagError {
+    fn unknown_atlas(c: &Catalog, id: &str, title: &str) -> TagError {
         // Suggest the parent technique of an unknown sub-technique, else the closest ids.
         let parent = id
             .rsplit_once('.')
@@ -190,18 +196,38 @@ impl TagError {
                 })
             }
             None => {
-                let pool = c
+                // The closest ids by edit distance, then by words their names share with the
+                // rule's title; each shown with its name.
+                let words = |s: &str| -> std::collections::BTreeSet<String> {
+                    s.to_lowercase()
+                        .split(|ch: char| !ch.is_ascii_alphanumeric())
+                        .filter(|w| w.len() >= 3)
+                        .map(str::to_string)
+                        .collect()
+                };
+                let title = words(title);
+                let mut scored: Vec<(usize, std::cmp::Reverse<usize>, &Entry)> = c
                     .techniques
-                    .keys()
-                    .chain(c.tactics.keys())
-                    .map(String::as_str);
-                let tags: Vec<String> = crate::report::diagnostic::suggest(id, pool, 3)
-                    .iter()
-                    .map(|s| format!("atlas.{}", s.to_lowercase()))
+                    .values()
+                    .filter(|e| !e.removed)
+                    .chain(c.tactics.values())
+                    .map(|e| {
+                        let shared = words(&e.name).intersection(&title).count();
+                        (strsim::levenshtein(id, &e.id), std::cmp::Reverse(shared), e)
+                    })
+                    .filter(|(d, _, _)| *d <= 3)
                     .collect();
-                crate::report::diagnostic::did_you_mean(
-                    &tags.iter().map(String::as_str).collect::<Vec<_>>(),
-                )
+                scored.sort_by(|a, b| (a.0, a.1, &a.2.id).cmp(&(b.0, b.1, &b.2.id)));
+                let shown: Vec<String> = scored
+                    .iter()
+                    .take(3)
+                    .map(|(_, _, e)| format!("`atlas.{}` ({})", e.id.to_lowercase(), e.name))
+                    .collect();
+                match shown.as_slice() {
+                    [] => None,
+                    [one] => Some(format!("did you mean {one}?")),
+                    many => Some(format!("did you mean one of {}?", many.join(", "))),
+                }
             }
         };
         TagError {
@@ -247,5 +273,37 @@ mod tests {
         assert!(c.check_tag("owasp.llm11").is_err());
         assert!(c.check_tag("attack.t1059").unwrap().is_none());
         assert_eq!(c.techniques.values().filter(|e| !e.removed).count(), 170);
+    }
+
+    #[test]
+    fn unknown_atlas_ids_suggest_close_ids_with_their_names_preferring_the_title_words() {
+        let c = Catalog::get();
+        let help = c
+            .check_tag_for("atlas.aml.t9999", "Prompt injection through a tool result")
+            .unwrap_err()
+            .help
+            .unwrap();
+        // Edit distance first (T0099 is 2 away), then shared words: of the ids 3 away,
+        // the one named "Prompt Infiltration ..." comes before the others.
+        assert_eq!(
+            help,
+            "did you mean one of `atlas.aml.t0099` (AI Agent Tool Data Poisoning), \
+             `atlas.aml.t0093` (Prompt Infiltration via Public-Facing Application), \
+             `atlas.aml.t0098` (AI Agent Tool Credential Harvesting)?"
+        );
+        let other = c
+            .check_tag_for("atlas.aml.t9999", "Credential harvesting by an agent")
+            .unwrap_err()
+            .help
+            .unwrap();
+        assert!(other.contains("`atlas.aml.t0098` (AI Agent Tool Credential Harvesting)"));
+        assert!(other.find("t0098").unwrap() < other.find("t0093").unwrap_or(usize::MAX));
+        // Nothing within 3 edits: no guess.
+        assert!(
+            c.check_tag_for("atlas.aml.t123456789", "")
+                .unwrap_err()
+                .help
+                .is_none()
+        );
     }
 }

@@ -307,20 +307,25 @@ pub fn repo_checks(results: &mut [FileResult]) {
     }
     for (fi, r) in results.iter().enumerate() {
         for d in &r.docs {
-            let refs = match &d.doc.body {
-                Some(Body::Correlation(c)) => &c.rules,
-                Some(Body::Filter(f)) => &f.rules,
-                _ => continue,
-            };
-            for rf in refs {
+            for rf in &d.doc.references {
                 let key = rf.value.as_str();
-                if !ids.contains_key(&key.to_lowercase()) && !names.contains_key(key) {
-                    extra.push((
-                        fi,
-                        Diagnostic::new(Code::UnknownRuleReference, rf.span, format!("`{key}` matches the id or name of no loaded rule"))
-                            .with_help("check the spelling, or pass the file that defines the rule to the same command"),
-                    ));
+                if ids.contains_key(&key.to_lowercase()) || names.contains_key(key) {
+                    continue;
                 }
+                let pool = names.keys().chain(ids.keys()).map(String::as_str);
+                let help = did_you_mean(&suggest(key, pool, 3)).unwrap_or_else(|| {
+                    "check the spelling, or pass the file that defines the rule to the same command"
+                        .into()
+                });
+                extra.push((
+                    fi,
+                    Diagnostic::new(
+                        Code::UnknownRuleReference,
+                        rf.span,
+                        format!("`{key}` matches the id or name of no loaded rule"),
+                    )
+                    .with_help(help),
+                ));
             }
         }
     }
@@ -411,5 +416,43 @@ mod tests {
         );
         assert_eq!(w[0].help.as_deref(), Some("did you mean `ai.prompt.text`?"));
         assert_eq!(w[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn every_correlation_problem_is_reported_at_once_with_rule_reference_suggestions() {
+        let text = "title: input\nname: my_input_rule\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b\n\
+                    status: test\nlevel: low\ndate: 2026-01-01\n\
+                    logsource: {product: ai, category: llm_inference}\n\
+                    detection:\n  sel:\n    ai.prompt.text|contains: x\n  condition: sel\n\
+                    ---\n\
+                    title: many\nid: 6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2c\nstatus: test\n\
+                    level: low\ndate: 2026-01-01\n\
+                    correlation:\n  type: event_cont\n  rules: [my_inptu_rule]\n\
+                    \x20\x20group-by: [user.id]\n  condition: {gte: 10}\n\
+                    tests:\n  - name: burst\n    events: []\n    alerts: 0\n";
+        let mut results = vec![check_str("c.yml", text, &Schema::builtin())];
+        repo_checks(&mut results);
+        let found: Vec<(Code, String, Option<String>)> = results[0]
+            .diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.code, d.message.clone(), d.help.clone()))
+            .collect();
+        // The bad type, the missing timespan and the misspelled reference, in one pass; the
+        // tests are read as a correlation's tests, not as a rule's.
+        let codes: Vec<Code> = found.iter().map(|f| f.0).collect();
+        assert_eq!(
+            codes,
+            [
+                Code::InvalidCorrelation,
+                Code::InvalidCorrelation,
+                Code::UnknownRuleReference
+            ],
+            "{found:?}"
+        );
+        // Sorted by position: the missing timespan is reported on the `correlation` block.
+        assert!(found[0].1.contains("needs a `timespan`"), "{found:?}");
+        assert!(found[1].1.contains("unknown correlation type `event_cont`"));
+        assert_eq!(found[2].2.as_deref(), Some("did you mean `my_input_rule`?"));
     }
 }

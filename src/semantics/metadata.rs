@@ -247,7 +247,8 @@ fn check_tags(doc: &Doc, diags: &mut Diagnostics) {
             }
             diags.push(d);
         }
-        match catalog.check_tag(&tag.to_lowercase()) {
+        let title = doc.meta.title.as_ref().map_or("", |t| t.value.as_str());
+        match catalog.check_tag_for(&tag.to_lowercase(), title) {
             Ok(_) => {}
             Err(e) => {
                 let code = if tag.to_lowercase().starts_with("atlas.") {

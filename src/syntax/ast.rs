@@ -337,6 +337,9 @@ pub struct Doc {
     pub tests: Option<Vec<TestCase>>,
     /// The tests of a correlation document.
     pub corr_tests: Option<Vec<CorrTest>>,
+    /// The ids or names of the rules a correlation or filter names, kept even when the rest
+    /// of its body is invalid, so that every reference is checked in the same pass.
+    pub references: Vec<Spanned<String>>,
     pub span: Span,
 }
 

@@ -76,7 +76,14 @@ fn strings(node: &Node, what: &str, diags: &mut Diagnostics) -> Vec<Spanned<Stri
     }
 }
 
-pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
+///
+/// `references` receives the `rules` it names even when the correlation is invalid (an
+/// unknown `type`), so that they are resolved in the same pass as everything else.
+pub fn parse(
+    node: &Node,
+    diags: &mut Diagnostics,
+    references: &mut Vec<Spanned<String>>,
+) -> Option<Correlation> {
     let Some(map) = node.as_map() else {
         diags.error(
             Code::InvalidCorrelation,
@@ -160,16 +167,14 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
             )),
         }
     }
-    let Some(kind) = kind else {
-        if !map.iter().any(|(k, _)| k.raw == "type") {
-            diags.error(
-                Code::InvalidCorrelation,
-                node.span,
-                "correlation needs a `type`",
-            );
-        }
-        return None;
-    };
+    references.clone_from(&rules);
+    if kind.is_none() && !map.iter().any(|(k, _)| k.raw == "type") {
+        diags.error(
+            Code::InvalidCorrelation,
+            node.span,
+            "correlation needs a `type`",
+        );
+    }
     let extended = condition.is_some_and(|c| matches!(c.kind, Kind::Str(_)));
     if rules.is_empty() && !extended {
         diags.error(
@@ -188,6 +193,8 @@ pub fn parse(node: &Node, diags: &mut Diagnostics) -> Option<Correlation> {
             .with_help("e.g. `timespan: 10m`"),
         );
     }
+    // What follows depends on the type; without one, the checks above are all there is.
+    let kind = kind?;
     let temporal = kind.value.starts_with("temporal");
     let first_seen = kind.value == "first_seen";
     let parsed_condition = match condition {

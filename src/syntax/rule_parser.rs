@@ -130,6 +130,7 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
     }
     let mut meta = Meta::default();
     let mut body = None;
+    let mut references = Vec::new();
     let mut tests_node = None;
     let mut detection_node = None;
     for (k, v) in map {
@@ -156,10 +157,15 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
             "detection" => detection_node = Some(v),
             "tests" => tests_node = Some(v),
             "correlation" => {
-                body = crate::syntax::correlation::parse(v, diags)
+                body = crate::syntax::correlation::parse(v, diags, &mut references)
                     .map(|c| Body::Correlation(Box::new(c)))
             }
-            "filter" => body = parse_filter(v, diags).map(Body::Filter),
+            "filter" => {
+                body = parse_filter(v, diags).map(Body::Filter);
+                if let Some(Body::Filter(f)) = &body {
+                    references.clone_from(&f.rules);
+                }
+            }
             "deploy" => meta.deploy = crate::syntax::deploy::parse(v, diags),
             "regression_tests_path" | "simulation" => {}
             _ => {
@@ -215,8 +221,11 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
         _ => {}
     }
     let (mut tests, mut corr_tests) = (None, None);
+    let correlation = map.iter().any(|(k, _)| k.raw == "correlation");
     match (tests_node, &body) {
-        (Some(t), Some(Body::Correlation(_))) => corr_tests = parse_corr_tests(t, diags),
+        // A correlation's tests, even when its body is invalid: read as rule tests, they
+        // would only add errors that fixing the body makes go away.
+        (Some(t), _) if correlation => corr_tests = parse_corr_tests(t, diags),
         (Some(t), _) => tests = parse_tests(t, diags),
         (None, _) => {}
     }
@@ -225,6 +234,7 @@ pub fn parse_doc(root: &Node, diags: &mut Diagnostics) -> Option<Doc> {
         body,
         tests,
         corr_tests,
+        references,
         span: root.span,
     })
 }
