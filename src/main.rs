@@ -52,6 +52,9 @@ enum Command {
     Sources(cli::sources::Args),
     /// Write a new rule skeleton (UUID, date, logsource, tags, tests) that passes `check`
     New(cli::new::Args),
+    /// What the rules cover in MITRE ATLAS and the OWASP LLM and Agentic Top 10; Navigator
+    /// layers and gaps
+    Coverage(cli::coverage::Args),
     /// Push compiled rules to a SIEM: plan or apply creates, updates and deletes (REST APIs)
     Deploy(cli::deploy::Args),
 }
@@ -70,5 +73,6 @@ fn main() -> ExitCode {
         Command::Sources(a) => cli::sources::run(a),
         Command::Deploy(a) => cli::deploy::run(a),
         Command::New(a) => cli::new::run(a),
+        Command::Coverage(a) => cli::coverage::run(a),
     }
 }

@@ -5,3 +5,4 @@ cd "$(dirname "$0")/../.."
 mode=${1:-}
 python3 docs/render/render.py $mode docs/render/README.template.md README.md .
 python3 docs/render/render.py $mode docs/render/diagnostics.template.md docs/diagnostics.md docs/render/examples
+python3 docs/render/render.py $mode docs/render/coverage.template.md docs/coverage.md .

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod coverage;
 pub mod deploy;
 pub mod gen_events;
 pub mod new;
@@ -62,14 +63,7 @@ pub fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
     Ok(schema)
 }
 
-/// "1 file", "2 files".
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
+pub use aisigma::report::plural;
 
 pub fn usage_error(msg: &str) -> ExitCode {
     eprintln!("aisigma: {}", msg.trim_end());

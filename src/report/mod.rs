@@ -2,9 +2,22 @@
 //!
 //! [`diagnostic`] is the registry of stable codes (`AIS…`) and the diagnostic type every
 //! stage produces. [`render`] writes diagnostics as human text, JSON, SARIF or GitHub
-//! annotations; [`schema_doc`] prints the schema; [`output`] writes files atomically.
+//! annotations; [`schema_doc`] prints the schema; [`output`] writes files atomically;
+//! [`coverage`] says what a rule set covers, and [`navigator`] writes it as an ATLAS
+//! Navigator layer.
 
+pub mod coverage;
 pub mod diagnostic;
+pub mod navigator;
 pub mod output;
 pub mod render;
 pub mod schema_doc;
+
+/// "1 rule", "2 rules".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

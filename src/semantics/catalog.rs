@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+/// The ATLAS data version of the embedded catalog.
+pub const ATLAS_VERSION: &str = "5.6.0";
+
 const ATLAS_TACTICS: &str = include_str!("../../data/catalogs/atlas-tactics.tsv");
 const ATLAS_TECHNIQUES: &str = include_str!("../../data/catalogs/atlas-techniques.tsv");
 const OWASP: &str = include_str!("../../data/catalogs/owasp-llm-top10.tsv");
@@ -108,9 +111,7 @@ impl Catalog {
     }
 
     fn tactic_by_slug(&self, slug: &str) -> Option<&Entry> {
-        self.tactics
-            .values()
-            .find(|t| t.name.to_lowercase().replace(' ', "-") == slug)
+        self.tactics.values().find(|t| tactic_slug(t) == slug)
     }
 
     /// Validate an `atlas.*` or `owasp.*` tag. `Ok(None)` for other namespaces.
@@ -155,6 +156,12 @@ impl Catalog {
         }
         Ok(None)
     }
+}
+
+/// The short name of an ATLAS tactic, as tags (`atlas.ai-model-access`) and Navigator layers
+/// (`"tactic": "ai-model-access"`) write it.
+pub fn tactic_slug(tactic: &Entry) -> String {
+    tactic.name.to_lowercase().replace(' ', "-")
 }
 
 #[derive(Debug, Clone, PartialEq)]
