@@ -273,6 +273,44 @@ fn schema_command() {
 }
 
 #[test]
+fn schema_command_writes_a_json_schema_for_rule_files() {
+    let o = aisigma(&["schema", "--format", "json-schema"]);
+    assert_eq!(code(&o), 0);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let field = &v["$defs"]["selection:llm_inference"]["anyOf"][0]["properties"]["ai.prompt.text"];
+    assert_eq!(field["$ref"], "#/$defs/value:string");
+    assert!(
+        field["description"]
+            .as_str()
+            .unwrap()
+            .contains("ai.prompt.text (string)")
+    );
+    // ATLAS tags carry their technique names.
+    let tags = serde_json::to_string(&v["$defs"]["tag"]).unwrap();
+    assert!(tags.contains("atlas.aml.t0051") && tags.contains("LLM Prompt Injection"));
+    // Byte-identical on every run.
+    assert_eq!(
+        o.stdout,
+        aisigma(&["schema", "--format", "json-schema"]).stdout
+    );
+    // One category: only its fields.
+    let o = aisigma(&[
+        "schema",
+        "--format",
+        "json-schema",
+        "--category",
+        "llm_inference",
+    ]);
+    assert_eq!(code(&o), 0);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["$defs"].get("selection:llm_inference").is_some());
+    assert!(v["$defs"].get("selection:agent_activity").is_none());
+    let o = aisigma(&["schema", "--format", "json-schema", "--category", "nope"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
 fn user_schema_extends_fields() {
     let dir = tempfile::tempdir().unwrap();
     let schema = dir.path().join("extra.yml");

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 pub enum SchemaFormat {
     Table,
     Json,
+    /// The JSON Schema (draft 2020-12) of rule files, for editors and CI (docs/rule-schema.md)
+    JsonSchema,
 }
 
 #[derive(clap::Args)]
@@ -45,6 +47,18 @@ pub fn run(a: Args) -> ExitCode {
         ));
     }
     let out = match a.format {
+        SchemaFormat::JsonSchema => {
+            let Some(v) = aisigma::report::rule_schema::rule_schema(&schema, a.category.as_deref())
+            else {
+                return usage_error(&format!(
+                    "category `{}` is not one of the AI schema's (`product: ai`)",
+                    a.category.as_deref().unwrap_or_default()
+                ));
+            };
+            let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            text.push('\n');
+            text
+        }
         SchemaFormat::Json => aisigma::report::schema_doc::json(&schema, a.category.as_deref()),
         SchemaFormat::Table => aisigma::report::schema_doc::table(&schema, a.category.as_deref()),
     };

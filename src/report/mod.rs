@@ -2,7 +2,8 @@
 //!
 //! [`diagnostic`] is the registry of stable codes (`AIS…`) and the diagnostic type every
 //! stage produces. [`render`] writes diagnostics as human text, JSON, SARIF or GitHub
-//! annotations; [`schema_doc`] prints the schema; [`output`] writes files atomically;
+//! annotations; [`schema_doc`] prints the schema;
+//! [`rule_schema`] is the JSON Schema of rule files; [`output`] writes files atomically;
 //! [`coverage`] says what a rule set covers, and [`navigator`] writes it as an ATLAS
 //! Navigator layer.
 
@@ -11,6 +12,7 @@ pub mod diagnostic;
 pub mod navigator;
 pub mod output;
 pub mod render;
+pub mod rule_schema;
 pub mod schema_doc;
 
 /// "1 rule", "2 rules".

@@ -3,9 +3,15 @@
 #  - `aisigma coverage --navigator` writes a layer valid against the Navigator layer format 4.3
 #    (tests/conformance/navigator: our transcription of MITRE's format tables, which also
 #    accepts MITRE's own ATLAS layers).
+#  - `aisigma schema --format json-schema` is a valid draft 2020-12 schema; every library rule
+#    and every SigmaHQ regression rule is valid against it (and the whole SigmaHQ corpus when
+#    SIGMA_CORPUS names a checkout); of the diagnostics fixtures, every document `check` finds
+#    clean is valid, and the documents with errors that the schema can tell are exactly those in
+#    rule_schema/expected_invalid.txt. The per-category schema (--category) validates its rules.
 # Usage:
 #   tests/conformance/json_schemas.sh path/to/aisigma
-# Environment: AISIGMA_TOOLS (tool cache; default ${TMPDIR:-/tmp}/aisigma-tools), PYTHON.
+# Environment: SIGMA_CORPUS (a SigmaHQ checkout; its rules*/ folders are validated too),
+# AISIGMA_TOOLS (tool cache; default ${TMPDIR:-/tmp}/aisigma-tools), PYTHON.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tools=${AISIGMA_TOOLS:-${TMPDIR:-/tmp}/aisigma-tools}
@@ -16,8 +22,8 @@ if [ $# -ne 1 ]; then
 fi
 # shellcheck source=tests/conformance/python_venv.sh
 . "$here/python_venv.sh"
-ensure_venv "$venv" 10 'import importlib.metadata as m; assert m.version("jsonschema") == "4.26.0"' \
-    jsonschema==4.26.0
+ensure_venv "$venv" 10 'import importlib.metadata as m; assert m.version("jsonschema") == "4.26.0"; assert m.version("pyyaml") == "6.0.3"' \
+    jsonschema==4.26.0 pyyaml==6.0.3
 bin=$(realpath "$1")
 cd "$here/../.."
 work=$(mktemp -d)
@@ -77,3 +83,18 @@ if failed:
     sys.exit(1)
 print(f"navigator layers: valid against layer format 4.3 (MITRE's 2 ATLAS layers, aisigma's 2; {len(got)} techniques in the library layer; 2 broken layers rejected)")
 PY
+
+# The JSON Schema for rule files.
+"$bin" schema --format json-schema > "$work/rule.schema.json"
+"$bin" schema --format json-schema --category llm_inference > "$work/llm_inference.schema.json"
+"$bin" check tests/fixtures/diagnostics --format json > "$work/fixtures.check.json" || true
+py="$venv/bin/python $here/rule_schema/validate.py"
+$py "$work/rule.schema.json" --valid rules tests/fixtures/sigmahq_regression
+$py "$work/llm_inference.schema.json" --valid rules/llm_inference
+$py "$work/rule.schema.json" --fixtures "$work/fixtures.check.json" \
+    "$here/rule_schema/expected_invalid.txt" tests/fixtures/diagnostics
+if [ -n "${SIGMA_CORPUS:-}" ]; then
+    $py "$work/rule.schema.json" --valid "$SIGMA_CORPUS"/rules*
+else
+    echo "rule schema: SIGMA_CORPUS not set, the full SigmaHQ corpus is not validated (the 202 regression rules are)"
+fi
