@@ -11,13 +11,15 @@
 //! - [`backend`]: renders the IR as each target's query language and artifact files, with
 //!   their schedules, suppression and entities;
 //! - [`deploy`]: brings a SIEM's rules in line with the artifacts (`aisigma deploy`);
-//! - [`report`]: diagnostics and their human, JSON, SARIF and GitHub output.
+//! - [`report`]: diagnostics and their human, JSON, SARIF and GitHub output;
+//! - [`lsp`]: the same checks, completion, hover and fixes in an editor (`aisigma lsp`).
 //!
 //! The command line (`src/main.rs`, one module per command in `src/cli/`) drives these stages.
 
 pub mod backend;
 pub mod deploy;
 pub mod engine;
+pub mod lsp;
 pub mod regex;
 pub mod report;
 pub mod scan;

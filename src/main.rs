@@ -55,6 +55,9 @@ enum Command {
     /// What the rules cover in MITRE ATLAS and the OWASP LLM and Agentic Top 10; Navigator
     /// layers and gaps
     Coverage(cli::coverage::Args),
+    /// A language server over stdio: check's diagnostics as you type, completion, hover,
+    /// go to definition and quick fixes
+    Lsp(cli::lsp::Args),
     /// Push compiled rules to a SIEM: plan or apply creates, updates and deletes (REST APIs)
     Deploy(cli::deploy::Args),
 }
@@ -74,5 +77,6 @@ fn main() -> ExitCode {
         Command::Deploy(a) => cli::deploy::run(a),
         Command::New(a) => cli::new::run(a),
         Command::Coverage(a) => cli::coverage::run(a),
+        Command::Lsp(a) => cli::lsp::run(a),
     }
 }

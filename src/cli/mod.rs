@@ -7,6 +7,7 @@ pub mod compile;
 pub mod coverage;
 pub mod deploy;
 pub mod gen_events;
+pub mod lsp;
 pub mod new;
 pub mod scan;
 pub mod schema;

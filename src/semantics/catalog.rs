@@ -9,6 +9,7 @@ pub const ATLAS_VERSION: &str = "5.6.0";
 const ATLAS_TACTICS: &str = include_str!("../../data/catalogs/atlas-tactics.tsv");
 const ATLAS_TECHNIQUES: &str = include_str!("../../data/catalogs/atlas-techniques.tsv");
 const OWASP: &str = include_str!("../../data/catalogs/owasp-llm-top10.tsv");
+const ATLAS_DESCRIPTIONS: &str = include_str!("../../data/catalogs/atlas-descriptions.tsv");
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -21,6 +22,9 @@ pub struct Entry {
     pub tactics: Vec<String>,
     /// The MITRE ATT&CK tactic an ATLAS tactic is (`TA0002` for Execution), if any.
     pub attack: Option<String>,
+    /// One paragraph: ATLAS's own description (its first paragraph), or for OWASP entries a
+    /// summary in our words. Empty for removed ATLAS ids.
+    pub description: String,
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +53,10 @@ impl Catalog {
 
     fn load() -> Catalog {
         let mut c = Catalog::default();
+        let descriptions: BTreeMap<&str, &str> = rows(ATLAS_DESCRIPTIONS)
+            .filter_map(|r| Some((*r.first()?, *r.get(1)?)))
+            .collect();
+        let description = |id: &str| descriptions.get(id).copied().unwrap_or("").to_string();
         for r in rows(ATLAS_TACTICS) {
             c.tactics.insert(
                 r[0].to_string(),
@@ -59,6 +67,7 @@ impl Catalog {
                     parent: None,
                     tactics: Vec::new(),
                     attack: r.get(3).filter(|a| !a.is_empty()).map(|a| a.to_string()),
+                    description: description(r[0]),
                 },
             );
         }
@@ -82,6 +91,7 @@ impl Catalog {
                         })
                         .unwrap_or_default(),
                     attack: None,
+                    description: description(r[0]),
                 },
             );
         }
@@ -103,6 +113,7 @@ impl Catalog {
                         parent: None,
                         tactics: Vec::new(),
                         attack: None,
+                        description: r.get(4).unwrap_or(&"").to_string(),
                     },
                 );
             }
@@ -247,6 +258,24 @@ impl TagError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_current_entry_has_a_description() {
+        let c = Catalog::get();
+        for e in c
+            .techniques
+            .values()
+            .chain(c.tactics.values())
+            .chain(c.owasp.values())
+        {
+            assert_eq!(e.description.is_empty(), e.removed, "{}", e.id);
+        }
+        assert!(
+            c.techniques["AML.T0051"]
+                .description
+                .starts_with("An adversary may craft malicious prompts")
+        );
+    }
 
     #[test]
     fn atlas_and_owasp_tags() {

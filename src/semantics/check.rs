@@ -245,7 +245,20 @@ pub fn check_str(path: &str, text: &str, schema: &Schema) -> FileResult {
 
 /// Check every file, in parallel, then run the repository-wide checks.
 pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<FileResult> {
-    let mut results: Vec<FileResult> = files
+    let mut results = check_each(files, schema, opts);
+    for (fi, d) in workspace_findings(&results, schema) {
+        results[fi].diags.push(d);
+    }
+    for r in results.iter_mut() {
+        sort_diags(&mut r.diags);
+    }
+    results
+}
+
+/// Check every file on its own, in parallel, without the checks across files
+/// ([`workspace_findings`]).
+pub fn check_each(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<FileResult> {
+    files
         .par_iter()
         .map(|p| match load::read_source(p, opts.max_file_size) {
             Ok(src) => check_source(src, schema),
@@ -256,17 +269,33 @@ pub fn check_files(files: &[PathBuf], schema: &Schema, opts: &Options) -> Vec<Fi
                 diags: vec![d],
             },
         })
-        .collect();
-    repo_checks(&mut results);
-    crate::semantics::correlation::check_fields(&mut results, schema);
-    for r in results.iter_mut() {
-        sort_diags(&mut r.diags);
-    }
-    results
+        .collect()
+}
+
+/// The diagnostics that need every file, each with the index of its file: duplicate ids and
+/// names, unknown rule references ([`repo_findings`]), and the fields correlations read in
+/// the rules they reference. `check` adds them to each file's own; `aisigma lsp` recomputes
+/// them as documents change.
+pub fn workspace_findings(results: &[FileResult], schema: &Schema) -> Vec<(usize, Diagnostic)> {
+    let mut out = repo_findings(results);
+    out.extend(crate::semantics::correlation::field_findings(
+        results, schema,
+    ));
+    out
 }
 
 /// Checks across files: duplicate ids and names, and references of correlations and filters.
 pub fn repo_checks(results: &mut [FileResult]) {
+    for (fi, d) in repo_findings(results) {
+        results[fi].diags.push(d);
+    }
+    for r in results.iter_mut() {
+        sort_diags(&mut r.diags);
+    }
+}
+
+/// What [`repo_checks`] finds, each with the index of its file.
+pub fn repo_findings(results: &[FileResult]) -> Vec<(usize, Diagnostic)> {
     let mut ids: BTreeMap<String, Vec<(usize, crate::syntax::span::Span)>> = BTreeMap::new();
     let mut names: BTreeMap<String, Vec<(usize, crate::syntax::span::Span)>> = BTreeMap::new();
     for (fi, r) in results.iter().enumerate() {
@@ -329,12 +358,7 @@ pub fn repo_checks(results: &mut [FileResult]) {
             }
         }
     }
-    for (fi, d) in extra {
-        results[fi].diags.push(d);
-    }
-    for r in results.iter_mut() {
-        sort_diags(&mut r.diags);
-    }
+    extra
 }
 
 /// Totals over results: (errors, warnings, notes).

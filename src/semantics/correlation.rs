@@ -206,7 +206,7 @@ pub fn resolve<'a>(
 /// aliases, and the field it aggregates) must exist in the schema of each rule it
 /// references, numeric where it is summed or averaged; a correlation over correlations can
 /// group only by their `group-by` fields, which is all their alerts carry.
-pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
+pub fn field_findings(results: &[FileResult], schema: &Schema) -> Vec<(usize, Diagnostic)> {
     let by_key = index(results);
     let mut extra: Vec<(usize, Diagnostic)> = Vec::new();
     for (fi, r) in results.iter().enumerate() {
@@ -294,9 +294,7 @@ pub fn check_fields(results: &mut [FileResult], schema: &Schema) {
             }
         }
     }
-    for (fi, d) in extra {
-        results[fi].diags.push(d);
-    }
+    extra
 }
 
 /// The detection documents that only serve as inputs of correlations: referenced by a

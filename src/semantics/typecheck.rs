@@ -221,20 +221,24 @@ fn mismatch(diags: &mut Diagnostics, item: &FieldItem, m: Modifier, def: &FieldD
     );
 }
 
+/// Whether a modifier applies to a field of a type (AIS402 when it does not).
+pub fn modifier_fits(m: Modifier, base: BaseType) -> bool {
+    match m {
+        Modifier::Exists | Modifier::Neq | Modifier::All | Modifier::Fieldref => true,
+        _ if base == BaseType::Json => false,
+        Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte => base.is_numeric(),
+        Modifier::Cidr => base == BaseType::Ip,
+        m if m.is_time_part() => base == BaseType::Timestamp,
+        m if m.needs_string() => base == BaseType::String,
+        _ => true,
+    }
+}
+
 fn check_modifiers_fit(item: &FieldItem, def: &FieldDef, diags: &mut Diagnostics) {
     let base = def.ty.base;
     let mut ok = true;
     for m in item.modifiers.iter().map(|m| m.value) {
-        let fits = match m {
-            Modifier::Exists | Modifier::Neq | Modifier::All | Modifier::Fieldref => true,
-            _ if base == BaseType::Json => false,
-            Modifier::Lt | Modifier::Lte | Modifier::Gt | Modifier::Gte => base.is_numeric(),
-            Modifier::Cidr => base == BaseType::Ip,
-            m if m.is_time_part() => base == BaseType::Timestamp,
-            m if m.needs_string() => base == BaseType::String,
-            _ => true,
-        };
-        if !fits {
+        if !modifier_fits(m, base) {
             ok = false;
             let help = match (m, base) {
                 (_, BaseType::Json) => "json fields hold structured content: test them with `exists` or `null`, or match the derived text fields (e.g. `ai.prompt.text`, `ai.response.text`, `ai.tool.args.text`)".to_string(),

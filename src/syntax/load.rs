@@ -120,6 +120,16 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagno
             format!("cannot read {shown}: {e}"),
         ));
     }
+    source_from_bytes(shown, bytes, max_size)
+}
+
+/// A rule file's bytes already in memory (an editor's buffer), with the checks of
+/// [`read_source`]: the size limit, NUL bytes, a byte-order mark, UTF-8.
+pub fn source_from_bytes(
+    shown: String,
+    bytes: Vec<u8>,
+    max_size: u64,
+) -> Result<Arc<SourceFile>, Diagnostic> {
     if bytes.len() as u64 > max_size {
         return Err(Diagnostic::new(
             Code::FileTooLarge,

@@ -150,6 +150,53 @@ impl Modifier {
         }
     }
 
+    /// What the modifier does, in one sentence (completion and hover in `aisigma lsp`;
+    /// docs/rule-format.md has the full table).
+    pub fn doc(self) -> &'static str {
+        use Modifier::*;
+        match self {
+            Contains => "The value occurs anywhere in the field (`*value*`), ignoring case.",
+            StartsWith => "The field starts with the value (`value*`), ignoring case.",
+            EndsWith => "The field ends with the value (`*value`), ignoring case.",
+            All => "Every value of the list must match (instead of any one).",
+            Base64 => "Match the Base64 encoding of the value.",
+            Base64Offset => {
+                "Match the value Base64-encoded at any of the three byte offsets, as it appears inside a longer encoded text."
+            }
+            Utf16Le => "Encode the value as UTF-16LE (use before `base64`).",
+            Utf16Be => "Encode the value as UTF-16BE (use before `base64`).",
+            Utf16 => "Encode the value as a byte-order mark and UTF-16LE (use before `base64`).",
+            Wide => "Alias of `utf16le`.",
+            Windash => {
+                "A `-` or `/` that starts a flag also matches `/`, `–`, `—` and `―` (Windows command lines)."
+            }
+            Re => {
+                "The value is a regular expression (PCRE subset; case-sensitive unless `i`), searched anywhere in the field."
+            }
+            ReI => "Regex flag: ignore case (with `re`).",
+            ReM => "Regex flag: `^` and `$` match at line breaks (with `re`).",
+            ReS => "Regex flag: `.` matches line breaks (with `re`).",
+            Cidr => "The field is an IP address inside the CIDR range (ip fields).",
+            Lt => "The field is less than the number (int and float fields).",
+            Lte => "The field is less than or equal to the number (int and float fields).",
+            Gt => "The field is greater than the number (int and float fields).",
+            Gte => "The field is greater than or equal to the number (int and float fields).",
+            Exists => "`true`: the field is present and not null; `false`: it is absent or null.",
+            Expand => {
+                "The value holds `%placeholders%`, replaced by the lists of a placeholder file."
+            }
+            Fieldref => "The value names another field: both fields hold the same value.",
+            Cased => "Compare with case (Sigma compares strings without case by default).",
+            Neq => "The field is none of the values.",
+            Minute => "The minute (0-59) of a timestamp field equals the value.",
+            Hour => "The hour (0-23) of a UTC timestamp field equals the value.",
+            Day => "The day of the month (1-31) of a timestamp field equals the value.",
+            Week => "The ISO 8601 week (1-53) of a timestamp field equals the value.",
+            Month => "The month (1-12) of a timestamp field equals the value.",
+            Year => "The year of a timestamp field equals the value.",
+        }
+    }
+
     pub fn is_compare(self) -> bool {
         matches!(
             self,

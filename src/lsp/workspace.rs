@@ -1,0 +1,182 @@
+//! The rules the server knows: every rule file of the workspace, checked on its own once, and
+//! the open documents, re-checked as they change. The checks across files (duplicate ids and
+//! names, rule references, correlation fields) are recomputed over all of them, so an open
+//! document gets exactly the diagnostics `aisigma check` gives for it when run on the
+//! workspace.
+
+use crate::report::diagnostic::Diagnostic;
+use crate::semantics::check::{Options, check_each, check_source, sort_diags, workspace_findings};
+use crate::semantics::checked::FileResult;
+use crate::semantics::schema::Schema;
+use crate::syntax::load;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub struct Workspace {
+    pub schema: Schema,
+    /// The workspace folder: paths in messages are relative to it, as for `check` run there.
+    pub root: Option<PathBuf>,
+    /// The rule files and directories searched (absolute).
+    pub rule_paths: Vec<PathBuf>,
+    pub options: Options,
+    /// Every known file (absolute path), in path order, and its own check (same index).
+    paths: Vec<PathBuf>,
+    results: Vec<FileResult>,
+    /// The text of each open document.
+    open: BTreeMap<PathBuf, String>,
+}
+
+impl Workspace {
+    /// Check every rule file under `rule_paths` (the root when empty).
+    pub fn load(
+        schema: Schema,
+        root: Option<PathBuf>,
+        rule_paths: Vec<PathBuf>,
+        options: Options,
+    ) -> Workspace {
+        let rule_paths: Vec<PathBuf> = if rule_paths.is_empty() {
+            root.iter().cloned().collect()
+        } else {
+            rule_paths
+                .into_iter()
+                .map(|p| match &root {
+                    Some(r) if p.is_relative() => r.join(p),
+                    _ => p,
+                })
+                .collect()
+        };
+        let mut ws = Workspace {
+            schema,
+            root,
+            rule_paths,
+            options,
+            paths: Vec::new(),
+            results: Vec::new(),
+            open: BTreeMap::new(),
+        };
+        let paths: Vec<PathBuf> = ws
+            .rule_paths
+            .iter()
+            .filter(|p| p.exists())
+            .cloned()
+            .collect();
+        let found = load::collect_files(&paths).unwrap_or_default();
+        let results = check_each(&found, &ws.schema, &ws.options);
+        for (path, r) in found.into_iter().zip(results) {
+            ws.insert(path, r);
+        }
+        ws
+    }
+
+    /// Add or replace a file's result, keeping path order.
+    fn insert(&mut self, path: PathBuf, mut r: FileResult) {
+        r.path = self.shown(&path);
+        match self.paths.binary_search(&path) {
+            Ok(i) => self.results[i] = r,
+            Err(i) => {
+                self.paths.insert(i, path);
+                self.results.insert(i, r);
+            }
+        }
+    }
+
+    fn remove(&mut self, path: &Path) {
+        if let Ok(i) = self.paths.binary_search_by(|p| p.as_path().cmp(path)) {
+            self.paths.remove(i);
+            self.results.remove(i);
+        }
+    }
+
+    /// How a path appears in messages: relative to the root when inside it.
+    pub fn shown(&self, path: &Path) -> String {
+        let rel = self
+            .root
+            .as_ref()
+            .and_then(|r| path.strip_prefix(r).ok())
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(path);
+        load::display_path(rel)
+    }
+
+    /// The number of rule files known.
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The paths of the open documents.
+    pub fn open_paths(&self) -> Vec<PathBuf> {
+        self.open.keys().cloned().collect()
+    }
+
+    pub fn text(&self, path: &Path) -> Option<&str> {
+        self.open.get(path).map(String::as_str)
+    }
+
+    /// A document was opened or changed: check its text.
+    pub fn set_text(&mut self, path: &Path, text: String) {
+        let shown = self.shown(path);
+        let r = match load::source_from_bytes(
+            shown.clone(),
+            text.clone().into_bytes(),
+            self.options.max_file_size,
+        ) {
+            Ok(src) => check_source(src, &self.schema),
+            Err(d) => FileResult {
+                path: shown,
+                source: None,
+                docs: Vec::new(),
+                diags: vec![d],
+            },
+        };
+        self.insert(path.to_path_buf(), r);
+        self.open.insert(path.to_path_buf(), text);
+    }
+
+    /// A document was closed: the file on disk counts again, if it is a rule file of the
+    /// workspace.
+    pub fn close(&mut self, path: &Path) {
+        self.open.remove(path);
+        self.reload(path);
+    }
+
+    /// A file changed on disk (and is not open): check it again, or forget it if it is gone
+    /// or outside the rule paths.
+    pub fn reload(&mut self, path: &Path) {
+        if self.open.contains_key(path) {
+            return;
+        }
+        let inside = self.rule_paths.iter().any(|p| path.starts_with(p));
+        let rule_file = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml")
+        );
+        if !(inside && rule_file && path.is_file()) {
+            self.remove(path);
+            return;
+        }
+        if let Some(r) = check_each(&[path.to_path_buf()], &self.schema, &self.options).pop() {
+            self.insert(path.to_path_buf(), r);
+        }
+    }
+
+    /// The diagnostics of a file: its own, and those across files that fall in it, in the
+    /// order `check` prints them.
+    pub fn diagnostics(&self, path: &Path) -> Vec<Diagnostic> {
+        let Ok(index) = self.paths.binary_search_by(|p| p.as_path().cmp(path)) else {
+            return Vec::new();
+        };
+        let mut out = self.results[index].diags.clone();
+        out.extend(
+            workspace_findings(&self.results, &self.schema)
+                .into_iter()
+                .filter(|(fi, _)| *fi == index)
+                .map(|(_, d)| d),
+        );
+        sort_diags(&mut out);
+        out
+    }
+}
