@@ -32,6 +32,12 @@ fn tune_allocator() {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Read project defaults from FILE instead of the nearest aisigma.toml (README, "Project config")
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// Read no aisigma.toml
+    #[arg(long, global = true, conflicts_with = "config")]
+    no_config: bool,
 }
 
 #[derive(Subcommand)]
@@ -58,13 +64,19 @@ enum Command {
     /// A language server over stdio: check's diagnostics as you type, completion, hover,
     /// go to definition and quick fixes
     Lsp(cli::lsp::Args),
+    /// Project defaults (aisigma.toml): show the effective settings and their origin
+    Config(cli::config::Args),
     /// Push compiled rules to a SIEM: plan or apply creates, updates and deletes (REST APIs)
     Deploy(cli::deploy::Args),
 }
 
 fn main() -> ExitCode {
     tune_allocator();
-    let command = Cli::parse().command;
+    let cli = Cli::parse();
+    if let Err(e) = cli::settings::init(cli.config.as_deref(), cli.no_config) {
+        return cli::usage_error(&e);
+    }
+    let command = cli.command;
     aisigma::report::output::remove_on_signal();
     match command {
         Command::Check(a) => cli::check::run(a),
@@ -78,5 +90,6 @@ fn main() -> ExitCode {
         Command::New(a) => cli::new::run(a),
         Command::Coverage(a) => cli::coverage::run(a),
         Command::Lsp(a) => cli::lsp::run(a),
+        Command::Config(a) => cli::config::run(a),
     }
 }

@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rule files or directories (directories are searched for *.yml and *.yaml)
-    #[arg(default_value = ".")]
+    /// Rule files or directories (directories are searched for *.yml and *.yaml) [default: `rules` of aisigma.toml, else .]
     paths: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -32,7 +31,13 @@ pub fn run(a: Args) -> ExitCode {
     };
     let mut results = results;
     let mut runnable = None;
-    if let Some(name) = &a.source {
+    let source = a.source.clone().or_else(|| {
+        super::settings::get()
+            .source
+            .as_ref()
+            .map(|s| s.value.clone())
+    });
+    if let Some(name) = &source {
         match source_findings(&mut results, name, &a.common) {
             Ok(r) => runnable = Some((name.clone(), r)),
             Err(e) => return usage_error(&e),

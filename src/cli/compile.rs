@@ -58,26 +58,29 @@ impl CompileFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rule files or directories
-    #[arg(default_value = ".")]
+    /// Rule files or directories [default: `rules` of aisigma.toml, else .]
     paths: Vec<PathBuf>,
-    /// Target query language
+    /// Target query language [default: each of `targets` of aisigma.toml]
     #[arg(long, value_enum)]
-    target: Target,
+    target: Option<Target>,
     /// Output format: `query` prints each query; `json` prints one JSON object per rule and
     /// line; the others are deployable artifacts of one target (see docs/backends.md)
     #[arg(long, value_enum, default_value_t = CompileFormat::Query)]
     format: CompileFormat,
     /// The telemetry the queries run on: a source pack (`aisigma sources` lists them)
-    #[arg(long, value_name = "NAME", default_value = aisigma::source::DEFAULT)]
-    source: String,
+    /// [default: `source` of aisigma.toml, else aisigma]
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
     /// Field and log-source mapping file merged over the source's mapping for the target
+    /// [default: `mappings.<target>` of aisigma.toml]
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
     /// Directory of artifact templates (`<format>.j2`) overriding the built-in ones
+    /// [default: `templates` of aisigma.toml]
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
-    /// Write one file per rule (or one pack file) into DIR, atomically
+    /// Write one file per rule (or one pack file) into DIR, atomically (with several targets
+    /// from aisigma.toml, into DIR/<target>/)
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     output: Option<PathBuf>,
     /// Compare case-insensitive strings by Unicode simple case folding (`k` also matches the
@@ -86,17 +89,93 @@ pub struct Args {
     unicode_exact: bool,
     /// Exit 0 when the only failures are refusals (AIS801, AIS802, AIS804: a rule the target
     /// or the source cannot express); they are still reported. Rules with errors still fail
-    #[arg(long)]
+    /// [default: `allow-refusals` of aisigma.toml, else off]
+    #[arg(long, overrides_with = "no_allow_refusals")]
     allow_refusals: bool,
+    /// Fail on refusals even when aisigma.toml sets `allow-refusals = true`
+    #[arg(long)]
+    no_allow_refusals: bool,
     #[command(flatten)]
     common: Common,
+}
+
+/// One compilation, every setting resolved (flags over aisigma.toml over defaults).
+pub struct Job {
+    paths: Vec<PathBuf>,
+    target: Target,
+    format: CompileFormat,
+    source: String,
+    mapping: Option<PathBuf>,
+    templates: Option<PathBuf>,
+    output: Option<PathBuf>,
+    unicode_exact: bool,
+    allow_refusals: bool,
+    common: Common,
+}
+
+/// The jobs of a `compile`: one per target (the flag's, or each of aisigma.toml's).
+fn jobs(a: Args) -> Result<Vec<Job>, String> {
+    let c = super::settings::get();
+    let targets = c.targets(a.target);
+    let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+    if targets.is_empty() {
+        return Err(
+            "no target: pass --target (spl, kql, eql, lucene, esql, yaral), or list `targets` in aisigma.toml"
+                .into(),
+        );
+    }
+    let several = targets.len() > 1;
+    if several && a.output.is_none() && a.format != CompileFormat::Json {
+        return Err(format!(
+            "aisigma.toml names {} targets ({}): pass --target, or -o DIR (each target's files go into DIR/<target>/), or --format json",
+            targets.len(),
+            names.join(", ")
+        ));
+    }
+    Ok(targets
+        .into_iter()
+        .map(|t| Job {
+            paths: a.paths.clone(),
+            target: t,
+            format: a.format,
+            source: c.source(a.source.as_deref()),
+            mapping: c.mapping(a.mapping.as_deref(), t),
+            templates: c.templates(a.templates.as_deref()),
+            output: match &a.output {
+                Some(o) if several => Some(o.join(t.name())),
+                o => o.clone(),
+            },
+            unicode_exact: a.unicode_exact,
+            allow_refusals: c.allow_refusals(a.allow_refusals, a.no_allow_refusals),
+            common: a.common.clone(),
+        })
+        .collect())
+}
+
+/// Run each job; the exit code is the worst of theirs.
+pub fn run(a: Args) -> ExitCode {
+    let jobs = match jobs(a) {
+        Ok(j) => j,
+        Err(e) => return usage_error(&e),
+    };
+    let mut worst = ExitCode::from(EXIT_OK);
+    for job in jobs {
+        let code = run_job(job);
+        if code == ExitCode::from(EXIT_USAGE) {
+            return code;
+        }
+        if code != ExitCode::from(EXIT_OK) {
+            worst = code;
+        }
+    }
+    worst
 }
 
 /// An artifact format and its template text (built in, or from `--templates`).
 type Artifact = (&'static Format, String);
 
 /// The artifact format `format` names for `target`, with its template.
-fn artifact_template(a: &Args) -> Result<Option<Artifact>, String> {
+fn artifact_template(a: &Job) -> Result<Option<Artifact>, String> {
     let Some(name) = a.format.artifact() else {
         return Ok(None);
     };
@@ -165,7 +244,7 @@ pub fn load_mapping(
     Ok(merged)
 }
 
-pub fn run(a: Args) -> ExitCode {
+fn run_job(a: Job) -> ExitCode {
     let artifact = match artifact_template(&a) {
         Ok(x) => x,
         Err(e) => return usage_error(&e),
@@ -368,7 +447,7 @@ struct Output {
 /// rules (SecOps deployment settings, a Splunk app's other files).
 fn package(
     out: &mut Output,
-    a: &Args,
+    a: &Job,
     artifact: Option<&Artifact>,
     macros: &[(String, String, String)],
 ) -> Result<(), String> {
@@ -483,7 +562,7 @@ pub fn build(
         Target::Lucene | Target::Eql | Target::Esql => CompileFormat::KibanaNdjson,
         Target::Yaral => CompileFormat::Chronicle,
     };
-    let a = Args {
+    let a = Job {
         paths,
         target,
         format,
@@ -538,7 +617,7 @@ fn assemble(
     out: &mut Output,
     results: &[FileResult],
     compiled: PerDoc,
-    a: &Args,
+    a: &Job,
     artifact: Option<&Artifact>,
     env: &Env,
 ) -> Result<(), String> {
@@ -616,7 +695,7 @@ fn file_name(r: &FileResult, doc: &Doc, index: usize) -> String {
 #[allow(clippy::too_many_arguments)]
 fn emit_rule(
     out: &mut Output,
-    a: &Args,
+    a: &Job,
     artifact: Option<&Artifact>,
     r: &FileResult,
     doc: &Doc,
@@ -773,13 +852,7 @@ fn run_tables(
 }
 
 /// Report a rule that did not compile: human diagnostics on stderr, or a JSON error object.
-fn emit_errors(
-    out: &mut Output,
-    a: &Args,
-    r: &FileResult,
-    doc: Option<&Doc>,
-    diags: &[Diagnostic],
-) {
+fn emit_errors(out: &mut Output, a: &Job, r: &FileResult, doc: Option<&Doc>, diags: &[Diagnostic]) {
     if a.format == CompileFormat::Json {
         let d = &diags[0];
         let v = serde_json::json!({

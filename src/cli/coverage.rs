@@ -10,8 +10,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rule files or directories
-    #[arg(default_value = ".")]
+    /// Rule files or directories [default: `rules` of aisigma.toml, else .]
     paths: Vec<PathBuf>,
     /// Output format on standard output
     #[arg(long, value_enum, default_value_t = Format::Table)]

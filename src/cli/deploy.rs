@@ -21,12 +21,12 @@ pub enum DeployFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rule files or directories
-    #[arg(default_value = ".")]
+    /// Rule files or directories [default: `rules` of aisigma.toml, else .]
     paths: Vec<PathBuf>,
     /// Target: spl (Splunk), kql (Sentinel), lucene, eql or esql (Kibana), yaral (SecOps)
+    /// [default: the one target of `targets` in aisigma.toml]
     #[arg(long, value_enum)]
-    target: Target,
+    target: Option<Target>,
     /// List the rules to create, update, leave unchanged or delete; change nothing
     #[arg(long, required_unless_present = "apply", conflicts_with = "apply")]
     plan: bool,
@@ -37,15 +37,21 @@ pub struct Args {
     #[arg(long)]
     prune: bool,
     /// The telemetry the queries run on: a source pack (`aisigma sources` lists them)
-    #[arg(long, value_name = "NAME", default_value = aisigma::source::DEFAULT)]
-    source: String,
+    /// [default: `source` of aisigma.toml, else aisigma]
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
     /// Field and log-source mapping file merged over the source's mapping for the target
+    /// [default: `mappings.<target>` of aisigma.toml]
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
     /// Deploy the other rules when some are refused by the target or source (AIS801,
-    /// AIS802, AIS804), and exit 0 if nothing else failed
-    #[arg(long)]
+    /// AIS802, AIS804), and exit 0 if nothing else failed [default: `allow-refusals` of
+    /// aisigma.toml, else off]
+    #[arg(long, overrides_with = "no_allow_refusals")]
     allow_refusals: bool,
+    /// Fail on refusals even when aisigma.toml sets `allow-refusals = true`
+    #[arg(long)]
+    no_allow_refusals: bool,
     /// Output: `human` lines, or one JSON object per rule and line
     #[arg(long, value_enum, default_value_t = DeployFormat::Human)]
     format: DeployFormat,
@@ -177,34 +183,48 @@ fn line(format: DeployFormat, step: &Step, result: Option<&Result<(), HttpError>
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let siem = match siem(a.target) {
+    let c = super::settings::get();
+    let target = match c.targets(a.target).as_slice() {
+        [t] => *t,
+        [] => {
+            return usage_error(
+                "no target: pass --target (spl, kql, lucene, eql, esql, yaral), or list one in `targets` of aisigma.toml",
+            );
+        }
+        many => {
+            let names: Vec<&str> = many.iter().map(|t| t.name()).collect();
+            return usage_error(&format!(
+                "aisigma.toml names {} targets ({}): deploy goes to one SIEM at a time, pass --target",
+                many.len(),
+                names.join(", ")
+            ));
+        }
+    };
+    let source = c.source(a.source.as_deref());
+    let mapping = c.mapping(a.mapping.as_deref(), target);
+    let allow_refusals = c.allow_refusals(a.allow_refusals, a.no_allow_refusals);
+    let siem = match siem(target) {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    let built = match build(
-        a.paths.clone(),
-        a.common.clone(),
-        a.target,
-        a.source.clone(),
-        a.mapping.clone(),
-    ) {
+    let built = match build(a.paths.clone(), a.common.clone(), target, source, mapping) {
         Ok(b) => b,
         Err(e) => return usage_error(&e),
     };
     eprint!("{}", built.errors);
-    let desired = match desired(a.target, &built) {
+    let desired = match desired(target, &built) {
         Ok(d) => d,
         Err(e) => return usage_error(&e),
     };
     let deployed = match siem.list() {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: cannot list the rules on {}: {e}", a.target.name());
+            eprintln!("error: cannot list the rules on {}: {e}", target.name());
             return ExitCode::from(EXIT_REMOTE);
         }
     };
     // A rule that failed to compile may still be deployed: pruning would delete it.
-    let failed = built.failed - if a.allow_refusals { built.refused } else { 0 };
+    let failed = built.failed - if allow_refusals { built.refused } else { 0 };
     let prune = a.prune && built.failed == built.refused;
     if a.prune && !prune {
         eprintln!(
@@ -238,7 +258,7 @@ pub fn run(a: Args) -> ExitCode {
     eprintln!(
         "{} on {}: {} to create, {} to update, {} unchanged, {} to delete{}",
         if a.apply { "applied" } else { "plan" },
-        a.target.name(),
+        target.name(),
         count(Action::Create),
         count(Action::Update),
         count(Action::Unchanged),

@@ -16,8 +16,9 @@ pub struct Args {
     /// Fraction of events that are attacks (0 to 1)
     #[arg(long, default_value_t = 0.01)]
     attack_rate: f64,
-    /// Rules whose `tests.match` events are used as the attacks
-    #[arg(long = "rules", value_name = "PATH", default_value = "rules")]
+    /// Rules whose `tests.match` events are used as the attacks [default: `rules` of
+    /// aisigma.toml, else rules]
+    #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
     /// Write to FILE instead of standard output
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -30,7 +31,8 @@ pub fn run(a: Args) -> ExitCode {
     if !(0.0..=1.0).contains(&a.attack_rate) {
         return usage_error("--attack-rate must be between 0 and 1");
     }
-    let (results, _) = match prepare(&a.rules, &a.common) {
+    let rules = super::settings::get().rule_paths(&a.rules, "rules");
+    let (results, _) = match prepare(&rules, &a.common) {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct Args {
     /// Rule files or directories, relative to the workspace folder, whose rules count for the
-    /// checks across files (duplicate ids, rule references); default: the whole folder
+    /// checks across files (duplicate ids, rule references) [default: `rules` of
+    /// aisigma.toml, else the whole folder]
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
     /// Accepted for editors that always pass it; the server only speaks over stdio
@@ -27,8 +28,8 @@ pub fn run(a: Args) -> ExitCode {
         &conn,
         aisigma::lsp::Settings {
             schema,
-            rule_paths: a.rules,
-            max_file_size: a.common.max_file_size,
+            rule_paths: rule_paths(a.rules),
+            max_file_size: a.common.max_file_size(),
         },
     );
     drop(conn);
@@ -49,4 +50,18 @@ pub fn run(a: Args) -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+/// `--rules`, else aisigma.toml's `rules` (made absolute: the workspace folder need not be
+/// the working directory), else none (the whole workspace folder).
+fn rule_paths(given: Vec<PathBuf>) -> Vec<PathBuf> {
+    if !given.is_empty() {
+        return given;
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    super::settings::get()
+        .rules
+        .as_ref()
+        .map(|r| r.value.iter().map(|p| cwd.join(p)).collect())
+        .unwrap_or_default()
 }

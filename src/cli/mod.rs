@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod config;
 pub mod coverage;
 pub mod deploy;
 pub mod gen_events;
@@ -11,6 +12,7 @@ pub mod lsp;
 pub mod new;
 pub mod scan;
 pub mod schema;
+pub mod settings;
 pub mod sources;
 pub mod test;
 
@@ -37,16 +39,23 @@ pub struct Common {
     /// Extra schema file(s) to merge into the built-in AI telemetry schema
     #[arg(long = "schema", value_name = "FILE")]
     pub schemas: Vec<PathBuf>,
-    /// Largest rule file to read, in bytes
-    #[arg(long, value_name = "BYTES", default_value_t = aisigma::syntax::load::DEFAULT_MAX_FILE_SIZE)]
-    pub max_file_size: u64,
+    /// Largest rule file to read, in bytes [default: 4194304]
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+}
+
+impl Common {
+    /// `--max-file-size`, else aisigma.toml's, else the default.
+    pub fn max_file_size(&self) -> u64 {
+        settings::get().max_file_size(self.max_file_size)
+    }
 }
 
 /// The built-in schema with the `--schema` files merged in; a bad file is rendered as a
 /// diagnostic.
 pub fn load_schema(files: &[PathBuf]) -> Result<Schema, String> {
     let mut schema = Schema::builtin();
-    for f in files {
+    for f in &settings::get().schema_files(files) {
         let text = std::fs::read_to_string(f)
             .map_err(|e| format!("cannot read schema {}: {e}", f.display()))?;
         schema.add_source(&text).map_err(|d| {
@@ -85,12 +94,13 @@ pub fn print(s: &str) -> ExitCode {
 /// Check the rules under `paths`; also says whether a file could not be read.
 pub fn prepare(paths: &[PathBuf], common: &Common) -> Result<(Vec<FileResult>, bool), String> {
     let schema = load_schema(&common.schemas)?;
-    let files = aisigma::syntax::load::collect_files(paths)?;
+    let paths = settings::get().rule_paths(paths, ".");
+    let files = aisigma::syntax::load::collect_files(&paths)?;
     let results = check_files(
         &files,
         &schema,
         &Options {
-            max_file_size: common.max_file_size,
+            max_file_size: common.max_file_size(),
         },
     );
     let io_failed = results

@@ -22,8 +22,9 @@ pub struct Args {
     /// Event files or directories; `-` reads standard input
     #[arg(default_value = "-")]
     inputs: Vec<PathBuf>,
-    /// Rule files or directories (repeatable)
-    #[arg(long = "rules", value_name = "PATH", required = true)]
+    /// Rule files or directories (repeatable) [default: `rules` of aisigma.toml; one of the
+    /// two is required]
+    #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
     /// Output format of the matches
     #[arg(long, value_enum, default_value_t = ScanFormat::Jsonl)]
@@ -36,8 +37,9 @@ pub struct Args {
     category: Option<String>,
     /// The source the inputs come from: each raw record becomes schema events by the pack
     /// (`aisigma sources`); the default `aisigma` reads events already in schema names
-    #[arg(long, value_name = "NAME", default_value = aisigma::source::DEFAULT)]
-    source: String,
+    /// [default: `source` of aisigma.toml, else aisigma]
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
     /// Stop at the first malformed line (exit 2); also parses lines no rule could match
     #[arg(long)]
     strict: bool,
@@ -98,6 +100,9 @@ pub fn run(a: Args) -> ExitCode {
             a.lateness
         ));
     };
+    if a.rules.is_empty() && super::settings::get().rules.is_none() {
+        return usage_error("scan needs the rules: --rules PATH, or `rules` in aisigma.toml");
+    }
     let (results, io_failed) = match prepare(&a.rules, &a.common) {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
@@ -138,7 +143,8 @@ pub fn run(a: Args) -> ExitCode {
         Some(Ok(c)) => Some(c),
         Some(Err(e)) => return usage_error(&e),
     };
-    let normalizer = match normalizer(&a.source, &schema, &rules) {
+    let source = super::settings::get().source(a.source.as_deref());
+    let normalizer = match normalizer(&source, &schema, &rules) {
         Ok(n) => n,
         Err(e) => return usage_error(&e),
     };

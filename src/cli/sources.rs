@@ -37,8 +37,7 @@ enum Command {
     },
     /// Which rules run on which source: the targets each compiles to, and `scan`
     Matrix {
-        /// Rule files or directories
-        #[arg(default_value = ".")]
+        /// Rule files or directories [default: `rules` of aisigma.toml, else .]
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = MatrixFormat::Human)]
         format: MatrixFormat,

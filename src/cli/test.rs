@@ -16,8 +16,7 @@ pub enum TestFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rule files or directories
-    #[arg(default_value = ".")]
+    /// Rule files or directories [default: `rules` of aisigma.toml, else .]
     paths: Vec<PathBuf>,
     /// Also write a JUnit XML report to FILE
     #[arg(long, value_name = "FILE")]
