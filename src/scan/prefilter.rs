@@ -6,8 +6,9 @@
 //! candidate when every one of its clauses has a literal found, or when it has no clause. Only
 //! candidates are evaluated.
 //!
-//! Each field with literals gets one Aho-Corasick automaton over them, run once per event on
-//! each value the field reaches ([`EventView::each_folded`]). Those are the values exactly as
+//! Each field with literals gets one Aho-Corasick automaton over them (leftmost-longest, run
+//! so that every literal that occurs is reported, see [`Prefilter::candidates`]), once per
+//! event on each value the field reaches ([`EventView::each_folded`]). Those are the values exactly as
 //! the engine reads them (decoded, every element of an array, a field's other names where it
 //! has none), with ASCII letters lowered and the two non-ASCII characters whose simple case
 //! folding is an ASCII letter, `ſ` (U+017F) and `K` (U+212A), written as `s` and `k`. So a
@@ -18,7 +19,7 @@
 
 use crate::engine::matcher::{EventView, FieldTable};
 pub use crate::semantics::literals::{Cnf, Lit, MAX_CLAUSES, MIN_LITERAL, Noise, necessary};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use std::collections::BTreeMap;
 
 /// The literals of one field, and the presence literal, by literal number.
@@ -29,6 +30,9 @@ struct FieldSearch {
     automaton: Option<AhoCorasick>,
     /// The literal number of each automaton pattern.
     lits: Vec<u32>,
+    /// For each pattern, the other patterns that are its prefixes: they occur wherever it
+    /// does (see [`Prefilter::candidates`]).
+    prefixes: Vec<Vec<u32>>,
     /// The literal met when the field reaches a value.
     presence: Option<u32>,
 }
@@ -96,11 +100,27 @@ impl Prefilter {
             .into_iter()
             .map(|(field, (texts, lits, presence))| {
                 let bytes: usize = texts.iter().map(|t| t.len()).sum();
+                // Each text's proper prefixes that are texts too: a lookup per prefix, so
+                // the cost follows the texts' lengths, not their number squared.
+                let number: rustc_hash::FxHashMap<&str, u32> = texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (*t, i as u32))
+                    .collect();
+                let prefixes = texts
+                    .iter()
+                    .map(|t| {
+                        (1..t.len())
+                            .filter(|&k| t.is_char_boundary(k))
+                            .filter_map(|k| number.get(&t[..k]).copied())
+                            .collect()
+                    })
+                    .collect();
                 FieldSearch {
                     field: field.map(|f| table.id(f)),
                     automaton: (!texts.is_empty()).then(|| {
                         AhoCorasickBuilder::new()
-                            .match_kind(MatchKind::Standard)
+                            .match_kind(MatchKind::LeftmostLongest)
                             .kind(Some(if bytes <= DFA_LIMIT {
                                 AhoCorasickKind::DFA
                             } else {
@@ -110,6 +130,7 @@ impl Prefilter {
                             .expect("literals of bounded size build")
                     }),
                     lits,
+                    prefixes,
                     presence,
                 }
             })
@@ -168,10 +189,26 @@ impl Prefilter {
             let mut any = false;
             view.each_folded(s.field, &mut |text| {
                 any = true;
-                if let Some(ac) = &s.automaton {
-                    for m in ac.find_overlapping_iter(text) {
-                        found(s.lits[m.pattern().as_usize()], scratch);
+                let Some(ac) = &s.automaton else {
+                    return;
+                };
+                // Every literal that occurs, without an overlapping search: at each position
+                // where a literal starts, the leftmost-longest search reports the longest
+                // one, and every other literal starting there is a prefix of it (both are the
+                // text from there on). Searching again from the next position visits every
+                // start. A leftmost search can use the automaton's SIMD prefilter, which an
+                // overlapping one cannot.
+                let mut at = 0;
+                while at < text.len() {
+                    let Some(m) = ac.find(Input::new(text).range(at..)) else {
+                        break;
+                    };
+                    let p = m.pattern().as_usize();
+                    found(s.lits[p], scratch);
+                    for &q in &s.prefixes[p] {
+                        found(s.lits[q as usize], scratch);
                     }
+                    at = m.start() + 1;
                 }
             });
             if let (true, Some(p)) = (any, s.presence) {
@@ -252,5 +289,32 @@ mod tests {
         assert_eq!(r(r#"{"f":"epsilon"}"#), vec![1]);
         // Array elements one by one; presence.
         assert_eq!(r(r#"{"f":["x", "alpha"], "n": 0}"#), vec![0, 1, 5]);
+    }
+
+    #[test]
+    fn overlapping_and_nested_literals_are_all_found() {
+        // Literals that start at the same place, inside one another, and overlap: each rule
+        // needs one of them, so each must be reported wherever it occurs.
+        let lits = ["abcd", "abc", "bc", "b", "cdx", "d", "zz"];
+        let cnfs: Vec<Cnf> = lits.iter().map(|l| cnf(&[&[("f", l)]])).collect();
+        let mut table = FieldTable::new();
+        let p = Prefilter::new(&cnfs, &mut table);
+        let r = |e: &str| rules(&p, &table, e);
+        assert_eq!(r(r#"{"f":"xabcdx"}"#), vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(r(r#"{"f":"abc"}"#), vec![1, 2, 3]);
+        assert_eq!(r(r#"{"f":"bcdxzzz"}"#), vec![2, 3, 4, 5, 6]);
+        // The brute force agrees on every short text over the literals' letters.
+        let alphabet = ['a', 'b', 'c', 'd', 'x', 'z'];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            texts = texts
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            for t in &texts {
+                let want: Vec<usize> = (0..lits.len()).filter(|&i| t.contains(lits[i])).collect();
+                assert_eq!(r(&format!(r#"{{"f":"{t}"}}"#)), want, "{t}");
+            }
+        }
     }
 }
