@@ -157,6 +157,13 @@ fn several_targets_and_the_refusal_policy() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(p.path().join("out/spl").read_dir().unwrap().count() > 0);
     assert!(p.path().join("out/kql").read_dir().unwrap().count() > 0);
+    // One target's --mapping with several targets is ambiguous.
+    let o = run(
+        p.path(),
+        &["compile", "--format", "json", "--mapping", "m.yml"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("pass --target too"), "{}", stderr(&o));
     // deploy goes to one SIEM: it needs --target.
     let o = run(p.path(), &["deploy", "--plan"]);
     assert_eq!(code(&o), 2);
@@ -194,6 +201,19 @@ fn a_bad_file_is_a_usage_error_naming_its_line() {
             "aisigma.toml:2: `mappings` names `sentinel`",
         ),
         ("rules = [\n", "aisigma.toml:"),
+        ("rules = []\n", "aisigma.toml:1: `rules` is empty"),
+        (
+            "targets = [\"spl\", \"SPL\"]\n",
+            "aisigma.toml:1: `targets` names `spl` twice",
+        ),
+        (
+            "[mappings]\nkql = \"a.yml\"\nKQL = \"b.yml\"\n",
+            "names target `kql` twice",
+        ),
+        (
+            "\nsource = \"nope\"\n",
+            "aisigma.toml:2: unknown source `nope`",
+        ),
     ] {
         let p = project(text);
         let o = run(p.path(), &["check"]);

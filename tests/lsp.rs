@@ -484,3 +484,179 @@ fn every_did_you_mean_has_a_fix_that_works() {
     }
     assert!(fixed >= 7, "{fixed}");
 }
+
+/// What an adversarial review found, each now handled.
+#[test]
+fn line_endings_list_items_quotes_comments_and_block_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.yml");
+    let mut c = Client::start(dir.path(), &[]);
+    // Lone CR line breaks: lines as `check` counts them, UTF-16 columns after emoji.
+    let text = RULE
+        .replace(
+            "ai.promt.text|contains: ignore previous",
+            "ai.promt.text|contains: '😀 x'",
+        )
+        .replace("title: Prompt injection", "title: Prompt 😀 injection")
+        .replace('\n', "\r");
+    let diags = c.open(&path, &text);
+    assert_eq!(diags[0]["code"], "AIS401");
+    assert_eq!(
+        diags[0]["range"]["start"],
+        json!({"line": 9, "character": 8})
+    );
+    let h = c.request("textDocument/hover", Client::at(&path, 5, 12));
+    assert!(
+        h["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("AML.T0051")
+    );
+    // The first line of a list of maps, and a quoted key: fields and the modifiers that fit.
+    let list = RULE.replace(
+        "        ai.promt.text|contains: ignore previous\n",
+        "        - gen\n          ai.prompt.text: x\n        - \"gen_ai.usage.input_tokens|\n",
+    );
+    c.change(&path, 2, &list);
+    let items = c.request("textDocument/completion", Client::at(&path, 9, 13));
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"gen_ai.request.model"), "{labels:?}");
+    let items = c.request("textDocument/completion", Client::at(&path, 11, 37));
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"gte") && !labels.contains(&"contains"),
+        "{labels:?}"
+    );
+    let h = c.request("textDocument/hover", Client::at(&path, 10, 14));
+    assert!(
+        h["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("**`ai.prompt.text`**")
+    );
+    // No completion in a comment.
+    let commented = RULE.replace(
+        "    condition: selection\n",
+        "        # gen_ai.\n    condition: selection\n",
+    );
+    c.change(&path, 3, &commented);
+    let items = c.request("textDocument/completion", Client::at(&path, 10, 17));
+    assert_eq!(items, json!([]));
+    // A block scalar condition: definition and completion on its lines.
+    let block = RULE.replace(
+        "    condition: selection\n",
+        "    condition: |\n        selection\n",
+    );
+    c.change(&path, 4, &block);
+    let d = c.request("textDocument/definition", Client::at(&path, 11, 10));
+    assert_eq!(d["range"]["start"], json!({"line": 8, "character": 4}));
+    // A document that is not a file: nothing, not an error.
+    let r = c.request_raw("textDocument/hover", json!({"textDocument": {"uri": "untitled:Untitled-1"}, "position": {"line": 0, "character": 0}}));
+    assert_eq!(r["result"], Value::Null);
+    assert_eq!(c.shutdown(), 0);
+}
+
+#[test]
+fn documents_outside_the_rule_paths_do_not_change_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    let good = RULE.replace("ai.promt.text", "ai.prompt.text");
+    let inside = dir.path().join("rules/a.yml");
+    std::fs::write(&inside, &good).unwrap();
+    let mut c = Client::start(dir.path(), &["--rules", "rules"]);
+    assert_eq!(c.open(&inside, &good), Vec::<Value>::new());
+    // A copy elsewhere sees the rule it duplicates; the rule does not see the copy.
+    let copy = dir.path().join("scratch.yml");
+    let diags = c.open(&copy, &good);
+    assert_eq!(diags[0]["code"], "AIS108");
+    assert!(
+        diags[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rules/a.yml")
+    );
+    let r = c.request("textDocument/hover", Client::at(&inside, 9, 12));
+    assert!(r["contents"]["value"].is_string());
+    assert!(
+        !c.backlog.iter().any(|m| m["params"]["uri"] == uri(&inside)),
+        "the rule's diagnostics changed: {:?}",
+        c.backlog
+    );
+    // A burst of edits: the diagnostics are those of the last text.
+    for v in 2..40 {
+        let t = if v % 2 == 0 {
+            RULE.to_string()
+        } else {
+            good.clone()
+        };
+        c.change(&inside, v, &t);
+    }
+    c.change(&inside, 40, RULE);
+    let mut last = c.diagnostics(&uri(&inside));
+    while let Some(i) = c
+        .backlog
+        .iter()
+        .position(|m| m["params"]["uri"] == uri(&inside))
+    {
+        last = c.backlog.remove(i)["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .clone();
+    }
+    let _ = c.request("textDocument/hover", Client::at(&inside, 0, 0));
+    while let Some(i) = c
+        .backlog
+        .iter()
+        .position(|m| m["params"]["uri"] == uri(&inside))
+    {
+        last = c.backlog.remove(i)["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .clone();
+    }
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["code"], "AIS401");
+    assert_eq!(c.shutdown(), 0);
+}
+
+#[test]
+fn bodies_that_are_not_json_rpc_are_survived_and_shutdown_is_final() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Client::start(dir.path(), &[]);
+    let stdin = c.stdin.as_mut().unwrap();
+    for body in [
+        "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"hover\",",
+        "[1,2,3]",
+        "null",
+    ] {
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    }
+    stdin.flush().unwrap();
+    // The server says so, and still answers.
+    let r = c.request("textDocument/hover", json!({"textDocument": {"uri": uri(&dir.path().join("x.yml"))}, "position": {"line": 0, "character": 0}}));
+    assert_eq!(r, Value::Null);
+    let logs = c
+        .backlog
+        .iter()
+        .filter(|m| m["method"] == "window/logMessage")
+        .count();
+    assert_eq!(logs, 3);
+    // After `shutdown`, requests are refused until `exit`.
+    let r = c.request_raw("shutdown", Value::Null);
+    assert_eq!(r["result"], Value::Null);
+    let r = c.request_raw("textDocument/hover", json!({}));
+    assert_eq!(r["error"]["code"], -32600);
+    c.notify("exit", Value::Null);
+    drop(c.stdin.take());
+    assert_eq!(c.child.wait().unwrap().code(), Some(0));
+}

@@ -125,6 +125,13 @@ fn jobs(a: Args) -> Result<Vec<Job>, String> {
         );
     }
     let several = targets.len() > 1;
+    if several && a.mapping.is_some() {
+        return Err(format!(
+            "--mapping is one target's mapping, and aisigma.toml names {} targets ({}): pass --target too, or set [mappings] per target in aisigma.toml",
+            targets.len(),
+            names.join(", ")
+        ));
+    }
     if several && a.output.is_none() && a.format != CompileFormat::Json {
         return Err(format!(
             "aisigma.toml names {} targets ({}): pass --target, or -o DIR (each target's files go into DIR/<target>/), or --format json",

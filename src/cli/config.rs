@@ -97,8 +97,10 @@ fn rows(s: &ShowArgs) -> Vec<(String, serde_json::Value, Origin)> {
         c.source(s.source.as_deref()).into(),
         flag(s.source.is_some(), c.origin(&c.source)),
     ));
+    let effective = c.targets(s.target);
     for t in Target::value_variants() {
-        let given = s.mapping.is_some() && s.target == Some(*t);
+        // --mapping is the mapping of the one target compiled for.
+        let given = s.mapping.is_some() && effective.as_slice() == [*t];
         let file = if given {
             s.mapping.clone()
         } else {

@@ -23,7 +23,7 @@ pub fn run(a: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    let (conn, io) = lsp_server::Connection::stdio();
+    let (conn, io) = aisigma::lsp::transport::stdio();
     let served = aisigma::lsp::serve(
         &conn,
         aisigma::lsp::Settings {

@@ -141,6 +141,14 @@ pub fn parse(text: &str, shown: &str, dir: &Path) -> Result<Config, String> {
         line: line(v.span()),
         value: v.get_ref().iter().map(|p| path(p)).collect(),
     };
+    if let Some(r) = &raw.rules
+        && r.get_ref().is_empty()
+    {
+        return Err(format!(
+            "{shown}:{}: `rules` is empty: name the rule folders, or leave the key out (the working directory)",
+            line(r.span())
+        ));
+    }
     let mut targets = None;
     if let Some(t) = raw.targets {
         let mut list = Vec::new();
@@ -156,6 +164,13 @@ pub fn parse(text: &str, shown: &str, dir: &Path) -> Result<Config, String> {
                     all.join(", ")
                 )
             })?;
+            if list.contains(&target) {
+                return Err(format!(
+                    "{shown}:{}: `targets` names `{}` twice",
+                    line(t.span()),
+                    target.name()
+                ));
+            }
             list.push(target);
         }
         if list.is_empty() {
@@ -173,6 +188,13 @@ pub fn parse(text: &str, shown: &str, dir: &Path) -> Result<Config, String> {
                 return Err(format!(
                     "{shown}:{}: `mappings` names `{name}`, which is not a target",
                     line(file.span())
+                ));
+            }
+            if mappings.contains_key(&name.to_lowercase()) {
+                return Err(format!(
+                    "{shown}:{}: `mappings` names target `{}` twice",
+                    line(file.span()),
+                    name.to_lowercase()
                 ));
             }
             mappings.insert(
@@ -193,10 +215,14 @@ pub fn parse(text: &str, shown: &str, dir: &Path) -> Result<Config, String> {
             value: *v.get_ref(),
         }),
         targets,
-        source: raw.source.map(|v| Valued {
-            line: line(v.span()),
-            value: v.get_ref().clone(),
-        }),
+        source: match raw.source {
+            None => None,
+            Some(v) => Some(Valued {
+                line: line(v.span()),
+                value: source(v.get_ref(), &path)
+                    .map_err(|e| format!("{shown}:{}: {e}", line(v.span())))?,
+            }),
+        },
         mappings,
         templates: raw.templates.map(|v| Valued {
             line: line(v.span()),
@@ -207,6 +233,20 @@ pub fn parse(text: &str, shown: &str, dir: &Path) -> Result<Config, String> {
             value: *v.get_ref(),
         }),
     })
+}
+
+/// A `source`: a built-in pack's name, or a pack file (relative to the config's folder).
+fn source(name: &str, path: &dyn Fn(&str) -> PathBuf) -> Result<String, String> {
+    if name.ends_with(".yml") || name.ends_with(".yaml") {
+        return Ok(aisigma::syntax::load::display_path(&path(name)));
+    }
+    match aisigma::source::builtin(name) {
+        Some(_) => Ok(name.to_string()),
+        None => Err(format!(
+            "unknown source `{name}`: {}",
+            aisigma::source::help_for(name)
+        )),
+    }
 }
 
 impl Config {

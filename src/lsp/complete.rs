@@ -75,6 +75,10 @@ const LEVEL: &[&str] = &["informational", "low", "medium", "high", "critical"];
 
 /// The proposals at (`line`, `col`) (0-based; `col` in characters).
 pub fn complete(schema: &Schema, lines: &[&str], line: usize, col: usize) -> Vec<Proposal> {
+    let text = lines.get(line).copied().unwrap_or("");
+    if text.trim_start().starts_with('#') {
+        return Vec::new(); // a comment
+    }
     let cur = context::cursor(lines, line, col);
     let doc = context::document(lines, line);
     let parents: Vec<&str> = cur.parents.iter().map(String::as_str).collect();

@@ -187,12 +187,26 @@ pub fn cursor(lines: &[&str], line: usize, col: usize) -> Cursor {
         }
         _ => {
             let typed: String = before.chars().skip(s.content).collect();
-            if s.item && !typed.contains(':') {
+            // A key being typed may be quoted: its text starts after the quote.
+            let typed = typed.trim_start_matches(['"', '\'']).to_string();
+            let in_selection = matches!(
+                parents.as_slice(),
+                [block, sel] if (block == "detection" || block == "filter") && sel != "condition"
+            );
+            if parents.last().is_some_and(|p| p == "condition") {
+                // A block scalar condition (`condition: |`) continued on this line.
+                parents.pop();
+                Place::Value {
+                    key: "condition".into(),
+                    text: typed,
+                }
+            } else if s.item && !typed.contains(':') && !in_selection {
                 match parents.pop() {
                     Some(key) => flow(&mut parents, &key, &typed),
                     None => Place::Key { text: typed },
                 }
             } else {
+                // In a selection, a list item starts a map (`- field: value`): a key.
                 Place::Key { text: typed }
             }
         }

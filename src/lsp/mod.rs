@@ -20,6 +20,7 @@ pub mod fixes;
 pub mod hover;
 pub mod navigate;
 pub mod position;
+pub mod transport;
 pub mod workspace;
 
 use crate::report::diagnostic::{Diagnostic, Severity};
@@ -86,6 +87,7 @@ pub fn serve(conn: &Connection, settings: Settings) -> Result<bool, String> {
         conn,
         ws,
         published: BTreeMap::new(),
+        shut_down: false,
     };
     server.run()
 }
@@ -107,46 +109,55 @@ struct Server<'a> {
     ws: Workspace,
     /// What was last published for each open document.
     published: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>>,
+    /// `shutdown` was received: every request but `exit` is refused.
+    shut_down: bool,
 }
 
 impl Server<'_> {
     fn run(&mut self) -> Result<bool, String> {
         while let Ok(msg) = self.conn.receiver.recv() {
-            if let Some(clean) = self.handle(msg)? {
+            if let Some(clean) = self.handle(msg) {
                 return Ok(clean);
             }
             // Answer everything already queued before checking again: a burst of edits is
             // checked once.
             while let Ok(msg) = self.conn.receiver.try_recv() {
-                if let Some(clean) = self.handle(msg)? {
+                if let Some(clean) = self.handle(msg) {
                     return Ok(clean);
                 }
             }
-            self.publish();
+            if !self.shut_down {
+                self.publish();
+            }
         }
         Ok(false)
     }
 
     /// Handle one message; `Some(clean)` when the client has ended the session: `true`
-    /// after `shutdown` and `exit`, `false` for `exit` alone.
-    fn handle(&mut self, msg: Message) -> Result<Option<bool>, String> {
+    /// for `exit` after `shutdown`, `false` for `exit` alone.
+    fn handle(&mut self, msg: Message) -> Option<bool> {
         match msg {
+            Message::Request(req) if req.method == "shutdown" => {
+                self.shut_down = true;
+                self.send(Response::new_ok(req.id, ()).into());
+            }
+            Message::Request(req) if self.shut_down => {
+                let refused = Response::new_err(
+                    req.id,
+                    ErrorCode::InvalidRequest as i32,
+                    "the server is shut down: only `exit` is expected".into(),
+                );
+                self.send(refused.into());
+            }
             Message::Request(req) => {
-                if self.conn.handle_shutdown(&req).map_err(|e| e.to_string())? {
-                    return Ok(Some(true));
-                }
                 let resp = self.request(req);
                 self.send(resp.into());
             }
-            Message::Notification(n) => {
-                if n.method == "exit" {
-                    return Ok(Some(false));
-                }
-                self.notification(n);
-            }
-            Message::Response(_) => {}
+            Message::Notification(n) if n.method == "exit" => return Some(self.shut_down),
+            Message::Notification(n) if !self.shut_down => self.notification(n),
+            Message::Notification(_) | Message::Response(_) => {}
         }
-        Ok(None)
+        None
     }
 
     fn send(&self, msg: Message) {
@@ -213,17 +224,15 @@ impl Server<'_> {
     /// Publish the diagnostics of every open document whose diagnostics changed (an edit in
     /// one file can change another's: a duplicate id, a rule reference).
     fn publish(&mut self) {
+        self.ws.refresh();
         for path in self.ws.open_paths() {
+            let found = self.ws.diagnostics(&path);
             let Some(text) = self.ws.text(&path) else {
                 continue;
             };
             let lines = Lines::new(text);
-            let diags: Vec<lsp_types::Diagnostic> = self
-                .ws
-                .diagnostics(&path)
-                .iter()
-                .map(|d| to_lsp(&lines, d))
-                .collect();
+            let diags: Vec<lsp_types::Diagnostic> =
+                found.iter().map(|d| to_lsp(&lines, d)).collect();
             if self.published.get(&path) != Some(&diags) {
                 self.published.insert(path.clone(), diags.clone());
                 self.publish_to(&path, diags);
@@ -245,6 +254,16 @@ impl Server<'_> {
 
     fn request(&mut self, req: Request) -> Response {
         let p = &req.params;
+        // A document that is not a file (`untitled:`) is not a rule file: nothing to say.
+        if let Some(uri) = p.pointer("/textDocument/uri").and_then(Value::as_str)
+            && uri_to_path(uri).is_none()
+        {
+            let empty = match req.method.as_str() {
+                "textDocument/completion" | "textDocument/codeAction" => json!([]),
+                _ => Value::Null,
+            };
+            return Response::new_ok(req.id, empty);
+        }
         let at = || -> Option<(PathBuf, Position)> {
             let path = p
                 .pointer("/textDocument/uri")
@@ -347,20 +366,22 @@ impl Server<'_> {
     }
 
     /// Quick fixes of the diagnostics that touch the requested range.
-    fn code_actions(&self, p: &Value) -> Option<Value> {
+    fn code_actions(&mut self, p: &Value) -> Option<Value> {
         let path = p
             .pointer("/textDocument/uri")
             .and_then(Value::as_str)
             .and_then(uri_to_path)?;
         let range: Range = serde_json::from_value(p.get("range")?.clone()).ok()?;
         let uri = Uri::from_str(&path_to_uri(&path)).ok()?;
+        self.ws.refresh();
+        let diagnostics = self.ws.diagnostics(&path);
         let Some(text) = self.ws.text(&path) else {
             return Some(json!([]));
         };
         let lines = Lines::new(text);
         let all: Vec<&str> = (0..lines.count()).map(|i| lines.line(i)).collect();
         let mut actions = Vec::new();
-        for d in self.ws.diagnostics(&path) {
+        for d in diagnostics {
             let lsp = to_lsp(&lines, &d);
             if lsp.range.end < range.start || range.end < lsp.range.start {
                 continue;

@@ -13,13 +13,31 @@ pub struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
+    /// Lines end at LF, CRLF or a lone CR, as in YAML, `check` and the protocol.
     pub fn new(text: &'a str) -> Self {
-        Lines {
-            lines: text
-                .split('\n')
-                .map(|l| l.strip_suffix('\r').unwrap_or(l))
-                .collect(),
+        let mut lines = Vec::new();
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => {
+                    lines.push(&text[start..i]);
+                    start = i + 1;
+                }
+                b'\r' => {
+                    lines.push(&text[start..i]);
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
         }
+        lines.push(&text[start..]);
+        Lines { lines }
     }
 
     /// The text of a 0-based line ("" past the end).
@@ -137,6 +155,10 @@ mod tests {
         assert_eq!(l.char_index(Position::new(0, 99)), 10);
         assert_eq!(l.position(0, 9), Position::new(0, 10));
         assert_eq!(l.to_lsp(Pos { line: 2, col: 5 }), Position::new(1, 4));
+        // CRLF and a lone CR end lines too.
+        let l = Lines::new("a\r\nbc\rdé\nx");
+        assert_eq!(l.count(), 4);
+        assert_eq!((l.line(1), l.line(2), l.line(3)), ("bc", "dé", "x"));
     }
 
     #[test]

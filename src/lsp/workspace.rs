@@ -9,7 +9,7 @@ use crate::semantics::check::{Options, check_each, check_source, sort_diags, wor
 use crate::semantics::checked::FileResult;
 use crate::semantics::schema::Schema;
 use crate::syntax::load;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub struct Workspace {
@@ -24,6 +24,11 @@ pub struct Workspace {
     results: Vec<FileResult>,
     /// The text of each open document.
     open: BTreeMap<PathBuf, String>,
+    /// Open documents whose text changed since they were last checked.
+    dirty: BTreeSet<PathBuf>,
+    /// The checks of open documents outside the rule paths: they see the workspace's rules,
+    /// but the workspace's rules do not see them (as `check` of the rule paths would not).
+    outside: BTreeMap<PathBuf, FileResult>,
 }
 
 impl Workspace {
@@ -53,6 +58,8 @@ impl Workspace {
             paths: Vec::new(),
             results: Vec::new(),
             open: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            outside: BTreeMap::new(),
         };
         let paths: Vec<PathBuf> = ws
             .rule_paths
@@ -116,30 +123,56 @@ impl Workspace {
         self.open.get(path).map(String::as_str)
     }
 
-    /// A document was opened or changed: check its text.
+    /// A document was opened or changed. It is checked at the next [`Workspace::refresh`],
+    /// so a burst of changes is checked once.
     pub fn set_text(&mut self, path: &Path, text: String) {
-        let shown = self.shown(path);
-        let r = match load::source_from_bytes(
-            shown.clone(),
-            text.clone().into_bytes(),
-            self.options.max_file_size,
-        ) {
-            Ok(src) => check_source(src, &self.schema),
-            Err(d) => FileResult {
-                path: shown,
-                source: None,
-                docs: Vec::new(),
-                diags: vec![d],
-            },
-        };
-        self.insert(path.to_path_buf(), r);
         self.open.insert(path.to_path_buf(), text);
+        self.dirty.insert(path.to_path_buf());
+    }
+
+    /// Whether a path is one of the rule files the workspace checks together.
+    fn inside(&self, path: &Path) -> bool {
+        let rule_file = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml")
+        );
+        rule_file && self.rule_paths.iter().any(|p| path.starts_with(p))
+    }
+
+    /// Check the documents that changed since their last check.
+    pub fn refresh(&mut self) {
+        for path in std::mem::take(&mut self.dirty) {
+            let Some(text) = self.open.get(&path) else {
+                continue;
+            };
+            let shown = self.shown(&path);
+            let r = match load::source_from_bytes(
+                shown.clone(),
+                text.clone().into_bytes(),
+                self.options.max_file_size,
+            ) {
+                Ok(src) => check_source(src, &self.schema),
+                Err(d) => FileResult {
+                    path: shown,
+                    source: None,
+                    docs: Vec::new(),
+                    diags: vec![d],
+                },
+            };
+            if self.inside(&path) {
+                self.insert(path, r);
+            } else {
+                self.outside.insert(path, r);
+            }
+        }
     }
 
     /// A document was closed: the file on disk counts again, if it is a rule file of the
     /// workspace.
     pub fn close(&mut self, path: &Path) {
         self.open.remove(path);
+        self.dirty.remove(path);
+        self.outside.remove(path);
         self.reload(path);
     }
 
@@ -149,12 +182,7 @@ impl Workspace {
         if self.open.contains_key(path) {
             return;
         }
-        let inside = self.rule_paths.iter().any(|p| path.starts_with(p));
-        let rule_file = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yml" | "yaml")
-        );
-        if !(inside && rule_file && path.is_file()) {
+        if !(self.inside(path) && path.is_file()) {
             self.remove(path);
             return;
         }
@@ -164,11 +192,26 @@ impl Workspace {
     }
 
     /// The diagnostics of a file: its own, and those across files that fall in it, in the
-    /// order `check` prints them.
-    pub fn diagnostics(&self, path: &Path) -> Vec<Diagnostic> {
-        let Ok(index) = self.paths.binary_search_by(|p| p.as_path().cmp(path)) else {
-            return Vec::new();
-        };
+    /// order `check` prints them. A document outside the rule paths is checked with the
+    /// workspace's rules for this purpose only. Call [`Workspace::refresh`] first.
+    pub fn diagnostics(&mut self, path: &Path) -> Vec<Diagnostic> {
+        if let Some(r) = self.outside.remove(path) {
+            // Next to the others for the checks across files, then put back.
+            self.results.push(r);
+            let index = self.results.len() - 1;
+            let out = self.findings_of(index);
+            if let Some(r) = self.results.pop() {
+                self.outside.insert(path.to_path_buf(), r);
+            }
+            return out;
+        }
+        match self.paths.binary_search_by(|p| p.as_path().cmp(path)) {
+            Ok(index) => self.findings_of(index),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn findings_of(&self, index: usize) -> Vec<Diagnostic> {
         let mut out = self.results[index].diags.clone();
         out.extend(
             workspace_findings(&self.results, &self.schema)

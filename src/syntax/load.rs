@@ -77,6 +77,17 @@ fn position_of_byte(bytes: &[u8], idx: usize) -> Span {
     Span::point(line as u32, col as u32)
 }
 
+fn too_large(size: u64, max_size: u64) -> Diagnostic {
+    Diagnostic::new(
+        Code::FileTooLarge,
+        Span::file_start(),
+        format!("file is {size} bytes, more than the {max_size}-byte limit for a rule file"),
+    )
+    .with_help(
+        "rule files are small; if this one is genuine, raise the limit with `--max-file-size`",
+    )
+}
+
 /// Read a file as UTF-8 text, refusing oversized, binary and non-UTF-8 input.
 pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagnostic> {
     let shown = display_path(path);
@@ -95,17 +106,7 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagno
         ));
     }
     if meta.len() > max_size {
-        return Err(Diagnostic::new(
-            Code::FileTooLarge,
-            Span::file_start(),
-            format!(
-                "file is {} bytes, more than the {max_size}-byte limit for a rule file",
-                meta.len()
-            ),
-        )
-        .with_help(
-            "rule files are small; if this one is genuine, raise the limit with `--max-file-size`",
-        ));
+        return Err(too_large(meta.len(), max_size));
     }
     // Read at most one byte past the limit: the file may have grown since `metadata`.
     let mut bytes = Vec::new();
@@ -120,6 +121,14 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<Arc<SourceFile>, Diagno
             format!("cannot read {shown}: {e}"),
         ));
     }
+    if bytes.len() as u64 > max_size {
+        // The file grew since `metadata`: only a limit's worth of it was read.
+        return Err(Diagnostic::new(
+            Code::FileTooLarge,
+            Span::file_start(),
+            format!("file is more than the {max_size}-byte limit for a rule file"),
+        ));
+    }
     source_from_bytes(shown, bytes, max_size)
 }
 
@@ -131,11 +140,7 @@ pub fn source_from_bytes(
     max_size: u64,
 ) -> Result<Arc<SourceFile>, Diagnostic> {
     if bytes.len() as u64 > max_size {
-        return Err(Diagnostic::new(
-            Code::FileTooLarge,
-            Span::file_start(),
-            format!("file is more than the {max_size}-byte limit for a rule file"),
-        ));
+        return Err(too_large(bytes.len() as u64, max_size));
     }
     if let Some(nul) = bytes.iter().position(|b| *b == 0) {
         return Err(Diagnostic::new(
