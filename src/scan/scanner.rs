@@ -967,18 +967,20 @@ fn write_match(
         Format::Jsonl => {
             // The event is written as it was read: it parsed as a JSON object, so it is valid
             // JSON (and UTF-8), and copying it avoids re-encoding.
+            // (`scan_line` checked it is UTF-8, so its bytes are copied as they are.)
             let j = |v: &dyn erased::Json| v.json();
-            writeln!(
+            write!(
                 out,
-                "{{\"rule_id\":{},\"title\":{},\"level\":{},\"tags\":{},\"file\":{},\"line\":{line},\"timestamp\":{},\"event\":{}}}",
+                "{{\"rule_id\":{},\"title\":{},\"level\":{},\"tags\":{},\"file\":{},\"line\":{line},\"timestamp\":{},\"event\":",
                 j(&rule.id),
                 j(&rule.title),
                 j(&rule.level),
                 j(&rule.tags),
                 j(&file),
                 j(&timestamp),
-                String::from_utf8_lossy(raw.trim_ascii())
-            )
+            )?;
+            out.write_all(raw.trim_ascii())?;
+            out.write_all(b"}\n")
         }
         Format::Human => writeln!(
             out,
