@@ -16,9 +16,10 @@ use std::fmt;
 #[derive(Clone, Debug, Default)]
 pub struct Paths {
     paths: Option<Vec<String>>,
-    /// The keys worth decoding at the top level: every path, and every part of one that
-    /// ends before a dot.
-    keys: rustc_hash::FxHashSet<String>,
+    /// The keys worth decoding at the top level (every path, and every part of one that
+    /// ends before a dot), each with what remains of the paths below it (`""`: the whole
+    /// value), in the sorted order of the paths.
+    keys: rustc_hash::FxHashMap<String, Vec<String>>,
     /// `lengths[n]`: some key is `n` bytes long (a quick rejection before the search).
     lengths: Vec<bool>,
 }
@@ -31,25 +32,38 @@ impl Paths {
     pub fn of(mut paths: Vec<String>) -> Paths {
         paths.sort();
         paths.dedup();
-        let mut keys: Vec<String> = Vec::new();
+        let mut keys: rustc_hash::FxHashMap<String, Vec<String>> = Default::default();
         for p in &paths {
-            keys.extend(p.match_indices('.').map(|(i, _)| p[..i].to_string()));
-            keys.push(p.clone());
+            for (i, _) in p.match_indices('.') {
+                keys.entry(p[..i].to_string())
+                    .or_default()
+                    .push(p[i + 1..].to_string());
+            }
+            keys.entry(p.clone()).or_default().push(String::new());
         }
-        let mut lengths = vec![false; keys.iter().map(String::len).max().unwrap_or(0) + 1];
-        for k in &keys {
+        // Below a key, the suffixes in the order the paths' sort gives: a wanted whole value
+        // (`""`) first.
+        for below in keys.values_mut() {
+            below.sort();
+            below.dedup();
+        }
+        let mut lengths = vec![false; keys.keys().map(String::len).max().unwrap_or(0) + 1];
+        for k in keys.keys() {
             lengths[k.len()] = true;
         }
         Paths {
             paths: Some(paths),
-            keys: keys.into_iter().collect(),
+            keys,
             lengths,
         }
     }
 
-    /// Can a top-level key lead to a path?
-    fn wanted(&self, key: &str) -> bool {
-        self.lengths.get(key.len()).copied().unwrap_or(false) && self.keys.contains(key)
+    /// What remains of the paths below a top-level key; `None` when it leads to none.
+    fn below(&self, key: &str) -> Option<&[String]> {
+        if !self.lengths.get(key.len()).copied().unwrap_or(false) {
+            return None;
+        }
+        self.keys.get(key).map(Vec::as_slice)
     }
 }
 
@@ -119,11 +133,10 @@ pub fn quote_huge_numbers(line: &[u8]) -> Option<Vec<u8>> {
 fn decode_exact(line: &[u8], paths: &Paths) -> Result<Value, serde_json::Error> {
     match &paths.paths {
         None => serde_json::from_slice(line),
-        Some(p) => {
-            let rest: Vec<&str> = p.iter().map(String::as_str).collect();
+        Some(_) => {
             let mut de = serde_json::Deserializer::from_slice(line);
             let v = Keep {
-                rest: &rest,
+                rest: &[],
                 top: Some(paths),
             }
             .deserialize(&mut de)?;
@@ -137,7 +150,7 @@ fn decode_exact(line: &[u8], paths: &Paths) -> Result<Value, serde_json::Error> 
 /// the whole value is wanted.
 struct Keep<'a> {
     rest: &'a [&'a str],
-    /// At the top level: the paths, for their quick key test.
+    /// At the top level: the paths, whose table gives each key's suffixes (`rest` is unused).
     top: Option<&'a Paths>,
 }
 
@@ -146,7 +159,7 @@ impl<'de> DeserializeSeed<'de> for Keep<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         // `rest` is sorted, so a wanted whole value (`""`) comes first.
-        if self.rest.first() == Some(&"") {
+        if self.top.is_none() && self.rest.first() == Some(&"") {
             return Value::deserialize(d);
         }
         d.deserialize_any(self)
@@ -167,20 +180,27 @@ impl<'de> Visitor<'de> for Keep<'_> {
         let mut below: Vec<&str> = Vec::new();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             below.clear();
-            if self.top.is_some_and(|p| !p.wanted(&key)) {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            // The paths that start with the key are a contiguous run of the sorted `rest`.
-            let from = self.rest.partition_point(|p| *p < key.as_ref());
-            for p in &self.rest[from..] {
-                let Some(r) = p.strip_prefix(key.as_ref()) else {
-                    break;
-                };
-                if r.is_empty() {
-                    below.push("");
-                } else if let Some(r) = r.strip_prefix('.') {
-                    below.push(r);
+            if let Some(paths) = self.top {
+                // The top level: one table lookup gives what remains below the key.
+                match paths.below(&key) {
+                    Some(b) => below.extend(b.iter().map(String::as_str)),
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                }
+            } else {
+                // The paths that start with the key are a contiguous run of the sorted `rest`.
+                let from = self.rest.partition_point(|p| *p < key.as_ref());
+                for p in &self.rest[from..] {
+                    let Some(r) = p.strip_prefix(key.as_ref()) else {
+                        break;
+                    };
+                    if r.is_empty() {
+                        below.push("");
+                    } else if let Some(r) = r.strip_prefix('.') {
+                        below.push(r);
+                    }
                 }
             }
             if below.is_empty() {
