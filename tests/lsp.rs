@@ -179,6 +179,16 @@ impl Client {
     }
 }
 
+/// The labels of a completion response.
+fn labels(items: &Value) -> Vec<&str> {
+    items
+        .as_array()
+        .expect("a list of items")
+        .iter()
+        .map(|i| i["label"].as_str().expect("a label"))
+        .collect()
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -323,15 +333,10 @@ fn completion_hover_definition_and_fixes() {
     );
     c.change(&path, 4, &half);
     let items = c.request("textDocument/completion", Client::at(&path, 10, 34));
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let got = labels(&items);
     assert!(
-        labels.contains(&"gte") && !labels.contains(&"contains"),
-        "{labels:?}"
+        got.contains(&"gte") && !got.contains(&"contains"),
+        "{got:?}"
     );
     c.change(&path, 5, &fixed);
 
@@ -519,23 +524,13 @@ fn line_endings_list_items_quotes_comments_and_block_conditions() {
     );
     c.change(&path, 2, &list);
     let items = c.request("textDocument/completion", Client::at(&path, 9, 13));
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
-    assert!(labels.contains(&"gen_ai.request.model"), "{labels:?}");
+    let got = labels(&items);
+    assert!(got.contains(&"gen_ai.request.model"), "{got:?}");
     let items = c.request("textDocument/completion", Client::at(&path, 11, 37));
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
+    let got = labels(&items);
     assert!(
-        labels.contains(&"gte") && !labels.contains(&"contains"),
-        "{labels:?}"
+        got.contains(&"gte") && !got.contains(&"contains"),
+        "{got:?}"
     );
     let h = c.request("textDocument/hover", Client::at(&path, 10, 14));
     assert!(
@@ -560,6 +555,8 @@ fn line_endings_list_items_quotes_comments_and_block_conditions() {
     c.change(&path, 4, &block);
     let d = c.request("textDocument/definition", Client::at(&path, 11, 10));
     assert_eq!(d["range"]["start"], json!({"line": 8, "character": 4}));
+    let items = c.request("textDocument/completion", Client::at(&path, 11, 12));
+    assert!(labels(&items).contains(&"selection"), "{items}");
     // A document that is not a file: nothing, not an error.
     let r = c.request_raw("textDocument/hover", json!({"textDocument": {"uri": "untitled:Untitled-1"}, "position": {"line": 0, "character": 0}}));
     assert_eq!(r["result"], Value::Null);

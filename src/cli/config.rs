@@ -31,24 +31,34 @@ enum ShowFormat {
 
 #[derive(clap::Args)]
 struct ShowArgs {
+    /// Output format: a table, or one JSON object with each setting's value and origin
     #[arg(long, value_enum, default_value_t = ShowFormat::Human)]
     format: ShowFormat,
+    /// As for check, compile, scan: rule files or directories
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
+    /// As for every command: extra schema files
     #[arg(long = "schema", value_name = "FILE")]
     schemas: Vec<PathBuf>,
+    /// As for every command: the largest rule file to read
     #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
+    /// As for compile and deploy: the target
     #[arg(long, value_enum)]
     target: Option<Target>,
+    /// As for compile, deploy, scan, check: the source pack
     #[arg(long, value_name = "NAME")]
     source: Option<String>,
+    /// As for compile and deploy: the mapping file of the (one) target
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
+    /// As for compile: the templates directory
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
+    /// As for compile and deploy: refusals do not fail
     #[arg(long, overrides_with = "no_allow_refusals")]
     allow_refusals: bool,
+    /// As for compile and deploy: refusals fail
     #[arg(long)]
     no_allow_refusals: bool,
 }

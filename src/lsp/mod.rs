@@ -296,13 +296,13 @@ impl Server<'_> {
             return Value::Null;
         };
         let lines = Lines::new(text);
-        let all: Vec<&str> = (0..lines.count()).map(|i| lines.line(i)).collect();
+        let all = lines.all();
         let line = pos.line as usize;
         if line >= lines.count() {
             return json!([]);
         }
         let col = lines.char_index(pos);
-        let items = complete::complete(&self.ws.schema, &all, line, col)
+        let items = complete::complete(&self.ws.schema, all, line, col)
             .into_iter()
             .map(|p| {
                 let mut item = p.item;
@@ -322,9 +322,9 @@ impl Server<'_> {
             return Value::Null;
         };
         let lines = Lines::new(text);
-        let all: Vec<&str> = (0..lines.count()).map(|i| lines.line(i)).collect();
+        let all = lines.all();
         let line = pos.line as usize;
-        match hover::hover(&self.ws.schema, &all, line, lines.char_index(pos)) {
+        match hover::hover(&self.ws.schema, all, line, lines.char_index(pos)) {
             Some((start, end, md)) => json!(Hover {
                 contents: HoverContents::Markup(MarkupContent {
                     kind: MarkupKind::Markdown,
@@ -347,9 +347,9 @@ impl Server<'_> {
             return Value::Null;
         };
         let lines = Lines::new(text);
-        let all: Vec<&str> = (0..lines.count()).map(|i| lines.line(i)).collect();
+        let all = lines.all();
         let found: Vec<Location> =
-            navigate::definition(&all, pos.line as usize, lines.char_index(pos))
+            navigate::definition(all, pos.line as usize, lines.char_index(pos))
                 .into_iter()
                 .map(|(l, s, e)| {
                     Location::new(
@@ -379,14 +379,14 @@ impl Server<'_> {
             return Some(json!([]));
         };
         let lines = Lines::new(text);
-        let all: Vec<&str> = (0..lines.count()).map(|i| lines.line(i)).collect();
+        let all = lines.all();
         let mut actions = Vec::new();
         for d in diagnostics {
             let lsp = to_lsp(&lines, &d);
             if lsp.range.end < range.start || range.end < lsp.range.start {
                 continue;
             }
-            for f in fixes::fixes(&all, &d) {
+            for f in fixes::fixes(all, &d) {
                 let edit = TextEdit::new(
                     Range::new(
                         lines.position(f.line, f.start),

@@ -49,6 +49,11 @@ impl<'a> Lines<'a> {
         self.lines.len()
     }
 
+    /// Every line, as the cursor readers ([`super::context`]) take them.
+    pub fn all(&self) -> &[&'a str] {
+        &self.lines
+    }
+
     /// An aisigma position as an LSP position.
     pub fn to_lsp(&self, p: Pos) -> Position {
         let line = p.line.saturating_sub(1) as usize;

@@ -105,15 +105,6 @@ impl Workspace {
         load::display_path(rel)
     }
 
-    /// The number of rule files known.
-    pub fn len(&self) -> usize {
-        self.paths.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
-    }
-
     /// The paths of the open documents.
     pub fn open_paths(&self) -> Vec<PathBuf> {
         self.open.keys().cloned().collect()
