@@ -405,6 +405,23 @@ fn the_same_file_twice_is_checked_once() {
         "json",
     ]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
+    // A file is the same file under another name: a symbolic link, a hard link.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rule.yml");
+    std::fs::write(&file, GOOD_RULE).unwrap();
+    std::os::unix::fs::symlink(&file, dir.path().join("sym.yml")).unwrap();
+    std::fs::hard_link(&file, dir.path().join("hard.yml")).unwrap();
+    let o = aisigma(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("checked 1 file (1 document)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ use crate::semantics::correlation::{self, Agg, Kind, Plan};
 use crate::syntax::ast::{Body, CmpOp};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub enum Node {
@@ -63,60 +64,77 @@ impl Alert {
     /// The alert as an input event of another correlation: its group values as text fields
     /// (a number where the text is one, as for any event).
     fn as_input(&self) -> Fields {
-        let mut f = Fields::default();
-        for (k, v) in &self.group {
-            f.texts.insert(k.clone(), v.clone());
-            if let Some(n) = v.trim().parse::<f64>().ok().filter(|n| n.is_finite()) {
-                f.nums.insert(k.clone(), n);
-            }
-        }
-        f
+        Fields(
+            self.group
+                .iter()
+                .map(|(k, v)| Field {
+                    path: k.as_str().into(),
+                    num: v.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+                    text: Some(v.clone()),
+                })
+                .collect(),
+        )
     }
 }
 
 /// What a correlation reads of an input event: the text and the number of each field it
 /// uses (as [`text_at`] and [`number_at`] find them), so that a stream keeps only these.
+/// Shared, not copied, by the nodes an event reaches.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Fields {
-    texts: BTreeMap<String, String>,
-    nums: BTreeMap<String, f64>,
+pub struct Fields(Arc<[Field]>);
+
+#[derive(Debug, PartialEq)]
+struct Field {
+    path: Arc<str>,
+    text: Option<String>,
+    num: Option<f64>,
 }
 
 impl Fields {
     /// The fields `paths` of `event`.
     pub fn of(event: &Value, paths: &[String]) -> Fields {
-        let mut f = Fields::default();
-        for p in paths {
-            if let Some(t) = text_at(event, p) {
-                f.texts.insert(p.clone(), t);
-            }
-            if let Some(n) = number_at(event, p) {
-                f.nums.insert(p.clone(), n);
-            }
-        }
-        f
+        Fields(
+            paths
+                .iter()
+                .map(|p| Field {
+                    path: p.as_str().into(),
+                    text: text_at(event, p),
+                    num: number_at(event, p),
+                })
+                .filter(|f| f.text.is_some() || f.num.is_some())
+                .collect(),
+        )
     }
 
     /// The fields of `paths[i]`, whose text and number are `found[i]`.
-    pub fn from_found(paths: &[String], found: Vec<(Option<String>, Option<f64>)>) -> Fields {
-        let mut f = Fields::default();
-        for (p, (t, n)) in paths.iter().zip(found) {
-            if let Some(t) = t {
-                f.texts.insert(p.clone(), t);
-            }
-            if let Some(n) = n {
-                f.nums.insert(p.clone(), n);
-            }
-        }
-        f
+    pub fn from_found(
+        paths: &[Arc<str>],
+        found: impl IntoIterator<Item = (Option<String>, Option<f64>)>,
+    ) -> Fields {
+        Fields(
+            paths
+                .iter()
+                .zip(found)
+                .filter(|(_, (t, n))| t.is_some() || n.is_some())
+                .map(|(p, (text, num))| Field {
+                    path: p.clone(),
+                    text,
+                    num,
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, path: &str) -> Option<&Field> {
+        self.0.iter().find(|f| &*f.path == path)
     }
 
     fn text(&self, path: &str) -> Option<String> {
-        self.texts.get(path).cloned()
+        self.get(path)?.text.clone()
     }
 
     fn number(&self, path: &str) -> Option<f64> {
-        self.nums.get(path).copied()
+        self.get(path)?.num
     }
 }
 

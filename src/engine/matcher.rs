@@ -223,10 +223,22 @@ pub struct Slots {
     stamp: u32,
     seen: Vec<u32>,
     at: Vec<u32>,
+    /// The last view's buffers, emptied, for the next one to fill without allocating.
+    resolved: Vec<Resolved>,
+    vals: Vec<&'static Value>,
+    elems: Vec<Elem<'static>>,
+}
+
+/// An emptied vector's allocation, for elements of another lifetime (`Vec`'s collect
+/// reuses the allocation of an iterator over a vector of the same element layout).
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("emptied")).collect()
 }
 
 /// One scalar a field reaches (an array's elements one by one), with its text and, computed
 /// on first use, its text with ASCII letters lowered.
+#[derive(Debug)]
 struct Elem<'a> {
     value: &'a Value,
     text: Option<Cow<'a, str>>,
@@ -256,7 +268,7 @@ impl<'a> Elem<'a> {
 }
 
 /// The ranges of one resolved field: its values (for `null` and `exists`) and their scalars.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Resolved {
     vals: (u32, u32),
     elems: (u32, u32),
@@ -288,13 +300,16 @@ impl<'a, 's> EventView<'a, 's> {
             slots.seen.resize(table.len(), 0);
             slots.at.resize(table.len(), 0);
         }
+        let resolved = std::mem::take(&mut slots.resolved);
+        let vals = std::mem::take(&mut slots.vals);
+        let elems = std::mem::take(&mut slots.elems);
         EventView {
             event,
             table,
             slots,
-            resolved: Vec::new(),
-            vals: Vec::new(),
-            elems: Vec::new(),
+            resolved,
+            vals,
+            elems,
             keywords: None,
             top: KeyLengths::of(event),
         }
@@ -394,6 +409,15 @@ impl<'a, 's> EventView<'a, 's> {
         self.slots.at[f] = self.resolved.len() as u32;
         self.resolved.push(r);
         r
+    }
+}
+
+impl Drop for EventView<'_, '_> {
+    fn drop(&mut self) {
+        self.resolved.clear();
+        self.slots.resolved = std::mem::take(&mut self.resolved);
+        self.slots.vals = recycle(std::mem::take(&mut self.vals));
+        self.slots.elems = recycle(std::mem::take(&mut self.elems));
     }
 }
 

@@ -114,7 +114,7 @@ pub struct Scanner {
     /// Per rule: the correlations that read its matches.
     readers: Vec<Vec<usize>>,
     /// Per correlation: the fields it reads of an input.
-    correlation_fields: Vec<Vec<String>>,
+    correlation_fields: Vec<Vec<Arc<str>>>,
     /// Their numbers in `table`.
     correlation_ids: Vec<Vec<u32>>,
     /// The numbers of the category field and `@timestamp` in `table`.
@@ -185,6 +185,10 @@ impl Scanner {
         let correlation_ids = correlation_fields
             .iter()
             .map(|fs| fs.iter().map(|f| table.id(f)).collect())
+            .collect();
+        let correlation_fields = correlation_fields
+            .into_iter()
+            .map(|fs| fs.iter().map(|f| Arc::from(f.as_str())).collect())
             .collect();
         let category_id = table.id(&scope.category_field);
         let timestamp_id = table.id("@timestamp");
@@ -294,8 +298,7 @@ impl Scanner {
                     .map(|c| {
                         let found = self.correlation_ids[c]
                             .iter()
-                            .map(|&f| (view.text_at(f), view.number_at(f)))
-                            .collect();
+                            .map(|&f| (view.text_at(f), view.number_at(f)));
                         let f = crate::engine::correlate::Fields::from_found(
                             &self.correlation_fields[c],
                             found,

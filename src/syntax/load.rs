@@ -52,8 +52,28 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     out.sort();
     // The same file reached twice (`check . rules/x.yml`) is checked once.
     let mut seen = std::collections::HashSet::new();
-    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    out.retain(|p| seen.insert(file_identity(p)));
     Ok(out)
+}
+
+/// What makes two paths the same file: on Unix its device and inode (one `stat`, where
+/// resolving the whole path reads every link on the way: a tenth of loading the SigmaHQ
+/// corpus), elsewhere the resolved path. A path that cannot be read is its own identity.
+#[derive(Hash, PartialEq, Eq)]
+enum FileIdentity {
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn file_identity(p: &Path) -> FileIdentity {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata(p) {
+            return FileIdentity::Inode(m.dev(), m.ino());
+        }
+    }
+    FileIdentity::Path(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
 /// Display form of a path: forward slashes, no leading `./`.
