@@ -238,18 +238,6 @@ fn normalizer(
     )))
 }
 
-/// The rules are loaded: from here on the scan frees and reuses memory event by event.
-/// Returning each freed page to the system at once (`main.rs` sets that, which keeps the
-/// load's peak low) would cost a page fault and a zeroed page on every reuse; mimalloc's own
-/// default, a 10 ms delay, keeps them for reuse. Memory stays bounded: pages still go back
-/// after the delay.
-fn allocator_for_streaming() {
-    // mimalloc.h, `mi_option_e`: 15 is `mi_option_purge_delay` (milliseconds).
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: `mi_option_set` only stores an option value, which may change at any time.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 10) }
-}
-
 /// Scan the sources to standard output, with warnings on standard error.
 fn stream(
     scanner: &scan::Scanner,
@@ -258,7 +246,6 @@ fn stream(
     opts: &scan::Options,
     bar: Option<&indicatif::ProgressBar>,
 ) -> std::io::Result<scan::Stats> {
-    allocator_for_streaming();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut warn = std::io::stderr();

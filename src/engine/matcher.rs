@@ -17,6 +17,7 @@ use regex::Regex;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
@@ -670,7 +671,7 @@ fn compile_str(
         })
 }
 
-fn compile_pred(p: &Pred, mode: CaseMode, table: &mut FieldTable) -> Result<Node, EngineError> {
+fn compile_pred(p: &Pred, mode: CaseMode, table: &mut dyn Ids) -> Result<Node, EngineError> {
     let case = |cased: bool| (!cased).then_some(mode);
     let test = match &p.test {
         Test::Str { pattern, cased } => CTest::Str(compile_str(pattern, case(*cased), p.span)?),
@@ -726,7 +727,7 @@ fn compile_pred(p: &Pred, mode: CaseMode, table: &mut FieldTable) -> Result<Node
 
 /// The items of an `or` as nodes, with the string tests of one field and case-sensitivity
 /// that need no regex gathered into one [`Node::AnyStr`] (a value list).
-fn compile_or(items: &[Expr], mode: CaseMode, table: &mut FieldTable) -> Result<Node, EngineError> {
+fn compile_or(items: &[Expr], mode: CaseMode, table: &mut dyn Ids) -> Result<Node, EngineError> {
     let mut nodes = Vec::new();
     // (field, cased) and the globs of that field.
     type Group<'e> = ((Option<&'e str>, bool), Vec<Glob>);
@@ -778,7 +779,7 @@ fn compile_or(items: &[Expr], mode: CaseMode, table: &mut FieldTable) -> Result<
     })
 }
 
-fn compile_expr(e: &Expr, mode: CaseMode, table: &mut FieldTable) -> Result<Node, EngineError> {
+fn compile_expr(e: &Expr, mode: CaseMode, table: &mut dyn Ids) -> Result<Node, EngineError> {
     let mut all = |v: &[Expr]| {
         v.iter()
             .map(|x| compile_expr(x, mode, table))
@@ -791,6 +792,110 @@ fn compile_expr(e: &Expr, mode: CaseMode, table: &mut FieldTable) -> Result<Node
         Expr::Not(inner) => Node::Not(Box::new(compile_expr(inner, mode, table)?)),
         Expr::Pred(p) => compile_pred(p, mode, table)?,
     })
+}
+
+/// Field numbers as the compiler asks for them.
+trait Ids {
+    fn id(&mut self, name: &str) -> u32;
+}
+
+impl Ids for FieldTable {
+    fn id(&mut self, name: &str) -> u32 {
+        FieldTable::id(self, name)
+    }
+}
+
+/// The numbers of a complete table: every field of the expression was numbered when it was
+/// loaded ([`ScanMatcher::load`]).
+struct Numbered<'t>(&'t FieldTable);
+
+impl Ids for Numbered<'_> {
+    fn id(&mut self, name: &str) -> u32 {
+        *self
+            .0
+            .index
+            .get(name)
+            .expect("every field of a deferred matcher is numbered when it is loaded")
+    }
+}
+
+/// A rule's matcher for `scan`, over a table shared with the other rules. A detection whose
+/// compilation cannot fail (no regex, no `?` wildcard, no placeholder, no Unicode case
+/// folding: globs, value sets, numbers, networks, field references) is compiled when an
+/// event first makes it a candidate: of a large rule set, most rules are never candidates
+/// of a given stream, and compiling them all is most of loading. The others are compiled
+/// when loaded, so that their errors are reported before the first event.
+#[derive(Debug)]
+pub struct ScanMatcher {
+    expr: Expr,
+    mode: CaseMode,
+    ready: OnceLock<Matcher>,
+}
+
+impl ScanMatcher {
+    /// Load `expr`: its fields are numbered in `table`, and it is compiled now if that can
+    /// fail.
+    pub fn load(
+        expr: &Expr,
+        mode: CaseMode,
+        table: &mut FieldTable,
+    ) -> Result<ScanMatcher, EngineError> {
+        let ready = OnceLock::new();
+        if may_fail(expr, mode) {
+            let _ = ready.set(Matcher::in_table(expr, mode, table)?);
+        } else {
+            expr.preds(&mut |p| {
+                if let Some(f) = &p.field {
+                    table.id(f);
+                }
+                if let Test::FieldRef { other, .. } = &p.test {
+                    table.id(other);
+                }
+            });
+        }
+        Ok(ScanMatcher {
+            expr: expr.clone(),
+            mode,
+            ready,
+        })
+    }
+
+    /// Does the event of `view` match? `view` must be of the table the matcher was loaded
+    /// in.
+    pub fn matches_view(&self, view: &mut EventView) -> bool {
+        self.ready
+            .get_or_init(|| Matcher {
+                root: compile_expr(&self.expr, self.mode, &mut Numbered(view.table))
+                    .expect("a detection without a fallible test compiles"),
+                table: None,
+            })
+            .matches_view(view)
+    }
+
+    /// Compiled already (for tests).
+    pub fn is_compiled(&self) -> bool {
+        self.ready.get().is_some()
+    }
+}
+
+/// Can compiling `expr` fail? Only regexes (their size), `?` wildcards and Unicode case
+/// folding (compiled to regexes), and placeholders without a value can.
+fn may_fail(expr: &Expr, mode: CaseMode) -> bool {
+    let mut fails = false;
+    expr.preds(&mut |p| {
+        fails |= match &p.test {
+            Test::Regex { .. } | Test::Placeholder { .. } => true,
+            Test::Str { pattern, cased } => {
+                (!cased && mode == CaseMode::Unicode)
+                    || pattern
+                        .parts
+                        .iter()
+                        .any(|part| matches!(part, Part::AnyOne | Part::Placeholder(_)))
+            }
+            _ => false,
+        }
+    });
+    fails
 }
 
 impl Matcher {
@@ -1038,6 +1143,65 @@ mod tests {
         let mut v: Vec<Value> = out.into_iter().cloned().collect();
         v.sort_by_key(|x| x.to_string());
         v
+    }
+
+    fn pred(field: &str, test: Test) -> Expr {
+        Expr::Pred(Pred {
+            field: Some(field.to_string()),
+            test,
+            span: Span::default(),
+        })
+    }
+
+    fn glob(field: &str, s: &str) -> Expr {
+        pred(
+            field,
+            Test::Str {
+                pattern: SigmaString::parse(s, false),
+                cased: false,
+            },
+        )
+    }
+
+    #[test]
+    fn scan_matchers_compile_on_first_use_unless_that_can_fail() {
+        let plain = Expr::Or(vec![glob("a", "*x*"), glob("b", "y*")]);
+        let regex = pred(
+            "c",
+            Test::Regex {
+                pattern: "z+".to_string(),
+                flags: Default::default(),
+            },
+        );
+        let anyone = glob("d", "w?");
+        let mut table = FieldTable::new();
+        let loaded: Vec<ScanMatcher> = [&plain, &regex, &anyone]
+            .iter()
+            .map(|e| ScanMatcher::load(e, CaseMode::Ascii, &mut table).unwrap())
+            .collect();
+        let compiled = |ms: &[ScanMatcher]| ms.iter().map(|m| m.is_compiled()).collect::<Vec<_>>();
+        assert_eq!(compiled(&loaded), [false, true, true]);
+        // Every field is numbered at load, so the view of an event covers them all.
+        assert_eq!(table.len(), 4);
+        let event = json!({"a": "..X..", "c": "zz", "d": "wv"});
+        let mut slots = Slots::default();
+        {
+            let mut view = EventView::new(&event, &table, &mut slots);
+            assert!(loaded.iter().all(|m| m.matches_view(&mut view)));
+        }
+        assert_eq!(compiled(&loaded), [true, true, true]);
+        // Under Unicode folding a case-insensitive string is a regex: compiled at load.
+        let unicode = ScanMatcher::load(&plain, CaseMode::Unicode, &mut table).unwrap();
+        assert!(unicode.is_compiled());
+        // A regex over the size limit is refused at load, as before.
+        let huge = pred(
+            "c",
+            Test::Regex {
+                pattern: r"(?:\p{L}{1000}){100}".to_string(),
+                flags: Default::default(),
+            },
+        );
+        assert!(ScanMatcher::load(&huge, CaseMode::Ascii, &mut table).is_err());
     }
 
     #[test]

@@ -21,20 +21,75 @@ use crate::engine::matcher::{EventView, FieldTable};
 pub use crate::semantics::literals::{Cnf, Lit, MAX_CLAUSES, MIN_LITERAL, Noise, necessary};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// The literals of one field, and the presence literal, by literal number.
 #[derive(Debug)]
 struct FieldSearch {
     /// `None`: keywords (every value of the event).
     field: Option<u32>,
-    automaton: Option<AhoCorasick>,
-    /// The literal number of each automaton pattern.
+    /// The literal texts, by pattern number.
+    texts: Vec<Box<str>>,
+    /// Their search, built when an event first holds the field: a large rule set names
+    /// many fields that a given stream never holds, and building their automata is most
+    /// of what loading would otherwise cost (`None`: no text).
+    search: OnceLock<Option<Search>>,
+    /// The literal number of each pattern.
     lits: Vec<u32>,
+    /// The literal met when the field reaches a value.
+    presence: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Search {
+    automaton: AhoCorasick,
     /// For each pattern, the other patterns that are its prefixes: they occur wherever it
     /// does (see [`Prefilter::candidates`]).
     prefixes: Vec<Vec<u32>>,
-    /// The literal met when the field reaches a value.
-    presence: Option<u32>,
+}
+
+impl FieldSearch {
+    fn search(&self) -> Option<&Search> {
+        self.search
+            .get_or_init(|| {
+                if self.texts.is_empty() {
+                    return None;
+                }
+                let bytes: usize = self.texts.iter().map(|t| t.len()).sum();
+                // Each text's proper prefixes that are texts too: a lookup per prefix, so
+                // the cost follows the texts' lengths, not their number squared.
+                let number: rustc_hash::FxHashMap<&str, u32> = self
+                    .texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (&**t, i as u32))
+                    .collect();
+                let prefixes = self
+                    .texts
+                    .iter()
+                    .map(|t| {
+                        (1..t.len())
+                            .filter(|&k| t.is_char_boundary(k))
+                            .filter_map(|k| number.get(&t[..k]).copied())
+                            .collect()
+                    })
+                    .collect();
+                let automaton = AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(if bytes <= DFA_LIMIT {
+                        AhoCorasickKind::DFA
+                    } else {
+                        AhoCorasickKind::ContiguousNFA
+                    }))
+                    .build(self.texts.iter().map(|t| t.as_bytes()))
+                    .expect("literals of bounded size build");
+                Some(Search {
+                    automaton,
+                    prefixes,
+                })
+            })
+            .as_ref()
+    }
 }
 
 /// The compiled prefilter over a list of rules.
@@ -98,41 +153,12 @@ impl Prefilter {
         }
         let searches = by_field
             .into_iter()
-            .map(|(field, (texts, lits, presence))| {
-                let bytes: usize = texts.iter().map(|t| t.len()).sum();
-                // Each text's proper prefixes that are texts too: a lookup per prefix, so
-                // the cost follows the texts' lengths, not their number squared.
-                let number: rustc_hash::FxHashMap<&str, u32> = texts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| (*t, i as u32))
-                    .collect();
-                let prefixes = texts
-                    .iter()
-                    .map(|t| {
-                        (1..t.len())
-                            .filter(|&k| t.is_char_boundary(k))
-                            .filter_map(|k| number.get(&t[..k]).copied())
-                            .collect()
-                    })
-                    .collect();
-                FieldSearch {
-                    field: field.map(|f| table.id(f)),
-                    automaton: (!texts.is_empty()).then(|| {
-                        AhoCorasickBuilder::new()
-                            .match_kind(MatchKind::LeftmostLongest)
-                            .kind(Some(if bytes <= DFA_LIMIT {
-                                AhoCorasickKind::DFA
-                            } else {
-                                AhoCorasickKind::ContiguousNFA
-                            }))
-                            .build(&texts)
-                            .expect("literals of bounded size build")
-                    }),
-                    lits,
-                    prefixes,
-                    presence,
-                }
+            .map(|(field, (texts, lits, presence))| FieldSearch {
+                field: field.map(|f| table.id(f)),
+                texts: texts.into_iter().map(Box::from).collect(),
+                search: OnceLock::new(),
+                lits,
+                presence,
             })
             .collect::<Vec<FieldSearch>>();
         let mut search_of = vec![None; table.len()];
@@ -189,7 +215,11 @@ impl Prefilter {
             let mut any = false;
             view.each_folded(s.field, &mut |text| {
                 any = true;
-                let Some(ac) = &s.automaton else {
+                let Some(Search {
+                    automaton: ac,
+                    prefixes,
+                }) = s.search()
+                else {
                     return;
                 };
                 // Every literal that occurs, without an overlapping search: at each position
@@ -205,7 +235,7 @@ impl Prefilter {
                     };
                     let p = m.pattern().as_usize();
                     found(s.lits[p], scratch);
-                    for &q in &s.prefixes[p] {
+                    for &q in &prefixes[p] {
                         found(s.lits[q as usize], scratch);
                     }
                     at = m.start() + 1;

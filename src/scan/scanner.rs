@@ -19,7 +19,7 @@
 //! in timestamp order within `--lateness` and runs them through the correlation engine
 //! ([`crate::engine::correlate::Runner`]), as `aisigma test` runs a sorted case.
 
-use crate::engine::matcher::{EventView, FieldTable, Matcher, Slots};
+use crate::engine::matcher::{EventView, FieldTable, ScanMatcher, Slots};
 use crate::regex::casefold::CaseMode;
 use crate::scan::lazy_json::{self, Paths};
 use crate::scan::prefilter::{self, Noise, Prefilter};
@@ -40,7 +40,7 @@ pub struct ScanRule {
     pub tags: Vec<String>,
     pub category: Option<String>,
     pub file: String,
-    pub matcher: Matcher,
+    pub matcher: ScanMatcher,
     /// Reported on its own; false for a rule that is only an input of correlations.
     pub report: bool,
 }
@@ -368,7 +368,7 @@ pub fn load_rules_with(
                 ));
                 continue;
             };
-            let matcher = match Matcher::in_table(expr, mode, &mut loaded.table) {
+            let matcher = match ScanMatcher::load(expr, mode, &mut loaded.table) {
                 Ok(m) => m,
                 Err(e) => {
                     loaded
