@@ -103,6 +103,8 @@ pub fn run(a: Args) -> ExitCode {
     if a.rules.is_empty() && super::settings::get().rules.is_none() {
         return usage_error("scan needs the rules: --rules PATH, or `rules` in aisigma.toml");
     }
+    // The matchers reuse the regexes that checking the rules compiles.
+    aisigma::regex::compiled::keep();
     let (results, io_failed) = match prepare(&a.rules, &a.common) {
         Ok(r) => r,
         Err(e) => return usage_error(&e),

@@ -641,8 +641,6 @@ pub struct Matcher {
     table: Option<FieldTable>,
 }
 
-use crate::regex::translate::REGEX_SIZE_LIMIT;
-
 fn compile_str(
     pattern: &SigmaString,
     case: Option<CaseMode>,
@@ -661,9 +659,7 @@ fn compile_str(
         }
         Some(CaseMode::Unicode) => {}
     }
-    regex::RegexBuilder::new(&pattern.to_regex(case))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    crate::regex::compiled::regex(&pattern.to_regex(case))
         .map(StrMatch::Pattern)
         .map_err(|e| EngineError::TooComplex {
             message: e.to_string(),
@@ -687,14 +683,11 @@ fn compile_pred(p: &Pred, mode: CaseMode, table: &mut dyn Ids) -> Result<Node, E
                 CaseMode::Ascii => regex_source_ascii(pattern, *flags),
                 CaseMode::Unicode => regex_source(pattern, *flags),
             };
-            let re = regex::RegexBuilder::new(&source)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| EngineError::BadRegex {
-                    pattern: pattern.clone(),
-                    message: e.to_string(),
-                    span: p.span,
-                })?;
+            let re = crate::regex::compiled::regex(&source).map_err(|e| EngineError::BadRegex {
+                pattern: pattern.clone(),
+                message: e.to_string(),
+                span: p.span,
+            })?;
             CTest::Regex(re)
         }
         Test::Num { op, value, .. } => CTest::Num(*op, *value),

@@ -6,5 +6,6 @@
 //! Shared by the lowering, the engine, the scanner and the backends, so it depends on none.
 
 pub mod casefold;
+pub mod compiled;
 pub mod pcre;
 pub mod translate;

@@ -1009,10 +1009,7 @@ fn check_regex(pattern: &str, flags: ReFlags, span: Span, diags: &mut Diagnostic
         );
         return Some(());
     }
-    match regex::RegexBuilder::new(&regex_source(pattern, flags))
-        .size_limit(crate::regex::translate::REGEX_SIZE_LIMIT)
-        .build()
-    {
+    match crate::regex::compiled::regex(&regex_source(pattern, flags)) {
         Ok(_) => Some(()),
         Err(e) => {
             let msg = e.to_string();
