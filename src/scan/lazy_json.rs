@@ -176,7 +176,8 @@ impl<'de> Visitor<'de> for Keep<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+        // An event's object usually keeps a few keys: room for them without growing.
+        let mut out = Map::with_capacity(if self.top.is_some() { 8 } else { 0 });
         let mut below: Vec<&str> = Vec::new();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             below.clear();

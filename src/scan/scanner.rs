@@ -239,7 +239,8 @@ impl Scanner {
             return Verdict::Malformed("not a JSON object".to_string());
         }
         // JSON text is UTF-8 (RFC 8259, 8.1); the parser does not check the values it skips.
-        if !line.is_ascii()
+        // The SIMD check says only whether the line is valid; the standard one, where not.
+        if simdutf8::basic::from_utf8(line).is_err()
             && let Err(e) = std::str::from_utf8(line)
         {
             return Verdict::Malformed(format!(
