@@ -156,6 +156,9 @@ pub fn run(a: Args) -> ExitCode {
     };
     let scanner =
         scan::Scanner::with_correlations(rules, &exprs, (table, index), &correlations, scope);
+    // The scanner holds what it needs (rules compile on first use from their own copy): the
+    // checked files and the detections are not kept for the scan.
+    drop((results, exprs));
     let sources = match open_sources(&a.inputs) {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
