@@ -127,6 +127,8 @@ pub fn run(a: Args) -> ExitCode {
             CaseMode::Ascii
         },
     );
+    // The loaded matchers hold the regexes they use; the others are not kept.
+    aisigma::regex::compiled::forget();
     for s in &skipped {
         eprintln!("aisigma: {s}");
     }

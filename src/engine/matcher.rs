@@ -413,12 +413,22 @@ impl<'a, 's> EventView<'a, 's> {
     }
 }
 
+/// Buffers that grew past this many elements (an event with a huge array, every scalar of a
+/// large event for a keyword search) are freed rather than kept for the next event.
+const KEEP_BUFFER: usize = 4096;
+
 impl Drop for EventView<'_, '_> {
     fn drop(&mut self) {
-        self.resolved.clear();
-        self.slots.resolved = std::mem::take(&mut self.resolved);
-        self.slots.vals = recycle(std::mem::take(&mut self.vals));
-        self.slots.elems = recycle(std::mem::take(&mut self.elems));
+        if self.resolved.capacity() <= KEEP_BUFFER {
+            self.resolved.clear();
+            self.slots.resolved = std::mem::take(&mut self.resolved);
+        }
+        if self.vals.capacity() <= KEEP_BUFFER {
+            self.slots.vals = recycle(std::mem::take(&mut self.vals));
+        }
+        if self.elems.capacity() <= KEEP_BUFFER {
+            self.slots.elems = recycle(std::mem::take(&mut self.elems));
+        }
     }
 }
 

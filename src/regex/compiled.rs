@@ -20,6 +20,13 @@ pub fn keep() {
     kept.get_or_insert_with(FxHashMap::default);
 }
 
+/// Stop keeping regexes, and drop those kept: the ones still wanted are held by whoever
+/// asked for them (a regex that checking compiled for a source the matchers do not ask for,
+/// such as a case-insensitive one under the ASCII case contract, is never reused).
+pub fn forget() {
+    *KEPT.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
 /// `source` compiled with the engine's size limit: the kept regex if there is one.
 pub fn regex(source: &str) -> Result<Regex, regex::Error> {
     if let Some(re) = KEPT
@@ -56,5 +63,9 @@ mod tests {
             regex(r"(?:\p{L}{1000}){100}").is_err(),
             "over the size limit"
         );
+        forget();
+        assert!(KEPT.lock().unwrap().is_none());
+        assert!(regex("ab+c").unwrap().is_match("abc"));
+        assert!(KEPT.lock().unwrap().is_none(), "nothing kept after forget");
     }
 }
