@@ -847,14 +847,11 @@ impl ScanMatcher {
         if may_fail(expr, mode) {
             let _ = ready.set(Matcher::in_table(expr, mode, table)?);
         } else {
-            expr.preds(&mut |p| {
-                if let Some(f) = &p.field {
-                    table.id(f);
-                }
-                if let Test::FieldRef { other, .. } = &p.test {
-                    table.id(other);
-                }
-            });
+            let mut fields = Vec::new();
+            expr.fields_read(&mut fields);
+            for f in &fields {
+                table.id(f);
+            }
         }
         Ok(ScanMatcher {
             expr: expr.clone(),
